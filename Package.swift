@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-bpf",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SwiftBPF", targets: ["SwiftBPF"]),
+        .library(name: "BPFProbes", targets: ["BPFProbes"]),
+        .plugin(name: "BPFProbeCompiler", targets: ["BPFProbeCompiler"]),
+        .executable(name: "mkdirtrace", targets: ["mkdirtrace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // libbpf, libelf and zlib from Debian's -dev packages.
+        .systemLibrary(
+            name: "CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
+        ),
+        // The core library: objects, programs, links, maps, ring buffers.
+        .target(
+            name: "SwiftBPF",
+            dependencies: ["CLibBPF", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+
+        // Build-time tooling: compile probes/*.bpf.c and generate skeletons.
+        .executableTarget(name: "bpf-skeleton", path: "Sources/bpf-skeleton"),
+        .plugin(
+            name: "BPFProbeCompiler",
+            capability: .buildTool(),
+            dependencies: ["bpf-skeleton"]
+        ),
+
+        // Kernel side of the bundled tools. Only events.c is host C; the
+        // .bpf.c files are compiled by the plugin for the BPF target.
+        .target(
+            name: "ProbeEvents",
+            path: "probes",
+            sources: ["events.c"],
+            publicHeadersPath: "."
+        ),
+        .target(
+            name: "BPFProbes",
+            dependencies: ["SwiftBPF", "ProbeEvents"],
+            plugins: ["BPFProbeCompiler"]
+        ),
+
+        // Shared flags, output and run loop of every tool.
+        .target(
+            name: "ToolSupport",
+            dependencies: [
+                "SwiftBPF",
+                "ProbeEvents",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "mkdirtrace",
+            dependencies: ["BPFProbes", "ToolSupport", "SwiftBPF"]
+        ),
+
+    ]
+)

@@ -1,0 +1,12 @@
+#ifndef SWIFTBPF_CLIBBPF_SHIM_H
+#define SWIFTBPF_CLIBBPF_SHIM_H
+
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#endif

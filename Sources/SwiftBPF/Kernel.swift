@@ -1,0 +1,162 @@
+import CLibBPF
+import Glibc
+import Foundation
+import SystemPackage
+
+/// Kernel features the library can probe for.
+public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Type information at /sys/kernel/btf/vmlinux, which CO-RE needs.
+    case btf
+    /// BPF ring buffer maps (Linux 5.8).
+    case ringBuffer
+    /// kprobes and kretprobes (CONFIG_KPROBES).
+    case kprobes
+    /// uprobes and uretprobes (CONFIG_UPROBE_EVENTS).
+    case uprobes
+    /// fentry/fexit tracing programs (BPF trampolines).
+    case fentry
+    /// XDP programs.
+    case xdp
+    /// Raw tracepoints.
+    case rawTracepoints
+
+    public var description: String {
+        switch self {
+        case .btf: "kernel BTF"
+        case .ringBuffer: "BPF ring buffer"
+        case .kprobes: "kprobes"
+        case .uprobes: "uprobes"
+        case .fentry: "fentry/fexit"
+        case .xdp: "XDP"
+        case .rawTracepoints: "raw tracepoints"
+        }
+    }
+}
+
+/// What the current process may do with BPF.
+public struct Privileges: Sendable, Equatable {
+    public var isRoot: Bool
+    public var hasCapBPF: Bool
+    public var hasCapPerfmon: Bool
+    public var hasCapSysAdmin: Bool
+
+    /// Loading programs and attaching tracing programs.
+    public var canUseBPF: Bool { hasCapSysAdmin || (hasCapBPF && hasCapPerfmon) }
+
+    static let requirement = "run as root (or with CAP_BPF and CAP_PERFMON), e.g. with sudo"
+}
+
+/// Facts about the running kernel, and the set-up BPF tracing needs.
+public enum Kernel {
+    /// Effective capabilities of this process, from /proc/self/status.
+    public static var privileges: Privileges {
+        var caps: UInt64 = 0
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }) {
+            caps = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) ?? 0
+        }
+        func has(_ bit: UInt64) -> Bool { caps & (1 << bit) != 0 }
+        return Privileges(isRoot: geteuid() == 0, hasCapBPF: has(39), hasCapPerfmon: has(38), hasCapSysAdmin: has(21))
+    }
+
+    /// Throws `.notPrivileged` unless this process may load and attach
+    /// tracing programs.
+    public static func requirePrivileges() throws(BPFError) {
+        guard privileges.canUseBPF else {
+            throw BPFError(.notPrivileged, "BPF tracing needs privileges: \(Privileges.requirement)", errno: .notPermitted)
+        }
+    }
+
+    /// Whether the running kernel has `feature`.
+    public static func supports(_ feature: KernelFeature) -> Bool {
+        switch feature {
+        case .btf:
+            return access("/sys/kernel/btf/vmlinux", R_OK) == 0
+        case .ringBuffer:
+            return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil) == 1
+        case .kprobes:
+            // The kprobe PMU exists whenever CONFIG_KPROBES does; the legacy
+            // tracefs interface is the fallback libbpf would use.
+            return access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0
+                || tracefsFile("kprobe_events") != nil
+        case .uprobes:
+            return access("/sys/bus/event_source/devices/uprobe/type", F_OK) == 0
+                || tracefsFile("uprobe_events") != nil
+        case .fentry:
+            return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, nil) == 1
+        case .xdp:
+            return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, nil) == 1
+        case .rawTracepoints:
+            return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nil) == 1
+        }
+    }
+
+    /// Throws `.featureMissing` with a reason when the kernel lacks `feature`.
+    public static func require(_ feature: KernelFeature) throws(BPFError) {
+        guard !supports(feature) else { return }
+        let why: String
+        switch feature {
+        case .kprobes:
+            why = "this kernel was built without kprobes (CONFIG_KPROBES is not set): no kprobe PMU in /sys/bus/event_source/devices and no kprobe_events in tracefs; use a tracepoint instead"
+        case .btf:
+            why = "this kernel has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF is not set), which CO-RE programs need"
+        case .uprobes:
+            why = "this kernel was built without uprobes (CONFIG_UPROBE_EVENTS is not set)"
+        default:
+            why = "this kernel does not support \(feature)"
+        }
+        throw BPFError(.featureMissing(feature), why, errno: .notSupported)
+    }
+
+    static let tracefsCandidates = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+
+    private static func tracefsRoot() -> String? {
+        tracefsCandidates.first { access($0 + "/events", F_OK) == 0 }
+    }
+
+    private static func tracefsFile(_ name: String) -> String? {
+        tracefsRoot().map { $0 + "/" + name }.flatMap { access($0, F_OK) == 0 ? $0 : nil }
+    }
+
+    /// The tracefs mount point, mounting tracefs at /sys/kernel/tracing
+    /// first when it is not mounted and this process may mount it.
+    @discardableResult
+    public static func ensureTracefs() throws(BPFError) -> FilePath {
+        if let root = tracefsRoot() { return FilePath(root) }
+        let target = tracefsCandidates[0]
+        if mount("nodev", target, "tracefs", 0, nil) == 0 || tracefsRoot() != nil {
+            return FilePath(target)
+        }
+        let e = Errno(rawValue: errno)
+        let how = "mount it with: mount -t tracefs nodev \(target)"
+        if e == .notPermitted || e == .permissionDenied {
+            throw BPFError(.tracefsUnavailable, "tracefs is not mounted and mounting it needs root; \(how)", errno: e)
+        }
+        throw BPFError(.tracefsUnavailable, "tracefs is not mounted and could not be mounted (\(e)); \(how)", errno: e)
+    }
+
+    /// Whether `category:name` is a tracepoint of the running kernel.
+    public static func tracepointExists(category: String, name: String) throws(BPFError) -> Bool {
+        let root = try ensureTracefs()
+        return access(root.string + "/events/\(category)/\(name)/id", F_OK) == 0
+    }
+
+    /// Names of a tracepoint category's events, e.g. all of `syscalls`.
+    public static func tracepoints(in category: String) throws(BPFError) -> [String] {
+        let root = try ensureTracefs()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root.string + "/events/" + category)) ?? []
+        return entries.filter { $0 != "enable" && $0 != "filter" }.sorted()
+    }
+
+    /// The number of possible CPUs, the length of per-CPU map values.
+    public static var possibleCPUs: Int { Int(max(1, libbpf_num_possible_cpus())) }
+
+    /// Nanoseconds between the BPF clock (`bpf_ktime_get_ns`, CLOCK_MONOTONIC)
+    /// and the wall clock, to turn event timestamps into dates.
+    public static func monotonicToRealtimeOffset() -> Int64 {
+        var mono = timespec(), real = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        clock_gettime(CLOCK_REALTIME, &real)
+        return (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + (Int64(real.tv_nsec) - Int64(mono.tv_nsec))
+    }
+}

@@ -1,0 +1,69 @@
+import CLibBPF
+import Glibc
+import Synchronization
+import SystemPackage
+
+/// An attachment of a program. The kernel keeps the program attached while
+/// the link's file descriptor is open: releasing the `Link`, calling
+/// `detach()`, or the process exiting (even by SIGKILL) detaches it.
+public final class Link: Sendable, CustomStringConvertible {
+    /// Where a link attaches.
+    public enum Kind: Sendable, Equatable {
+        case tracepoint(category: String, name: String)
+        case rawTracepoint(String)
+        case kprobe(function: String, isReturn: Bool)
+        case uprobe(binary: String, function: String, isReturn: Bool)
+        case xdp(interface: String, mode: String)
+        case other(String)
+    }
+
+    private struct Pointer: @unchecked Sendable { var value: OpaquePointer? }
+    private let state: Mutex<Pointer>
+    public let kind: Kind
+    /// The attached program; keeps its object loaded while the link lives.
+    public let program: Program
+
+    init(pointer: OpaquePointer, kind: Kind, program: Program) {
+        self.state = Mutex(Pointer(value: pointer))
+        self.kind = kind
+        self.program = program
+    }
+
+    deinit { detach() }
+
+    /// Detaches now. Later calls do nothing.
+    public func detach() {
+        let pointer = state.withLock { s -> OpaquePointer? in
+            defer { s.value = nil }
+            return s.value
+        }
+        if let pointer { bpf_link__destroy(pointer) }
+    }
+
+    /// Whether the link is still attached (not yet detached by this process).
+    public var isAttached: Bool { state.withLock { $0.value != nil } }
+
+    /// Pins the link under bpffs so it outlives this process; remove the
+    /// pin file (or call `unpin()`) to let it go.
+    public func pin(at path: FilePath) throws(BPFError) {
+        let rc: Int32 = state.withLock { s in s.value.map { bpf_link__pin($0, path.string) } ?? -EBADF }
+        if rc != 0 { throw BPFError.system("cannot pin link at \(path)", rc) }
+    }
+
+    /// Removes the link's pin.
+    public func unpin() throws(BPFError) {
+        let rc: Int32 = state.withLock { s in s.value.map { bpf_link__unpin($0) } ?? -EBADF }
+        if rc != 0 { throw BPFError.system("cannot unpin link", rc) }
+    }
+
+    public var description: String {
+        switch kind {
+        case .tracepoint(let c, let n): "\(program.name) → tracepoint \(c):\(n)"
+        case .rawTracepoint(let n): "\(program.name) → raw tracepoint \(n)"
+        case .kprobe(let f, let r): "\(program.name) → \(r ? "kretprobe" : "kprobe") \(f)"
+        case .uprobe(let b, let f, let r): "\(program.name) → \(r ? "uretprobe" : "uprobe") \(b):\(f)"
+        case .xdp(let i, let m): "\(program.name) → XDP \(i) (\(m))"
+        case .other(let s): "\(program.name) → \(s)"
+        }
+    }
+}

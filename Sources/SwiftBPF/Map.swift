@@ -1,0 +1,225 @@
+import CLibBPF
+import Glibc
+import SystemPackage
+
+/// The type of a BPF map.
+public struct MapType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let hash = MapType(rawValue: BPF_MAP_TYPE_HASH.rawValue)
+    public static let array = MapType(rawValue: BPF_MAP_TYPE_ARRAY.rawValue)
+    public static let perCPUHash = MapType(rawValue: BPF_MAP_TYPE_PERCPU_HASH.rawValue)
+    public static let perCPUArray = MapType(rawValue: BPF_MAP_TYPE_PERCPU_ARRAY.rawValue)
+    public static let lruHash = MapType(rawValue: BPF_MAP_TYPE_LRU_HASH.rawValue)
+    public static let lpmTrie = MapType(rawValue: BPF_MAP_TYPE_LPM_TRIE.rawValue)
+    public static let ringBuffer = MapType(rawValue: BPF_MAP_TYPE_RINGBUF.rawValue)
+    public static let cgroupArray = MapType(rawValue: BPF_MAP_TYPE_CGROUP_ARRAY.rawValue)
+
+    /// Per-CPU maps hold one value per possible CPU.
+    public var isPerCPU: Bool {
+        [BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH].map(\.rawValue).contains(rawValue)
+    }
+
+    public var description: String {
+        libbpf_bpf_map_type_str(bpf_map_type(rawValue)).map { String(cString: $0) } ?? "unknown(\(rawValue))"
+    }
+}
+
+/// How `update` treats an existing or missing key.
+public struct UpdateFlags: OptionSet, Sendable {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    /// Create or replace.
+    public static let any = UpdateFlags([])
+    /// Only create; fails with EEXIST if the key exists.
+    public static let noExist = UpdateFlags(rawValue: UInt64(BPF_NOEXIST))
+    /// Only replace; fails with ENOENT if the key is missing.
+    public static let exist = UpdateFlags(rawValue: UInt64(BPF_EXIST))
+}
+
+/// A map of a loaded object, untyped. Get a typed view with `typed(_:_:)`
+/// or `perCPU(_:_:)`; both check the sizes against the map's.
+public struct Map: @unchecked Sendable {
+    let object: LoadedObject
+    let pointer: OpaquePointer
+
+    init(object: LoadedObject, pointer: OpaquePointer) {
+        self.object = object
+        self.pointer = pointer
+    }
+
+    public var name: String { String(cString: bpf_map__name(pointer)) }
+    public var type: MapType { MapType(rawValue: bpf_map__type(pointer).rawValue) }
+    public var keySize: Int { Int(bpf_map__key_size(pointer)) }
+    public var valueSize: Int { Int(bpf_map__value_size(pointer)) }
+    public var maxEntries: Int { Int(bpf_map__max_entries(pointer)) }
+    /// The map's file descriptor, owned by the object.
+    public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: bpf_map__fd(pointer)) }
+
+    /// A typed view for hash and array maps (and, reading the raw per-CPU
+    /// layout, nothing else: use `perCPU` for per-CPU maps).
+    public func typed<Key: BitwiseCopyable, Value: BitwiseCopyable>(_ key: Key.Type, _ value: Value.Type) throws(BPFError) -> TypedMap<Key, Value> {
+        guard !type.isPerCPU else {
+            throw BPFError(.sizeMismatch, "map '\(name)' is \(type): use perCPU(_:_:) for per-CPU values")
+        }
+        try checkSizes(Key.self, Value.self)
+        return TypedMap(map: self)
+    }
+
+    /// A typed view for per-CPU hash and array maps.
+    public func perCPU<Key: BitwiseCopyable, Value: BitwiseCopyable>(_ key: Key.Type, _ value: Value.Type) throws(BPFError) -> PerCPUMap<Key, Value> {
+        guard type.isPerCPU else {
+            throw BPFError(.sizeMismatch, "map '\(name)' is \(type), not a per-CPU map")
+        }
+        try checkSizes(Key.self, Value.self)
+        return PerCPUMap(map: self)
+    }
+
+    private func checkSizes<Key, Value>(_: Key.Type, _: Value.Type) throws(BPFError) {
+        let k = MemoryLayout<Key>.size, v = MemoryLayout<Value>.size
+        guard k == keySize, v == valueSize else {
+            throw BPFError(.sizeMismatch,
+                           "map '\(name)' has \(keySize)-byte keys and \(valueSize)-byte values, but \(Key.self) is \(k) bytes and \(Value.self) is \(v) bytes")
+        }
+    }
+
+    // Raw operations shared by the typed views: C calls inside the pointer
+    // closures, errors thrown outside them (the closures are not typed-throws).
+
+    func lookup<Key: BitwiseCopyable>(_ key: Key, into buffer: inout [UInt8]) throws(BPFError) -> Bool {
+        var k = key
+        let fd = bpf_map__fd(pointer)
+        let rc = withUnsafeBytes(of: &k) { kp in buffer.withUnsafeMutableBytes { bpf_map_lookup_elem(fd, kp.baseAddress, $0.baseAddress) } }
+        if rc == 0 { return true }
+        let e = errno
+        if e == ENOENT { return false }
+        throw BPFError.system("lookup in map '\(name)'", e)
+    }
+
+    func update<Key: BitwiseCopyable>(_ key: Key, from buffer: UnsafeRawPointer, flags: UpdateFlags) throws(BPFError) {
+        var k = key
+        let fd = bpf_map__fd(pointer)
+        let rc = withUnsafeBytes(of: &k) { bpf_map_update_elem(fd, $0.baseAddress, buffer, flags.rawValue) }
+        if rc != 0 { throw BPFError.system("update of map '\(name)'", errno) }
+    }
+
+    func delete<Key: BitwiseCopyable>(_ key: Key) throws(BPFError) -> Bool {
+        var k = key
+        let fd = bpf_map__fd(pointer)
+        if withUnsafeBytes(of: &k, { bpf_map_delete_elem(fd, $0.baseAddress) }) == 0 { return true }
+        let e = errno
+        if e == ENOENT { return false }
+        throw BPFError.system("delete from map '\(name)'", e)
+    }
+
+    func keys<Key: BitwiseCopyable>(_: Key.Type) throws(BPFError) -> [Key] {
+        var keys: [Key] = []
+        var current: Key? = nil
+        let fd = bpf_map__fd(pointer)
+        var next = [UInt8](repeating: 0, count: keySize)
+        while true {
+            let rc: Int32
+            if var c = current {
+                rc = withUnsafeBytes(of: &c) { bpf_map_get_next_key(fd, $0.baseAddress, &next) }
+            } else {
+                rc = bpf_map_get_next_key(fd, nil, &next)
+            }
+            if rc != 0 {
+                if errno == ENOENT { return keys }
+                throw BPFError.system("iteration of map '\(name)'", errno)
+            }
+            let key = next.withUnsafeBytes { $0.loadUnaligned(as: Key.self) }
+            keys.append(key)
+            current = key
+        }
+    }
+}
+
+/// A hash or array map with typed keys and values.
+public struct TypedMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendable {
+    public let map: Map
+
+    /// The value for `key`, or nil when there is none.
+    public func lookup(_ key: Key) throws(BPFError) -> Value? {
+        var value = [UInt8](repeating: 0, count: map.valueSize)
+        guard try map.lookup(key, into: &value) else { return nil }
+        return value.withUnsafeBytes { $0.loadUnaligned(as: Value.self) }
+    }
+
+    public subscript(key: Key) -> Value? {
+        get throws(BPFError) { try lookup(key) }
+    }
+
+    /// Sets the value for `key`.
+    public func update(_ key: Key, _ value: Value, flags: UpdateFlags = .any) throws(BPFError) {
+        var v = value
+        let bytes = withUnsafeBytes(of: &v) { [UInt8]($0) }
+        try map.update(key, from: bytes, flags: flags)
+    }
+
+    /// Removes `key`; returns false when it was not there. Array maps
+    /// cannot delete (EINVAL).
+    @discardableResult
+    public func delete(_ key: Key) throws(BPFError) -> Bool {
+        try map.delete(key)
+    }
+
+    /// Every key, in the map's iteration order.
+    public func keys() throws(BPFError) -> [Key] { try map.keys(Key.self) }
+
+    /// Every entry. Entries removed while iterating are skipped.
+    public func entries() throws(BPFError) -> [(key: Key, value: Value)] {
+        var out: [(key: Key, value: Value)] = []
+        for key in try keys() {
+            if let value = try lookup(key) { out.append((key, value)) }
+        }
+        return out
+    }
+}
+
+/// A per-CPU hash or array map: each key has one value per possible CPU.
+public struct PerCPUMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendable {
+    public let map: Map
+
+    /// The kernel pads each CPU's value to 8 bytes.
+    private var stride: Int { (map.valueSize + 7) & ~7 }
+
+    /// The values of `key`, one per possible CPU, or nil when absent.
+    public func lookup(_ key: Key) throws(BPFError) -> [Value]? {
+        let cpus = Kernel.possibleCPUs, stride = self.stride
+        var buffer = [UInt8](repeating: 0, count: cpus * stride)
+        guard try map.lookup(key, into: &buffer) else { return nil }
+        return buffer.withUnsafeBytes { raw in
+            (0..<cpus).map { raw.loadUnaligned(fromByteOffset: $0 * stride, as: Value.self) }
+        }
+    }
+
+    /// Sets `key` to `values`, one per possible CPU (or the same value on
+    /// every CPU when `values` has one element).
+    public func update(_ key: Key, _ values: [Value], flags: UpdateFlags = .any) throws(BPFError) {
+        let cpus = Kernel.possibleCPUs, stride = self.stride
+        guard values.count == cpus || values.count == 1 else {
+            throw BPFError(.sizeMismatch, "map '\(map.name)' needs \(cpus) per-CPU values, got \(values.count)")
+        }
+        var buffer = [UInt8](repeating: 0, count: cpus * stride)
+        buffer.withUnsafeMutableBytes { raw in
+            for cpu in 0..<cpus { raw.storeBytes(of: values.count == 1 ? values[0] : values[cpu], toByteOffset: cpu * stride, as: Value.self) }
+        }
+        try map.update(key, from: buffer, flags: flags)
+    }
+
+    @discardableResult
+    public func delete(_ key: Key) throws(BPFError) -> Bool {
+        try map.delete(key)
+    }
+
+    public func keys() throws(BPFError) -> [Key] { try map.keys(Key.self) }
+}
+
+extension PerCPUMap where Value: FixedWidthInteger {
+    /// The sum over all CPUs of `key`'s values (wrapping), or nil when absent.
+    public func sum(_ key: Key) throws(BPFError) -> Value? {
+        try lookup(key)?.reduce(0, &+)
+    }
+}

@@ -1,0 +1,254 @@
+import CLibBPF
+import Glibc
+import Foundation
+import SystemPackage
+
+/// A compiled BPF object carried inside the binary (base64, as the build
+/// plugin writes it: a string literal compiles far faster than a byte array).
+public struct EmbeddedObject: Sendable {
+    public let name: String
+    public let base64: String
+
+    public init(name: String, base64: String) {
+        self.name = name
+        self.base64 = base64
+    }
+}
+
+/// Owns a libbpf `bpf_object` (and the bytes it was opened from); closing
+/// it closes every program and map descriptor of the object.
+final class ObjectHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    private let storage: UnsafeMutableRawBufferPointer?
+
+    init(pointer: OpaquePointer, storage: UnsafeMutableRawBufferPointer?) {
+        self.pointer = pointer
+        self.storage = storage
+    }
+
+    deinit {
+        bpf_object__close(pointer)
+        storage?.deallocate()
+    }
+
+    var name: String { String(cString: bpf_object__name(pointer)) }
+
+    func findProgram(_ name: String) -> OpaquePointer? { bpf_object__find_program_by_name(pointer, name) }
+    func findMap(_ name: String) -> OpaquePointer? { bpf_object__find_map_by_name(pointer, name) }
+
+    var programPointers: [OpaquePointer] {
+        var out: [OpaquePointer] = []
+        var p = bpf_object__next_program(pointer, nil)
+        while let prog = p { out.append(prog); p = bpf_object__next_program(pointer, prog) }
+        return out
+    }
+
+    var mapPointers: [OpaquePointer] {
+        var out: [OpaquePointer] = []
+        var m = bpf_object__next_map(pointer, nil)
+        while let map = m { out.append(map); m = bpf_object__next_map(pointer, map) }
+        return out
+    }
+
+    /// The internal map holding a global-variable section (".rodata", ".bss"...).
+    func sectionMap(_ section: String) -> OpaquePointer? {
+        mapPointers.first { bpf_map__is_internal($0) && String(cString: bpf_map__name($0)).hasSuffix(section) }
+    }
+}
+
+/// An opened BPF object that is not loaded yet: the only phase in which map
+/// sizes, program autoload and read-only (`const volatile`) globals can be
+/// set. `load()` consumes it, so configuring after load does not compile.
+public struct OpenObject: ~Copyable {
+    let handle: ObjectHandle
+
+    /// Opens an object embedded by the build plugin.
+    public init(embedded: EmbeddedObject) throws(BPFError) {
+        guard let data = Data(base64Encoded: embedded.base64) else {
+            throw BPFError(.invalidObject, "embedded object '\(embedded.name)' is not valid base64")
+        }
+        try self.init(bytes: [UInt8](data), name: embedded.name)
+    }
+
+    /// Opens an object from the bytes of a BPF ELF file.
+    public init(bytes: [UInt8], name: String) throws(BPFError) {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+        var opts = bpf_object_open_opts()
+        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        let (result, log) = LibbpfLog.capturing { () -> OpaquePointer? in
+            name.withCString { cname in
+                opts.object_name = cname
+                return bpf_object__open_mem(storage.baseAddress, bytes.count, &opts)
+            }
+        }
+        guard case .success(let pointer?) = result else {
+            storage.deallocate()
+            throw BPFError(.invalidObject, "cannot open BPF object '\(name)': \(Errno(rawValue: errno)) \(log.last ?? "")")
+        }
+        handle = ObjectHandle(pointer: pointer, storage: storage)
+    }
+
+    /// Opens a BPF ELF object file.
+    public init(path: FilePath) throws(BPFError) {
+        let (result, log) = LibbpfLog.capturing { bpf_object__open_file(path.string, nil) }
+        guard case .success(let pointer?) = result else {
+            let e = Errno(rawValue: errno)
+            let code: BPFError.Code = e == .noSuchFileOrDirectory ? .notFound : .invalidObject
+            throw BPFError(code, "cannot open BPF object \(path): \(e) \(log.last ?? "")", errno: e)
+        }
+        handle = ObjectHandle(pointer: pointer, storage: nil)
+    }
+
+    /// The object's name.
+    public var name: String { handle.name }
+    /// Names of the object's programs.
+    public var programNames: [String] { handle.programPointers.map { String(cString: bpf_program__name($0)) } }
+    /// Names of the object's maps, global-variable sections included.
+    public var mapNames: [String] { handle.mapPointers.map { String(cString: bpf_map__name($0)) } }
+
+    /// Chooses whether `program` is loaded; a program for a tracepoint the
+    /// kernel lacks can be left out instead of failing the whole object.
+    public mutating func setAutoload(_ enabled: Bool, program: String) throws(BPFError) {
+        guard let prog = handle.findProgram(program) else { throw BPFError(.notFound, "no program '\(program)' in \(name)") }
+        let rc = bpf_program__set_autoload(prog, enabled)
+        if rc != 0 { throw BPFError.system("cannot set autoload of '\(program)'", rc) }
+    }
+
+    /// Sets a map's capacity; for a ring buffer, its size in bytes (a power
+    /// of two and a multiple of the page size).
+    public mutating func setMaxEntries(_ count: UInt32, map: String) throws(BPFError) {
+        guard let m = handle.findMap(map) else { throw BPFError(.notFound, "no map '\(map)' in \(name)") }
+        if bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF {
+            let page = UInt32(sysconf(Int32(_SC_PAGESIZE)))
+            guard count >= page, count.nonzeroBitCount == 1 else {
+                throw BPFError(.systemCall, "ring buffer '\(map)' size \(count) must be a power of two and at least \(page) bytes", errno: .invalidArgument)
+            }
+        }
+        let rc = bpf_map__set_max_entries(m, count)
+        if rc != 0 { throw BPFError.system("cannot resize map '\(map)'", rc) }
+    }
+
+    /// Reads a global variable at `offset` in `section` (".rodata", ".bss", ".data").
+    public func global<T: BitwiseCopyable>(_ type: T.Type, section: String, offset: Int) -> T {
+        let (base, size) = sectionData(section)
+        precondition(offset + MemoryLayout<T>.size <= size, "global outside \(section)")
+        return base.loadUnaligned(fromByteOffset: offset, as: T.self)
+    }
+
+    /// Sets a global variable's initial value; for `const volatile` globals
+    /// this is the value the verifier sees as a constant.
+    public mutating func setGlobal<T: BitwiseCopyable>(_ value: T, section: String, offset: Int) {
+        let (base, size) = sectionData(section)
+        precondition(offset + MemoryLayout<T>.size <= size, "global outside \(section)")
+        base.storeBytes(of: value, toByteOffset: offset, as: T.self)
+    }
+
+    private func sectionData(_ section: String) -> (UnsafeMutableRawPointer, Int) {
+        guard let map = handle.sectionMap(section) else { preconditionFailure("no \(section) section in \(name)") }
+        var size = 0
+        guard let base = bpf_map__initial_value(map, &size) else { preconditionFailure("\(section) has no data") }
+        return (UnsafeMutableRawPointer(mutating: base), size)
+    }
+
+    /// Creates the maps and loads every program whose autoload is on. A
+    /// verifier rejection throws `.verifierRejected` with the verifier's
+    /// last lines.
+    public consuming func load() throws(BPFError) -> LoadedObject {
+        let handle = self.handle
+        // A buffer of our own for each program: libbpf retries a failed load
+        // with logging into it, and the kernel keeps the log's tail.
+        let logSize = 1 << 20
+        var buffers: [UnsafeMutablePointer<CChar>] = []
+        defer { buffers.forEach { $0.deallocate() } }
+        for prog in handle.programPointers where bpf_program__autoload(prog) {
+            let buf = UnsafeMutablePointer<CChar>.allocate(capacity: logSize)
+            buf[0] = 0
+            buffers.append(buf)
+            bpf_program__set_log_buf(prog, buf, logSize)
+        }
+        let (result, log) = LibbpfLog.capturing { bpf_object__load(handle.pointer) }
+        guard case .success(let rc) = result, rc != 0 else { return LoadedObject(handle) }
+
+        for (i, prog) in handle.programPointers.filter({ bpf_program__autoload($0) }).enumerated() where buffers[i][0] != 0 {
+            let text = String(cString: buffers[i])
+            let lines = relevantVerifierLines(text)
+            let pname = String(cString: bpf_program__name(prog))
+            let reason = lines.last ?? "rejected"
+            throw BPFError(.verifierRejected, "the kernel verifier rejected program '\(pname)' of \(handle.name): \(reason)",
+                           errno: Errno(rawValue: abs(rc)), verifierLog: lines)
+        }
+        throw BPFError.system("cannot load BPF object \(handle.name)", rc, libbpfMessages: log)
+    }
+}
+
+/// The verifier's closing lines: what it was checking when it gave up.
+func relevantVerifierLines(_ log: String, count: Int = 12) -> [String] {
+    let noise = ["processed ", "verification time", "stack depth", "max_states_per_insn", "peak_states", "mark_read"]
+    let lines = log.split(separator: "\n").map(String.init).filter { line in
+        !line.trimmingCharacters(in: .whitespaces).isEmpty && !noise.contains { line.hasPrefix($0) }
+    }
+    return Array(lines.suffix(count))
+}
+
+/// A loaded BPF object. It owns its programs' and maps' file descriptors
+/// and closes them when the last reference goes away; links made from its
+/// programs stay attached until they are released themselves.
+public final class LoadedObject: Sendable {
+    let handle: ObjectHandle
+
+    init(_ handle: ObjectHandle) { self.handle = handle }
+
+    /// The object's name.
+    public var name: String { handle.name }
+
+    /// All programs of the object, loaded or left out with autoload.
+    public var programs: [Program] { handle.programPointers.map { Program(object: self, pointer: $0) } }
+
+    /// All maps of the object, global-variable sections included.
+    public var maps: [Map] { handle.mapPointers.map { Map(object: self, pointer: $0) } }
+
+    /// The program called `name`, if there is one.
+    public func program(named name: String) -> Program? {
+        handle.findProgram(name).map { Program(object: self, pointer: $0) }
+    }
+
+    /// The map called `name`, if there is one.
+    public func map(named name: String) -> Map? {
+        handle.findMap(name).map { Map(object: self, pointer: $0) }
+    }
+
+    /// For generated skeletons, whose names come from the object itself.
+    public func requiredProgram(_ name: String) -> Program {
+        guard let p = program(named: name) else { preconditionFailure("skeleton out of date: no program \(name)") }
+        return p
+    }
+
+    /// For generated skeletons, whose names come from the object itself.
+    public func requiredMap(_ name: String) -> Map {
+        guard let m = map(named: name) else { preconditionFailure("skeleton out of date: no map \(name)") }
+        return m
+    }
+
+    /// Reads a global variable from the kernel's copy of its section.
+    public func global<T: BitwiseCopyable>(_ type: T.Type, section: String, offset: Int) throws(BPFError) -> T {
+        guard let m = handle.sectionMap(section) else { throw BPFError(.notFound, "no \(section) section in \(name)") }
+        let size = Int(bpf_map__value_size(m))
+        precondition(offset + MemoryLayout<T>.size <= size, "global outside \(section)")
+        var buffer = [UInt8](repeating: 0, count: size)
+        var key: UInt32 = 0
+        let rc = bpf_map_lookup_elem(bpf_map__fd(m), &key, &buffer)
+        if rc != 0 { throw BPFError.system("cannot read \(section) of \(name)", rc) }
+        return buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+    }
+
+    /// Attaches every loaded program at the place its `SEC()` names.
+    /// On failure, links made so far are released (and so detached).
+    public func attachAll() throws(BPFError) -> [Link] {
+        var links: [Link] = []
+        for program in programs where program.isLoaded {
+            links.append(try program.attach())
+        }
+        return links
+    }
+}

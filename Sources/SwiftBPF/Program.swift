@@ -1,0 +1,131 @@
+import CLibBPF
+import Glibc
+import Foundation
+import SystemPackage
+
+/// A program of a loaded object. Attaching it returns a `Link`: the program
+/// stays attached while the link is alive.
+public struct Program: @unchecked Sendable {
+    let object: LoadedObject
+    let pointer: OpaquePointer
+
+    init(object: LoadedObject, pointer: OpaquePointer) {
+        self.object = object
+        self.pointer = pointer
+    }
+
+    /// The program's name (its C function name).
+    public var name: String { String(cString: bpf_program__name(pointer)) }
+    /// The ELF section, e.g. `tracepoint/syscalls/sys_enter_mkdir`.
+    public var sectionName: String { String(cString: bpf_program__section_name(pointer)) }
+    /// False for a program left out with `setAutoload(false, ...)`.
+    public var isLoaded: Bool { bpf_program__fd(pointer) >= 0 }
+    /// The program's file descriptor, owned by the object.
+    public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: bpf_program__fd(pointer)) }
+
+    /// Attaches at the place the program's `SEC()` names.
+    public func attach() throws(BPFError) -> Link {
+        let section = sectionName
+        let parts = section.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        switch (parts.first ?? "", parts.count) {
+        case ("tracepoint", 3), ("tp", 3):
+            return try attachTracepoint(category: parts[1], name: parts[2])
+        case ("raw_tracepoint", 2), ("raw_tp", 2):
+            return try attachRawTracepoint(parts[1])
+        case ("kprobe", 2), ("kretprobe", 2):
+            return try attachKprobe(function: parts[1], isReturn: parts[0] == "kretprobe")
+        case ("xdp", _):
+            throw BPFError(.systemCall, "program '\(name)' is an XDP program: attach it with attachXDP(interface:mode:)", errno: .invalidArgument)
+        default:
+            return try makeLink("attach \(section)", kind: .other(section)) { bpf_program__attach(pointer) }
+        }
+    }
+
+    /// Attaches to the tracepoint `category:name` (tracefs is mounted first
+    /// when it is not).
+    public func attachTracepoint(category: String, name tracepoint: String) throws(BPFError) -> Link {
+        guard try Kernel.tracepointExists(category: category, name: tracepoint) else {
+            throw BPFError(.unknownTracepoint, "no tracepoint \(category):\(tracepoint) in this kernel", errno: .noSuchFileOrDirectory)
+        }
+        return try makeLink("attach \(name) to tracepoint \(category):\(tracepoint)", kind: .tracepoint(category: category, name: tracepoint)) {
+            bpf_program__attach_tracepoint(pointer, category, tracepoint)
+        }
+    }
+
+    /// Attaches to the raw tracepoint `name` (e.g. `sys_enter`, `sched_switch`).
+    public func attachRawTracepoint(_ tracepoint: String) throws(BPFError) -> Link {
+        do {
+            return try makeLink("attach \(name) to raw tracepoint \(tracepoint)", kind: .rawTracepoint(tracepoint)) {
+                bpf_program__attach_raw_tracepoint(pointer, tracepoint)
+            }
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw BPFError(.unknownTracepoint, "no raw tracepoint \(tracepoint) in this kernel", errno: error.errno)
+        }
+    }
+
+    /// Attaches to the entry (or, with `isReturn`, the return) of a kernel
+    /// function. Needs a kernel with CONFIG_KPROBES.
+    public func attachKprobe(function: String, offset: Int = 0, isReturn: Bool = false) throws(BPFError) -> Link {
+        try Kernel.require(.kprobes)
+        var opts = bpf_kprobe_opts()
+        opts.sz = MemoryLayout<bpf_kprobe_opts>.size
+        opts.offset = offset
+        opts.retprobe = isReturn
+        let what = isReturn ? "kretprobe" : "kprobe"
+        do {
+            return try makeLink("attach \(name) as \(what) on \(function)", kind: .kprobe(function: function, isReturn: isReturn)) {
+                bpf_program__attach_kprobe_opts(pointer, function, &opts)
+            }
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw BPFError(.notFound, "no kernel function \(function) to attach a \(what) to", errno: error.errno)
+        }
+    }
+
+    /// Attaches to the return of a kernel function.
+    public func attachKretprobe(function: String) throws(BPFError) -> Link {
+        try attachKprobe(function: function, isReturn: true)
+    }
+
+    /// Attaches to a user-space function: `function` in `binary` (a path,
+    /// or a library name such as `libc.so.6`), or `offset` bytes into the
+    /// file when `function` is nil. `pid` nil traces every process.
+    public func attachUprobe(binary: String, function: String?, offset: Int = 0, pid: pid_t? = nil, isReturn: Bool = false) throws(BPFError) -> Link {
+        try Kernel.require(.uprobes)
+        var opts = bpf_uprobe_opts()
+        opts.sz = MemoryLayout<bpf_uprobe_opts>.size
+        opts.retprobe = isReturn
+        let kind = Link.Kind.uprobe(binary: binary, function: function ?? "+\(offset)", isReturn: isReturn)
+        let what = "attach \(name) as \(isReturn ? "uretprobe" : "uprobe") on \(binary):\(function ?? "+\(offset)")"
+        do {
+            return try makeLink(what, kind: kind) {
+                withOptionalCString(function) { cfunc in
+                    opts.func_name = cfunc
+                    return bpf_program__attach_uprobe_opts(pointer, pid ?? -1, binary, offset, &opts)
+                }
+            }
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw BPFError(.notFound, "\(what): no such binary or function", errno: error.errno)
+        }
+    }
+
+    /// Attaches to the return of a user-space function.
+    public func attachUretprobe(binary: String, function: String?, offset: Int = 0, pid: pid_t? = nil) throws(BPFError) -> Link {
+        try attachUprobe(binary: binary, function: function, offset: offset, pid: pid, isReturn: true)
+    }
+
+    func makeLink(_ what: String, kind: Link.Kind, _ attach: () -> OpaquePointer?) throws(BPFError) -> Link {
+        guard isLoaded else {
+            throw BPFError(.systemCall, "cannot \(what): program '\(name)' was not loaded (autoload off)", errno: .badFileDescriptor)
+        }
+        let (result, log) = LibbpfLog.capturing(attach)
+        guard case .success(let link?) = result else {
+            throw BPFError.system("cannot \(what)", errno, libbpfMessages: log)
+        }
+        return Link(pointer: link, kind: kind, program: self)
+    }
+}
+
+private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let s else { return body(nil) }
+    return s.withCString { body($0) }
+}

@@ -1,0 +1,164 @@
+import CLibBPF
+import Glibc
+import Dispatch
+import Foundation
+import Synchronization
+
+/// What a ring buffer hands its handler: an event's bytes, valid only for
+/// the duration of the call (zero-copy), or a count of events the kernel
+/// could not store because the buffer was full.
+public enum RingBufferRecord {
+    case event(UnsafeRawBufferPointer)
+    case lost(UInt64)
+}
+
+/// An element of `RingBuffer.events(...)`: an event's bytes, copied, or a
+/// count of events lost since the previous `.lost` element.
+public enum RingBufferEvent: Sendable, Equatable {
+    case event([UInt8])
+    case lost(UInt64)
+}
+
+/// Delivers the records of a BPF ring buffer map to a handler on a dispatch
+/// queue. The queue is woken through the ring buffer's epoll descriptor, so
+/// an idle tracer uses no CPU.
+///
+/// Lost events: a ring buffer tells only the BPF program that a reserve
+/// failed. Probes count those failures in a per-CPU array (`lostCounter`,
+/// one `UInt64` at key 0); the ring buffer reads it after delivering events
+/// (at most every 100 ms) and when drained, and hands the increase to the
+/// handler as `.lost(n)`.
+public final class RingBuffer: @unchecked Sendable {
+    private final class Context {
+        let handler: (RingBufferRecord) -> Void
+        var delivered: UInt64 = 0
+        init(handler: @escaping (RingBufferRecord) -> Void) { self.handler = handler }
+    }
+
+    private let pointer: OpaquePointer
+    private let context: Context
+    private let contextRef: Unmanaged<Context>
+    private let queue: DispatchQueue
+    private let source: DispatchSourceRead
+    private let lostCounter: PerCPUMap<UInt32, UInt64>?
+    /// Keeps the maps' object (and so their descriptors) alive.
+    private let map: Map
+    // Touched only on `queue`.
+    private var reportedLost: UInt64 = 0
+    private var lastLostCheck = DispatchTime(uptimeNanoseconds: 0)
+    private let stopped = Atomic<Bool>(false)
+    private let queueKey = DispatchSpecificKey<ObjectIdentifier>()
+
+    /// Starts delivering `map`'s records to `handler` on `queue`.
+    ///
+    /// - Parameters:
+    ///   - map: a `BPF_MAP_TYPE_RINGBUF` map.
+    ///   - lostCounter: the probe's per-CPU lost-event counter, if it has one.
+    ///   - handler: called on `queue`; an `.event`'s bytes must not escape it.
+    public init(_ map: Map, lostCounter: Map? = nil, queue: DispatchQueue,
+                handler: @escaping @Sendable (RingBufferRecord) -> Void) throws(BPFError) {
+        guard map.type == .ringBuffer else {
+            throw BPFError(.sizeMismatch, "map '\(map.name)' is \(map.type), not a ring buffer")
+        }
+        self.map = map
+        self.queue = queue
+        self.lostCounter = try lostCounter.map { (m) throws(BPFError) in try m.perCPU(UInt32.self, UInt64.self) }
+        context = Context(handler: handler)
+        contextRef = Unmanaged.passRetained(context)
+        guard let rb = ring_buffer__new(map.fileDescriptor.rawValue, ringBufferCallback, contextRef.toOpaque(), nil) else {
+            contextRef.release()
+            throw BPFError.system("cannot open ring buffer '\(map.name)'", errno)
+        }
+        pointer = rb
+        source = DispatchSource.makeReadSource(fileDescriptor: ring_buffer__epoll_fd(rb), queue: queue)
+        queue.setSpecific(key: queueKey, value: ObjectIdentifier(self))
+        source.setEventHandler { [weak self] in self?.poll() }
+        source.resume()
+    }
+
+    deinit {
+        source.cancel()
+        ring_buffer__free(pointer)
+        contextRef.release()
+    }
+
+    private func poll() {
+        guard !stopped.load(ordering: .relaxed) else { return }
+        // poll (not consume) so epoll re-arms; timeout 0: data is there.
+        _ = ring_buffer__poll(pointer, 0)
+        let now = DispatchTime.now()
+        if lostCounter != nil, now.uptimeNanoseconds - lastLostCheck.uptimeNanoseconds > 100_000_000 {
+            lastLostCheck = now
+            reportLost()
+        }
+    }
+
+    private func reportLost() {
+        guard let total = try? lostCounter?.sum(0), total > reportedLost else { return }
+        let delta = total - reportedLost
+        reportedLost = total
+        context.handler(.lost(delta))
+    }
+
+    private func onQueue<T>(_ body: () -> T) -> T {
+        DispatchQueue.getSpecific(key: queueKey) == ObjectIdentifier(self) ? body() : queue.sync(execute: body)
+    }
+
+    /// Delivers everything already in the buffer, then any lost count, on
+    /// the queue, before returning.
+    public func drain() {
+        onQueue {
+            _ = ring_buffer__consume(pointer)
+            reportLost()
+        }
+    }
+
+    /// Drains, then stops delivering. Safe to call more than once and from
+    /// the handler's queue.
+    public func stop() {
+        guard !stopped.load(ordering: .relaxed) else { return }
+        drain()
+        onQueue { stopped.store(true, ordering: .relaxed) }
+        source.cancel()
+    }
+
+    /// Events handed to the handler so far.
+    public var deliveredEvents: UInt64 { onQueue { context.delivered } }
+
+    /// Events the kernel dropped so far because the buffer was full, as
+    /// counted by the probe (0 without a lost counter).
+    public var lostEvents: UInt64 { (try? lostCounter?.sum(0)) ?? 0 }
+
+    /// The ring buffer's records as an async sequence. Iteration ends when
+    /// the consuming task is cancelled or stops iterating; lost events come
+    /// as `.lost(n)` elements in the order they were noticed.
+    public static func events(_ map: Map, lostCounter: Map? = nil,
+                              bufferingPolicy: AsyncStream<RingBufferEvent>.Continuation.BufferingPolicy = .unbounded)
+        throws(BPFError) -> AsyncStream<RingBufferEvent> {
+        let (stream, continuation) = AsyncStream<RingBufferEvent>.makeStream(bufferingPolicy: bufferingPolicy)
+        let queue = DispatchQueue(label: "swift-bpf.ringbuffer.\(map.name)")
+        let rb = try RingBuffer(map, lostCounter: lostCounter, queue: queue) { record in
+            switch record {
+            case .event(let bytes): continuation.yield(.event([UInt8](bytes)))
+            case .lost(let n): continuation.yield(.lost(n))
+            }
+        }
+        continuation.onTermination = { _ in
+            rb.source.cancel()
+            queue.async { rb.stopped.store(true, ordering: .relaxed) }
+        }
+        return stream
+    }
+
+    fileprivate static func deliver(_ ctx: UnsafeMutableRawPointer, _ data: UnsafeRawPointer, _ size: Int) {
+        let context = Unmanaged<Context>.fromOpaque(ctx).takeUnretainedValue()
+        context.delivered += 1
+        context.handler(.event(UnsafeRawBufferPointer(start: data, count: size)))
+    }
+}
+
+private func ringBufferCallback(_ ctx: UnsafeMutableRawPointer?, _ data: UnsafeMutableRawPointer?, _ size: Int) -> Int32 {
+    guard let ctx, let data else { return 0 }
+    RingBuffer.deliver(ctx, data, size)
+    return 0
+}

@@ -1,0 +1,258 @@
+import Foundation
+
+/// Buffered standard output for event lines. On a terminal every line is
+/// written as it completes; into a pipe or file lines are batched (64 KiB,
+/// or every 100 ms by `TraceSession`), since a pipeline wants throughput.
+/// Used from one queue at a time.
+public final class Output: @unchecked Sendable {
+    public let isTerminal: Bool
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    /// Set when the reader went away (EPIPE); the session then stops.
+    public private(set) var isBroken = false
+    private var lastSecond: Int64 = .min
+    private var lastClock: [UInt8] = []
+
+    /// Everything flushed so far, for an output made with `capturing()`.
+    public private(set) var captured: [UInt8] = []
+
+    public init(fileDescriptor: Int32 = STDOUT_FILENO) {
+        fd = fileDescriptor
+        isTerminal = isatty(fileDescriptor) == 1
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// An output that keeps what it is given instead of writing it.
+    public static func capturing() -> Output { Output(fileDescriptor: -1) }
+
+    /// What a capturing output holds, flushed, as text.
+    public var capturedText: String {
+        flush()
+        return String(decoding: captured, as: UTF8.self)
+    }
+
+    public func append(_ text: String) { buffer.append(contentsOf: text.utf8) }
+    public func append(byte: UInt8) { buffer.append(byte) }
+    public func append<C: Collection>(bytes: C) where C.Element == UInt8 { buffer.append(contentsOf: bytes) }
+
+    /// Appends `text` left-aligned in `width` columns, then one space.
+    public func column(_ text: String, _ width: Int) {
+        let start = buffer.count
+        buffer.append(contentsOf: text.utf8)
+        let used = buffer.count - start
+        if used < width { buffer.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
+        buffer.append(UInt8(ascii: " "))
+    }
+
+    /// Appends an integer left-aligned in `width` columns, then one space.
+    public func column<T: BinaryInteger>(_ value: T, _ width: Int) { column(String(value), width) }
+
+    /// Appends bytes for a person to read: valid UTF-8 as is, control
+    /// characters and invalid bytes as escapes, so one event stays one line.
+    public func appendEscaped<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        TextEscaping.appendHuman(bytes, to: &buffer)
+    }
+
+    /// Ends a line; flushes now on a terminal or when the batch is full.
+    public func endLine() {
+        buffer.append(UInt8(ascii: "\n"))
+        if isTerminal || buffer.count >= 1 << 16 { flush() }
+    }
+
+    /// Writes everything buffered.
+    public func flush() {
+        guard !buffer.isEmpty, !isBroken else { buffer.removeAll(keepingCapacity: true); return }
+        if fd < 0 {
+            captured.append(contentsOf: buffer)
+            buffer.removeAll(keepingCapacity: true)
+            return
+        }
+        var offset = 0
+        buffer.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    isBroken = true
+                    return
+                }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends the wall-clock time of a BPF timestamp as HH:MM:SS.
+    public func appendClock(monotonicNanoseconds ns: UInt64, offset: Int64) {
+        let second = (Int64(bitPattern: ns) + offset) / 1_000_000_000
+        if second != lastSecond {
+            var t = time_t(second), tm = tm()
+            localtime_r(&t, &tm)
+            lastClock = Array(String(format: "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec).utf8)
+            lastSecond = second
+        }
+        buffer.append(contentsOf: lastClock)
+    }
+}
+
+/// Time stamps in the forms the tools print.
+public enum TimeFormat {
+    /// "2026-11-26T18:30:01.123456789Z" for a BPF (CLOCK_MONOTONIC) time.
+    public static func iso8601(monotonicNanoseconds ns: UInt64, offset: Int64) -> String {
+        let real = Int64(bitPattern: ns) + offset
+        var t = time_t(real / 1_000_000_000), tm = tm()
+        gmtime_r(&t, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec, Int(real % 1_000_000_000))
+    }
+
+    /// Seconds since `start`, with microseconds: "12.345678".
+    public static func relative(_ ns: UInt64, since start: UInt64) -> String {
+        let d = ns >= start ? ns - start : 0
+        let micros = (d / 1000) % 1_000_000
+        let padded = String(micros)
+        return "\(d / 1_000_000_000)." + String(repeating: "0", count: 6 - padded.count) + padded
+    }
+}
+
+/// Escaping of raw kernel bytes (paths, command names) for people and JSON.
+public enum TextEscaping {
+    /// Length of the valid UTF-8 sequence at `i`, or 0 if the byte there
+    /// does not start one.
+    static func sequenceLength(_ b: [UInt8], _ i: Int) -> Int {
+        let c = b[i]
+        func cont(_ k: Int) -> Bool { i + k < b.count && b[i + k] & 0xC0 == 0x80 }
+        switch c {
+        case 0x00...0x7F: return 1
+        case 0xC2...0xDF: return cont(1) ? 2 : 0
+        case 0xE0: return cont(1) && b[i + 1] >= 0xA0 && cont(2) ? 3 : 0
+        case 0xED: return cont(1) && b[i + 1] < 0xA0 && cont(2) ? 3 : 0  // no surrogates
+        case 0xE1...0xEF: return cont(1) && cont(2) ? 3 : 0
+        case 0xF0: return cont(1) && b[i + 1] >= 0x90 && cont(2) && cont(3) ? 4 : 0
+        case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : 0
+        case 0xF4: return cont(1) && b[i + 1] < 0x90 && cont(2) && cont(3) ? 4 : 0
+        default: return 0
+        }
+    }
+
+    static let hex = Array("0123456789abcdef".utf8)
+
+    static func appendHuman<C: Collection>(_ input: C, to out: inout [UInt8]) where C.Element == UInt8 {
+        let b = Array(input)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c >= 0x20 && c < 0x7F && c != UInt8(ascii: "\\") {
+                out.append(c); i += 1; continue
+            }
+            let n = c >= 0x80 ? sequenceLength(b, i) : 0
+            if n > 1 {
+                out.append(contentsOf: b[i..<i + n]); i += n; continue
+            }
+            switch c {
+            case UInt8(ascii: "\\"): out.append(contentsOf: Array("\\\\".utf8))
+            case UInt8(ascii: "\n"): out.append(contentsOf: Array("\\n".utf8))
+            case UInt8(ascii: "\t"): out.append(contentsOf: Array("\\t".utf8))
+            case UInt8(ascii: "\r"): out.append(contentsOf: Array("\\r".utf8))
+            default: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(c >> 4)], hex[Int(c & 15)]])
+            }
+            i += 1
+        }
+    }
+
+    /// The bytes as a quoted JSON string. Invalid UTF-8 becomes U+FFFD;
+    /// returns false in that case, so the caller can add the exact bytes.
+    @discardableResult
+    public static func appendJSONString<C: Collection>(_ input: C, to out: inout [UInt8]) -> Bool where C.Element == UInt8 {
+        let b = Array(input)
+        var valid = true
+        out.append(UInt8(ascii: "\""))
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c >= 0x80 {
+                let n = sequenceLength(b, i)
+                if n > 1 { out.append(contentsOf: b[i..<i + n]); i += n } else { out.append(contentsOf: [0xEF, 0xBF, 0xBD]); valid = false; i += 1 }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): out.append(contentsOf: Array("\\\"".utf8))
+            case UInt8(ascii: "\\"): out.append(contentsOf: Array("\\\\".utf8))
+            case UInt8(ascii: "\n"): out.append(contentsOf: Array("\\n".utf8))
+            case UInt8(ascii: "\t"): out.append(contentsOf: Array("\\t".utf8))
+            case UInt8(ascii: "\r"): out.append(contentsOf: Array("\\r".utf8))
+            case 0..<0x20, 0x7F: out.append(contentsOf: Array("\\u00".utf8) + [hex[Int(c >> 4)], hex[Int(c & 15)]])
+            default: out.append(c)
+            }
+            i += 1
+        }
+        out.append(UInt8(ascii: "\""))
+        return valid
+    }
+
+    /// A human-readable rendering as a String (for tests and messages).
+    public static func human<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var out: [UInt8] = []
+        appendHuman(bytes, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Writes one JSON object into an `Output`, field by field, without
+/// building intermediate dictionaries.
+public struct JSONObject {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var first = true
+
+    public init() {}
+
+    private mutating func key(_ name: String) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+
+    public mutating func field<T: BinaryInteger>(_ name: String, _ value: T) {
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func field(_ name: String, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    public mutating func field(_ name: String, _ value: String?) {
+        key(name)
+        if let value { TextEscaping.appendJSONString(value.utf8, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+    }
+
+    /// Raw kernel bytes as a string; when they are not valid UTF-8 the
+    /// exact bytes follow in `<name>_base64`.
+    public mutating func field<C: Collection>(_ name: String, bytes raw: C) where C.Element == UInt8 {
+        key(name)
+        if !TextEscaping.appendJSONString(raw, to: &bytes) {
+            key(name + "_base64")
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: Data(raw).base64EncodedString().utf8)
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    public mutating func nullField(_ name: String) {
+        key(name)
+        bytes.append(contentsOf: "null".utf8)
+    }
+
+    /// The finished object, without a newline.
+    public var text: [UInt8] { bytes + [UInt8(ascii: "}")] }
+
+    /// Appends the object and ends the line.
+    public func write(to output: Output) {
+        output.append(bytes: bytes)
+        output.append(byte: UInt8(ascii: "}"))
+        output.endLine()
+    }
+}

@@ -1,0 +1,122 @@
+import Dispatch
+import Foundation
+import SwiftBPF
+
+/// What a tracing run saw, printed on exit.
+public struct TraceSummary: Sendable {
+    /// Events delivered to the tool (before any user-space formatting).
+    public var events: UInt64
+    /// Events the kernel dropped because the ring buffer was full.
+    public var lost: UInt64
+    public var seconds: Double
+}
+
+/// The run loop every tracing tool shares: ring buffer on a serial queue,
+/// Ctrl-C / SIGTERM / `--duration` / closed pipe to stop, then detach,
+/// drain and print the summary to standard error.
+public final class TraceSession: @unchecked Sendable {
+    public let tool: String
+    public let options: TraceOptions
+    public let output = Output()
+    /// Event handlers run here, one at a time.
+    public let queue = DispatchQueue(label: "swift-bpf.events", qos: .userInitiated)
+    /// Add to a BPF timestamp to get wall-clock nanoseconds.
+    public let clockOffset = Kernel.monotonicToRealtimeOffset()
+    /// CLOCK_MONOTONIC when the session was created (for `-T`).
+    public let startNanoseconds: UInt64
+
+    /// Checks privileges first, so an unprivileged run fails before any
+    /// BPF work with an error that says what to do.
+    public init(tool: String, options: TraceOptions) throws(BPFError) {
+        self.tool = tool
+        self.options = options
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        startNanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        LibbpfLog.verbose = options.verbose
+        try Kernel.requirePrivileges()
+    }
+
+    /// The time column for an event, per `-T`.
+    public func appendTime(_ ns: UInt64) {
+        if options.timestamp {
+            output.append(TimeFormat.relative(ns, since: startNanoseconds))
+        } else {
+            output.appendClock(monotonicNanoseconds: ns, offset: clockOffset)
+        }
+    }
+
+    public func note(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Attaches, streams events to `handler` until stopped, then detaches
+    /// and reports. `header` goes to standard output once attached (not in
+    /// JSON mode); `what` names the traced thing in the status line.
+    public func run(events: Map, lostCounter: Map?, what: String, header: String?,
+                    attach: () throws(BPFError) -> [Link],
+                    handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) throws(BPFError) -> TraceSummary {
+        signal(SIGPIPE, SIG_IGN)
+        let done = DispatchSemaphore(value: 0)
+        let ringBuffer = try RingBuffer(events, lostCounter: lostCounter, queue: queue) { [self] record in
+            switch record {
+            case .event(let bytes):
+                handler(bytes)
+                if output.isBroken { done.signal() }
+            case .lost(let n):
+                note("\(tool): lost \(n) events: the ring buffer was full (a larger --buffer-size helps)")
+            }
+        }
+        var links = try attach()
+
+        let control = DispatchQueue(label: "swift-bpf.control")
+        var sources: [DispatchSourceProtocol] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: control)
+            s.setEventHandler { done.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        if let duration = options.duration {
+            let t = DispatchSource.makeTimerSource(queue: control)
+            t.schedule(deadline: .now() + duration)
+            t.setEventHandler { done.signal() }
+            t.resume()
+            sources.append(t)
+        }
+        if !output.isTerminal {
+            // Batches into a pipe, but never holds a line back for long.
+            let t = DispatchSource.makeTimerSource(queue: queue)
+            t.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
+            t.setEventHandler { [output] in
+                output.flush()
+                if output.isBroken { done.signal() }
+            }
+            t.resume()
+            sources.append(t)
+        }
+
+        let started = DispatchTime.now()
+        note("Tracing \(what)... Hit Ctrl-C to end.")
+        queue.sync {
+            if let header, !options.json {
+                output.append(header)
+                output.endLine()
+            }
+            output.flush()
+        }
+        done.wait()
+
+        // Detach first so nothing new arrives, then take what is queued.
+        links.forEach { $0.detach() }
+        links.removeAll()
+        sources.forEach { $0.cancel() }
+        ringBuffer.stop()
+        queue.sync { output.flush() }
+        let summary = TraceSummary(events: ringBuffer.deliveredEvents, lost: ringBuffer.lostEvents,
+                                   seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+        note(String(format: "\n%@: %llu events, %llu lost, %.1f s", tool, summary.events, summary.lost, summary.seconds))
+        return summary
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import BPFProbes
+import ToolSupport
+
+@main
+struct MkdirTrace: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mkdirtrace",
+        abstract: "Trace every mkdir(2) and mkdirat(2) on this machine as it happens.",
+        discussion: """
+        Each line is one completed call: TIME, PID, PPID, UID, COMM (the process's \
+        command name), MODE (octal, as passed, before the umask), RESULT (0 or the \
+        errno name, such as EEXIST) and PATH (as passed; control characters escaped).
+
+        Filters run in the kernel. On Ctrl-C or SIGTERM the probes are detached and \
+        the number of events seen and lost is printed to standard error.
+
+        Examples:
+          mkdirtrace                  every mkdir on the machine
+          mkdirtrace -x               only the ones that failed
+          mkdirtrace -c mkdir -u 1000 by the mkdir command of user 1000
+          mkdirtrace --json | jq .    one JSON object per line
+        """
+    )
+
+    @OptionGroup(title: "Tracing options")
+    var trace: TraceOptions
+
+    func run() throws {
+        let session = try TraceSession(tool: "mkdirtrace", options: trace)
+        var open = try MkdirtraceSkeleton.open()
+        open.filter = trace.filter
+        try open.setMaxEntries(trace.bufferBytes, for: .events)
+        let probe = try open.load()
+        try trace.applyCgroup(to: probe.maps.cgroupFilter)
+
+        let format = MkdirFormat(json: trace.json, relativeTime: trace.timestamp)
+        _ = try session.run(
+            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
+            what: "mkdir and mkdirat", header: format.header,
+            attach: { () throws(BPFError) in try probe.attachAll() }
+        ) { bytes in
+            guard let event = MkdirEvent(bytes) else { return }
+            format.write(event, session: session)
+        }
+    }
+}
+
+/// How mkdirtrace prints an event, as columns or as a JSON line.
+struct MkdirFormat: Sendable {
+    var json: Bool
+    var relativeTime: Bool
+
+    var header: String? {
+        json ? nil : "\(relativeTime ? "TIME(s)  " : "TIME    ") PID     PPID    UID    COMM             MODE RESULT       PATH"
+    }
+
+    func write(_ e: MkdirEvent, session: TraceSession) {
+        write(e, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
+    }
+
+    func write(_ e: MkdirEvent, to out: Output, clockOffset: Int64, start: UInt64) {
+        let mode = String(e.mode, radix: 8)
+        let octal = String(repeating: "0", count: max(0, 4 - mode.count)) + mode
+        let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
+        if json {
+            var o = JSONObject()
+            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
+            o.field("ts_ns", e.timestamp)
+            o.field("syscall", e.syscall)
+            o.field("pid", e.pid)
+            o.field("tid", e.tid)
+            o.field("ppid", e.ppid)
+            o.field("uid", e.uid)
+            o.field("comm", bytes: e.comm)
+            o.field("cgroup_id", e.cgroupID)
+            o.field("dfd", e.directoryFD)
+            o.field("mode", octal)
+            o.field("path", bytes: e.path)
+            o.field("path_truncated", e.pathTruncated)
+            o.field("ret", e.result)
+            o.field("errno", errnoName)
+            o.write(to: out)
+            return
+        }
+        if relativeTime {
+            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
+        } else {
+            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
+            out.append(byte: UInt8(ascii: " "))
+        }
+        out.column(e.pid, 7)
+        out.column(e.ppid, 7)
+        out.column(e.uid, 6)
+        out.column(TextEscaping.human(e.comm), 16)
+        out.column(octal, 4)
+        out.column(errnoName ?? "0", 12)
+        out.appendEscaped(e.path)
+        if e.pathTruncated { out.append("...") }
+        out.endLine()
+    }
+}

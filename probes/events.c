@@ -1,0 +1,8 @@
+/* Compiles the shared headers for the host, so a header that only builds
+ * for BPF fails here too, and pins the layouts Swift relies on. */
+#include "common.h"
+#include "mkdirtrace.h"
+#include <stddef.h>
+
+_Static_assert(offsetof(struct mkdir_event, path) == 64, "mkdir_event layout changed");
+_Static_assert(sizeof(struct trace_filter) == 32, "trace_filter layout changed");
