@@ -63,5 +63,15 @@ let package = Package(
             dependencies: ["BPFProbes", "ToolSupport", "SwiftBPF"]
         ),
 
+        // Tests: a helper that performs syscalls on command, so a test knows
+        // the PID of the process it traces before the events happen, and
+        // test-only probes (compiled by the same plugin).
+        .executableTarget(name: "swiftbpf-testhelper", path: "Tests/TestHelper"),
+        .target(name: "TestProbeEvents", path: "Tests/TestProbes", sources: ["events.c"], publicHeadersPath: "."),
+        .testTarget(
+            name: "SwiftBPFTests",
+            dependencies: ["SwiftBPF", "BPFProbes", "ToolSupport", "TestProbeEvents", "mkdirtrace", "swiftbpf-testhelper"],
+            plugins: ["BPFProbeCompiler"]
+        ),
     ]
 )

@@ -148,6 +148,35 @@ public enum Kernel {
         return entries.filter { $0 != "enable" && $0 != "filter" }.sorted()
     }
 
+    /// A BPF program loaded in the kernel, by anyone.
+    public struct LoadedProgramInfo: Sendable, Equatable {
+        public var id: UInt32
+        public var name: String
+        /// libbpf's name for the program type, e.g. "tracepoint", "xdp".
+        public var type: String
+    }
+
+    /// Every BPF program loaded in the kernel (what `bpftool prog show`
+    /// lists). Needs privileges.
+    public static func loadedPrograms() -> [LoadedProgramInfo] {
+        var out: [LoadedProgramInfo] = []
+        var id: UInt32 = 0
+        while bpf_prog_get_next_id(id, &id) == 0 {
+            let fd = bpf_prog_get_fd_by_id(id)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = bpf_prog_info()
+            var len = UInt32(MemoryLayout<bpf_prog_info>.size)
+            guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { continue }
+            let name = withUnsafeBytes(of: info.name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            let type = libbpf_bpf_prog_type_str(bpf_prog_type(info.type)).map { String(cString: $0) } ?? "\(info.type)"
+            out.append(LoadedProgramInfo(id: id, name: name, type: type))
+        }
+        return out
+    }
+
     /// The number of possible CPUs, the length of per-CPU map values.
     public static var possibleCPUs: Int { Int(max(1, libbpf_num_possible_cpus())) }
 

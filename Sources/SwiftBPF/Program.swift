@@ -20,6 +20,15 @@ public struct Program: @unchecked Sendable {
     public var sectionName: String { String(cString: bpf_program__section_name(pointer)) }
     /// False for a program left out with `setAutoload(false, ...)`.
     public var isLoaded: Bool { bpf_program__fd(pointer) >= 0 }
+    /// The kernel's ID for the loaded program (as `bpftool prog show` lists), or nil.
+    public var id: UInt32? {
+        guard isLoaded else { return nil }
+        var info = bpf_prog_info()
+        var len = UInt32(MemoryLayout<bpf_prog_info>.size)
+        guard bpf_obj_get_info_by_fd(bpf_program__fd(pointer), &info, &len) == 0 else { return nil }
+        return info.id
+    }
+
     /// The program's file descriptor, owned by the object.
     public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: bpf_program__fd(pointer)) }
 
@@ -91,6 +100,7 @@ public struct Program: @unchecked Sendable {
     /// file when `function` is nil. `pid` nil traces every process.
     public func attachUprobe(binary: String, function: String?, offset: Int = 0, pid: pid_t? = nil, isReturn: Bool = false) throws(BPFError) -> Link {
         try Kernel.require(.uprobes)
+        let binary = resolveBinary(binary)
         var opts = bpf_uprobe_opts()
         opts.sz = MemoryLayout<bpf_uprobe_opts>.size
         opts.retprobe = isReturn
@@ -128,4 +138,22 @@ public struct Program: @unchecked Sendable {
 private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let s else { return body(nil) }
     return s.withCString { body($0) }
+}
+
+/// A library name ("libc.so.6") becomes the file this process has mapped
+/// (the copy other processes most likely use too); a command name becomes
+/// its path on PATH. Anything else is left for libbpf to resolve.
+func resolveBinary(_ name: String) -> String {
+    guard !name.contains("/") else { return name }
+    if let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) {
+        for line in maps.split(separator: "\n") {
+            guard let slash = line.firstIndex(of: "/") else { continue }
+            let path = String(line[slash...])
+            if path.hasSuffix("/" + name) { return path }
+        }
+    }
+    let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        + ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64"]
+    for dir in dirs where access("\(dir)/\(name)", R_OK) == 0 { return "\(dir)/\(name)" }
+    return name
 }

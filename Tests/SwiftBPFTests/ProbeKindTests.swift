@@ -1,0 +1,182 @@
+import Foundation
+import SwiftBPF
+import TestProbeEvents
+import Testing
+import BPFProbes
+
+/// Loads the test probes with this process as the target.
+private func loadTestProbes(syscall: Int32 = 0) throws -> TestprobesSkeleton {
+    var open = try TestprobesSkeleton.open()
+    open.testCfg = test_config(target_pid: UInt32(getpid()), target_syscall: UInt32(syscall))
+    return try open.load()
+}
+
+private func counter(_ probe: TestprobesSkeleton, _ which: test_counter) throws -> UInt64 {
+    try probe.maps.counters.perCPU(UInt32.self, UInt64.self).sum(which.rawValue) ?? 0
+}
+
+private func callGetpriority(_ times: Int) {
+    for _ in 0..<times { _ = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+}
+
+extension Privileged {
+    @Suite struct ProbeKinds {
+        init() throws { _ = try Privileged() }
+
+        @Test func uprobeAndUretprobeCountExactly() throws {
+            // getpriority's real result, learnt before anything is attached.
+            let expected = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            let probe = try loadTestProbes()
+            let entry = try probe.programs.getpriorityEntry.attachUprobe(binary: "libc.so.6", function: "getpriority")
+            let exit = try probe.programs.getpriorityReturn.attachUretprobe(binary: "libc.so.6", function: "getpriority")
+            callGetpriority(1000)
+            #expect(try counter(probe, COUNTER_UPROBE) == 1000)
+            #expect(try counter(probe, COUNTER_URETPROBE) == 1000)
+            // The uretprobe saw getpriority's real return value.
+            #expect(try probe.lastReturn == Int64(expected))
+
+            // Detached links stop counting.
+            entry.detach()
+            exit.detach()
+            #expect(!entry.isAttached)
+            callGetpriority(10)
+            #expect(try counter(probe, COUNTER_UPROBE) == 1000)
+        }
+
+        @Test func rawTracepointCountsSyscalls() throws {
+            let probe = try loadTestProbes(syscall: test_sys_getpriority)
+            let link = try probe.programs.syscallEntry.attachRawTracepoint("sys_enter")
+            callGetpriority(500)
+            #expect(try counter(probe, COUNTER_RAW_TP) == 500)
+            _ = link
+        }
+
+        @Test func autoAttachBySectionName() throws {
+            let probe = try loadTestProbes(syscall: test_sys_getpriority)
+            let link = try probe.programs.syscallEntry.attach()
+            #expect(link.kind == .rawTracepoint("sys_enter"))
+            callGetpriority(7)
+            #expect(try counter(probe, COUNTER_RAW_TP) == 7)
+        }
+
+        @Test func kprobeAttachesOrSaysTheKernelLacksKprobes() throws {
+            let probe = try loadTestProbes()
+            let kernelHasKprobes = access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0
+            if kernelHasKprobes {
+                let link = try probe.programs.unlinkEntry.attachKprobe(function: "do_unlinkat")
+                let dir = try TestEnvironment.temporaryDirectory()
+                close(open(dir + "/f", O_CREAT | O_WRONLY, 0o600))
+                unlink(dir + "/f")
+                #expect(try counter(probe, COUNTER_KPROBE) >= 1)
+                _ = link
+            } else {
+                let error = #expect(throws: BPFError.self) { try probe.programs.unlinkEntry.attachKprobe(function: "do_unlinkat") }
+                #expect(error?.code == .featureMissing(.kprobes))
+                #expect(error?.message.contains("CONFIG_KPROBES") == true)
+                // The section-name path gives the same answer.
+                let auto = #expect(throws: BPFError.self) { try probe.programs.unlinkEntry.attach() }
+                #expect(auto?.code == .featureMissing(.kprobes))
+                #expect(!Kernel.supports(.kprobes))
+            }
+        }
+
+        @Test func unknownTracepointsAreNamed() throws {
+            let probe = try loadTestProbes()
+            let tp = #expect(throws: BPFError.self) {
+                try probe.programs.syscallEntry.attachTracepoint(category: "syscalls", name: "sys_enter_no_such_call")
+            }
+            #expect(tp?.code == .unknownTracepoint)
+            #expect(tp?.message.contains("syscalls:sys_enter_no_such_call") == true)
+            let raw = #expect(throws: BPFError.self) { try probe.programs.syscallEntry.attachRawTracepoint("no_such_tracepoint") }
+            #expect(raw?.code == .unknownTracepoint)
+        }
+
+        @Test func verifierRejectionCarriesTheLog() throws {
+            let open = try BadprobeSkeleton.open()
+            do {
+                _ = try open.load()
+                Issue.record("the verifier accepted a program it must reject")
+            } catch {
+                #expect(error.code == .verifierRejected)
+                #expect(error.message.contains("unchecked_lookup"))
+                #expect(error.verifierLog.contains { $0.contains("invalid mem access") })
+                #expect(error.report.contains("verifier log"))
+            }
+        }
+
+        @Test func releasedObjectsLeaveNothingLoaded() throws {
+            var ids: Set<UInt32> = []
+            do {
+                let probe = try loadTestProbes(syscall: test_sys_getpriority)
+                let link = try probe.programs.syscallEntry.attachRawTracepoint("sys_enter")
+                ids = Set(probe.object.programs.compactMap(\.id))
+                #expect(ids.count == 4)
+                #expect(ids.isSubset(of: Kernel.loadedPrograms().map(\.id)))
+                _ = link
+            }
+            #expect(waitUntilUnloaded(ids).isEmpty)
+        }
+
+        @Test func featureProbes() {
+            #expect(Kernel.supports(.btf))
+            #expect(Kernel.supports(.ringBuffer))
+            #expect(Kernel.supports(.uprobes))
+            #expect(Kernel.supports(.rawTracepoints))
+            #expect(Kernel.privileges.canUseBPF)
+        }
+    }
+
+    @Suite struct Maps {
+        init() throws { _ = try Privileged() }
+
+        @Test func hashMapRoundTrip() throws {
+            let probe = try loadTestProbes()
+            let hash = try probe.maps.hash.typed(UInt32.self, UInt64.self)
+            try hash.update(1, 100)
+            try hash.update(2, 200)
+            #expect(try hash.lookup(1) == 100)
+            #expect(try hash[2] == 200)
+            #expect(try hash.lookup(3) == nil)
+            #expect(try Set(hash.keys()) == [1, 2])
+            #expect(try hash.delete(1))
+            #expect(try !hash.delete(1))
+            #expect(try hash.entries().map(\.value) == [200])
+            #expect(throws: BPFError.self) { try hash.update(2, 5, flags: .noExist) }
+            #expect(throws: BPFError.self) { try hash.update(9, 5, flags: .exist) }
+        }
+
+        @Test func arrayMapOfStructs() throws {
+            let probe = try loadTestProbes()
+            let array = try probe.maps.samples.typed(UInt32.self, test_sample.self)
+            try array.update(3, test_sample(seq: 7, pid: 42, value: 9))
+            let s = try #require(try array.lookup(3))
+            #expect(s.seq == 7 && s.pid == 42 && s.value == 9)
+            #expect(try array.keys().count == 8)
+            #expect(try array.lookup(99) == nil)
+        }
+
+        @Test func perCPUValuesReadPerCPUAndSummed() throws {
+            let probe = try loadTestProbes()
+            let map = try probe.maps.percpuHash.perCPU(UInt32.self, UInt64.self)
+            let cpus = Kernel.possibleCPUs
+            try map.update(5, (0..<cpus).map { UInt64($0 + 1) })
+            #expect(try map.lookup(5) == (0..<cpus).map { UInt64($0 + 1) })
+            #expect(try map.sum(5) == UInt64(cpus * (cpus + 1) / 2))
+            try map.update(6, [10])
+            #expect(try map.sum(6) == UInt64(10 * cpus))
+        }
+
+        @Test func sizeMismatchesAreRefused() throws {
+            let probe = try loadTestProbes()
+            let wrongKey = #expect(throws: BPFError.self) { _ = try probe.maps.hash.typed(UInt64.self, UInt64.self) }
+            #expect(wrongKey?.code == .sizeMismatch)
+            #expect(wrongKey?.message.contains("4-byte keys") == true)
+            let wrongValue = #expect(throws: BPFError.self) { _ = try probe.maps.samples.typed(UInt32.self, UInt64.self) }
+            #expect(wrongValue?.code == .sizeMismatch)
+            let notPerCPU = #expect(throws: BPFError.self) { _ = try probe.maps.hash.perCPU(UInt32.self, UInt64.self) }
+            #expect(notPerCPU?.code == .sizeMismatch)
+            let perCPUAsPlain = #expect(throws: BPFError.self) { _ = try probe.maps.counters.typed(UInt32.self, UInt64.self) }
+            #expect(perCPUAsPlain?.code == .sizeMismatch)
+        }
+    }
+}

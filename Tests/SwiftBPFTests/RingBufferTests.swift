@@ -1,0 +1,146 @@
+import BPFProbes
+import Foundation
+import Synchronization
+import Testing
+
+/// A decoded copy of a mkdir event, for assertions after the handler ran.
+struct MkdirRecord: Sendable, Equatable {
+    var pid: UInt32, ppid: UInt32, uid: UInt32, comm: String, syscall: String
+    var mode: UInt32, path: String, result: Int32, dfd: Int32
+}
+
+extension MkdirRecord {
+    init(_ e: MkdirEvent) {
+        pid = e.pid; ppid = e.ppid; uid = e.uid
+        comm = String(decoding: e.comm, as: UTF8.self)
+        syscall = e.syscall; mode = e.mode
+        path = String(decoding: e.path, as: UTF8.self)
+        result = e.result; dfd = e.directoryFD
+    }
+}
+
+/// Loads mkdirtrace's probe with a filter and ring buffer size.
+func loadMkdirProbe(pid: UInt32 = 0, tid: UInt32 = 0, bufferBytes: UInt32? = nil) throws -> MkdirtraceSkeleton {
+    var open = try MkdirtraceSkeleton.open()
+    var filter = open.filter
+    filter.pid = pid
+    filter.tid = tid
+    open.filter = filter
+    if let bufferBytes { try open.setMaxEntries(bufferBytes, for: .events) }
+    return try open.load()
+}
+
+extension Privileged {
+    @Suite struct RingBuffers {
+        init() throws { _ = try Privileged() }
+
+        @Test func childMkdirsArriveOnTheQueueWithExactFields() throws {
+            let dir = try TestEnvironment.temporaryDirectory()
+            let helper = try Helper()
+            let probe = try loadMkdirProbe(pid: UInt32(helper.pid))
+            let records = Mutex<[MkdirRecord]>([])
+            let queue = DispatchQueue(label: "test.events")
+            let rb = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents, queue: queue) { record in
+                if case .event(let bytes) = record, let e = MkdirEvent(bytes) {
+                    let r = MkdirRecord(e)
+                    records.withLock { $0.append(r) }
+                }
+            }
+            let links = try probe.attachAll()
+            #expect(links.count == 4)
+
+            #expect(helper.run("mkdir \(dir)/new 750") == "ok 0")
+            #expect(helper.run("mkdir \(dir)/new 700") == "err \(EEXIST)")
+            #expect(helper.run("mkdir \(dir)/missing/child 755") == "err \(ENOENT)")
+            #expect(helper.run("mkdirat \(dir) relative 711") == "ok 0")
+
+            // Delivery is asynchronous: wait for the queue to see all four.
+            let deadline = Date().addingTimeInterval(5)
+            while records.withLock({ $0.count }) < 4 && Date() < deadline { usleep(10_000) }
+            rb.stop()
+
+            let got = records.withLock { $0 }
+            let me = UInt32(getpid()), child = UInt32(helper.pid)
+            let comm = "swiftbpf-testhe"  // the kernel keeps 15 bytes
+            #expect(got.count == 4)
+            guard got.count == 4 else { return }
+            #expect(got[0] == MkdirRecord(pid: child, ppid: me, uid: 0, comm: comm, syscall: "mkdir", mode: 0o750, path: "\(dir)/new", result: 0, dfd: -100))
+            #expect(got[1] == MkdirRecord(pid: child, ppid: me, uid: 0, comm: comm, syscall: "mkdir", mode: 0o700, path: "\(dir)/new", result: -EEXIST, dfd: -100))
+            #expect(got[2] == MkdirRecord(pid: child, ppid: me, uid: 0, comm: comm, syscall: "mkdir", mode: 0o755, path: "\(dir)/missing/child", result: -ENOENT, dfd: -100))
+            #expect(got[3].syscall == "mkdirat" && got[3].path == "relative" && got[3].mode == 0o711 && got[3].result == 0 && got[3].dfd >= 0)
+            #expect(rb.deliveredEvents == 4)
+            #expect(rb.lostEvents == 0)
+        }
+
+        /// A one-page ring buffer and a burst before anyone reads: the kernel
+        /// counts what it could not store, and delivered + lost is the burst.
+        @Test func tinyRingBufferReportsExactlyWhatWasLost() throws {
+            let dir = try TestEnvironment.temporaryDirectory()
+            let probe = try loadMkdirProbe(tid: TestEnvironment.currentThreadID(), bufferBytes: 4096)
+            let links = try probe.attachAll()
+            let burst = 2000
+            for _ in 0..<burst { mkdir(dir, 0o755) }  // EEXIST each time
+            links.forEach { $0.detach() }
+
+            let delivered = Atomic<Int>(0), lostSeen = Atomic<UInt64>(0)
+            let rb = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents, queue: DispatchQueue(label: "test.lost")) { record in
+                switch record {
+                case .event: delivered.add(1, ordering: .relaxed)
+                case .lost(let n): lostSeen.add(n, ordering: .relaxed)
+                }
+            }
+            rb.drain()
+            let lost = rb.lostEvents
+            #expect(lost > 0)
+            #expect(delivered.load(ordering: .relaxed) > 0)
+            #expect(UInt64(delivered.load(ordering: .relaxed)) + lost == UInt64(burst))
+            #expect(lostSeen.load(ordering: .relaxed) == lost)
+            #expect(rb.deliveredEvents == UInt64(delivered.load(ordering: .relaxed)))
+        }
+
+        @Test func asyncSequenceDeliversEventsAndLostCounts() async throws {
+            let dir = try TestEnvironment.temporaryDirectory()
+            let burst = 500
+            // Async tasks may hop threads, so the burst comes from a helper
+            // and the filter is its PID.
+            let helper = try Helper()
+            let filtered = try loadMkdirProbe(pid: UInt32(helper.pid), bufferBytes: 4096)
+            let links = try filtered.attachAll()
+            for _ in 0..<burst { helper.run("mkdir \(dir) 755") }
+            links.forEach { $0.detach() }
+
+            let stream = try RingBuffer.events(filtered.maps.events, lostCounter: filtered.maps.lostEvents)
+            var events = 0
+            var lost: UInt64 = 0
+            var firstPath: String?
+            for await element in stream {
+                switch element {
+                case .event(let bytes):
+                    events += 1
+                    if firstPath == nil {
+                        firstPath = bytes.withUnsafeBytes { MkdirEvent($0).map { String(decoding: $0.path, as: UTF8.self) } }
+                    }
+                case .lost(let n):
+                    lost += n
+                }
+                if UInt64(events) + lost == UInt64(burst) { break }
+            }
+            #expect(firstPath == dir)
+            #expect(lost > 0)
+            #expect(UInt64(events) + lost == UInt64(burst))
+        }
+
+        @Test func cancellingTheConsumingTaskEndsTheSequence() async throws {
+            let probe = try loadMkdirProbe(pid: 1)
+            let stream = try RingBuffer.events(probe.maps.events, lostCounter: probe.maps.lostEvents)
+            let task = Task {
+                var n = 0
+                for await _ in stream { n += 1 }
+                return n
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            #expect(await task.value == 0)
+        }
+    }
+}

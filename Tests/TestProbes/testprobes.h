@@ -1,0 +1,31 @@
+/* Test-only probe types, shared by testprobes.bpf.c and the tests. */
+#ifndef SWIFTBPF_TESTPROBES_H
+#define SWIFTBPF_TESTPROBES_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#include <sys/syscall.h>
+/* The host's number for getpriority(2), for the raw tracepoint test. */
+static const int test_sys_getpriority = SYS_getpriority;
+#endif
+
+enum test_counter {
+	COUNTER_UPROBE = 0,
+	COUNTER_URETPROBE = 1,
+	COUNTER_RAW_TP = 2,
+	COUNTER_KPROBE = 3,
+	COUNTER_MAX = 4,
+};
+
+struct test_config {
+	__u32 target_pid;
+	__u32 target_syscall;
+};
+
+struct test_sample {
+	__u64 seq;
+	__u32 pid;
+	__u32 value;
+};
+
+#endif
