@@ -4,6 +4,7 @@
 //   mkdir PATH MODE(octal)       mkdirat DIR NAME MODE(octal)
 //   open PATH FLAGS(decimal)     getpriority COUNT
 //   exit
+// In arguments, \n stands for a newline and \s for a space.
 import Glibc
 
 // Answers go straight to the pipe (no stdio buffering between commands).
@@ -14,12 +15,27 @@ func say(_ text: String) {
 
 say("ready \(getpid())")
 
+func unescape(_ word: String) -> String {
+    var out = "", escaped = false
+    for c in word {
+        if escaped {
+            out.append(c == "n" ? "\n" : c == "s" ? " " : c)
+            escaped = false
+        } else if c == "\\" {
+            escaped = true
+        } else {
+            out.append(c)
+        }
+    }
+    return out
+}
+
 func answer(_ rc: Int32) {
     say(rc < 0 ? "err \(errno)" : "ok \(rc)")
 }
 
 while let line = readLine() {
-    let w = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+    let w = line.split(separator: " ", omittingEmptySubsequences: true).map { unescape(String($0)) }
     guard let command = w.first else { continue }
     switch command {
     case "mkdir" where w.count == 3:
