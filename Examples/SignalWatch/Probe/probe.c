@@ -1,0 +1,2 @@
+/* The module's one host C file: checks the shared header compiles here. */
+#include "signalwatch.h"

@@ -1,0 +1,46 @@
+# swift-bpf: everything a fresh Debian 12 machine needs, as root.
+#   make demo   install what is missing, build, run mkdirtrace
+#   make test   install what is missing, run the tests (root: they load BPF)
+
+SWIFT ?= swift
+# Build and run dependencies (libbpf 1.1, its ELF and zlib deps, bpftool for
+# vmlinux.h, setpriv for the unprivileged-run test).
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux
+# The yardsticks `make bench` compares against.
+BENCH_PACKAGES := libbpf-tools bpftrace
+
+.PHONY: deps bench-deps build demo test example clean
+
+# apt-get update runs once, and only when something is missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing packages:$$missing; run 'sudo make $@'" >&2; exit 1; fi; \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_PACKAGES))
+
+build: deps
+	$(SWIFT) build
+
+demo: build
+	$(SWIFT) run mkdirtrace
+
+# The library's tests, then the example package that imports the library
+# as another project would.
+test: deps
+	$(SWIFT) test
+	$(MAKE) example
+
+example: deps
+	cd Examples/SignalWatch && $(SWIFT) build
+
+clean:
+	rm -rf .build Examples/SignalWatch/.build
