@@ -70,7 +70,10 @@ let package = Package(
         .target(name: "TestProbeEvents", path: "Tests/TestProbes", sources: ["events.c"], publicHeadersPath: "."),
         .testTarget(
             name: "SwiftBPFTests",
-            dependencies: ["SwiftBPF", "BPFProbes", "ToolSupport", "TestProbeEvents", "mkdirtrace", "swiftbpf-testhelper"],
+            dependencies: [
+                "SwiftBPF", "BPFProbes", "ToolSupport", "TestProbeEvents", "mkdirtrace", "swiftbpf-testhelper",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             plugins: ["BPFProbeCompiler"]
         ),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import SwiftBPF
 import TestProbeEvents
 import Testing
@@ -115,6 +116,23 @@ extension Privileged {
                 _ = link
             }
             #expect(waitUntilUnloaded(ids).isEmpty)
+        }
+
+        @Test func openFromAnObjectFileAndConfigureByName() throws {
+            let path = try TestEnvironment.temporaryDirectory() + "/testprobes.bpf.o"
+            let bytes = try #require(Data(base64Encoded: TestprobesSkeleton.embedded.base64))
+            try bytes.write(to: URL(fileURLWithPath: path))
+            var open = try OpenObject(path: FilePath(path))
+            #expect(Set(open.programNames) == ["getpriority_entry", "getpriority_return", "syscall_entry", "unlink_entry"])
+            try open.setAutoload(false, program: "unlink_entry")
+            try open.setMaxEntries(32, map: "hash")
+            #expect(throws: BPFError.self) { try open.setAutoload(false, program: "no_such_program") }
+            let loaded = try open.load()
+            #expect(loaded.program(named: "unlink_entry")?.isLoaded == false)
+            #expect(loaded.program(named: "syscall_entry")?.isLoaded == true)
+            #expect(loaded.map(named: "hash")?.maxEntries == 32)
+            let missing = #expect(throws: BPFError.self) { _ = try OpenObject(path: FilePath("/nonexistent.bpf.o")) }
+            #expect(missing?.code == .notFound)
         }
 
         @Test func featureProbes() {

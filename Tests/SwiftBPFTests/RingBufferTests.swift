@@ -22,10 +22,8 @@ extension MkdirRecord {
 /// Loads mkdirtrace's probe with a filter and ring buffer size.
 func loadMkdirProbe(pid: UInt32 = 0, tid: UInt32 = 0, bufferBytes: UInt32? = nil) throws -> MkdirtraceSkeleton {
     var open = try MkdirtraceSkeleton.open()
-    var filter = open.filter
-    filter.pid = pid
-    filter.tid = tid
-    open.filter = filter
+    open.filter.pid = pid  // the README's idiom: mutate config in place before load
+    open.filter.tid = tid
     if let bufferBytes { try open.setMaxEntries(bufferBytes, for: .events) }
     return try open.load()
 }
