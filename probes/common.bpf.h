@@ -52,6 +52,16 @@ static __always_inline void emit_event(void *data, __u64 size)
 		count_lost_event();
 }
 
+/* Reserves a fixed-size record in place (no copy), counting a failure. */
+static __always_inline void *reserve_event(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count_lost_event();
+	return e;
+}
+
 static __always_inline bool comm_matches(void)
 {
 	char comm[TASK_COMM_LEN];
@@ -66,9 +76,9 @@ static __always_inline bool comm_matches(void)
 	return true;
 }
 
-/* True when the current task passes every filter that does not depend on
- * the syscall's result. */
-static __always_inline bool task_selected(void)
+/* The filters on who the task is (PID, TID, UID, cgroup), without the
+ * command name, which exec changes. */
+static __always_inline bool ids_selected(void)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
@@ -78,11 +88,33 @@ static __always_inline bool task_selected(void)
 		return false;
 	if (filter.uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != filter.uid)
 		return false;
-	if (filter.use_comm && !comm_matches())
-		return false;
 	if (filter.use_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
 		return false;
 	return true;
+}
+
+static __always_inline bool comm_selected(void)
+{
+	return !filter.use_comm || comm_matches();
+}
+
+/* True when the current task passes every filter that does not depend on
+ * the syscall's result. */
+static __always_inline bool task_selected(void)
+{
+	return ids_selected() && comm_selected();
+}
+
+/* Log2 histogram slot of a value (0 for 0 and 1). */
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	for (int i = 0; i < 64 && v > 1; i++) {
+		v >>= 1;
+		slot++;
+	}
+	return slot;
 }
 
 static __always_inline bool result_selected(long ret)

@@ -2,6 +2,11 @@
  * for BPF fails here too, and pins the layouts Swift relies on. */
 #include "common.h"
 #include "mkdirtrace.h"
+#include "execsnoop.h"
+#include "opensnoop.h"
+#include "syscount.h"
+#include "sysnoop.h"
+#include "bashreadline.h"
 #include <stddef.h>
 
 _Static_assert(offsetof(struct mkdir_event, path) == 64, "mkdir_event layout changed");

@@ -115,6 +115,23 @@ public struct OpenObject: ~Copyable {
         if rc != 0 { throw BPFError.system("cannot set autoload of '\(program)'", rc) }
     }
 
+    /// Turns autoload off for every program whose `SEC("tracepoint/CAT/NAME")`
+    /// names a tracepoint this kernel lacks (openat2 on an old kernel, open
+    /// on arm64), so the rest still loads. Returns the programs left out.
+    @discardableResult
+    public mutating func disableProgramsForMissingTracepoints() throws(BPFError) -> [String] {
+        var disabled: [String] = []
+        for prog in handle.programPointers where bpf_program__autoload(prog) {
+            let parts = String(cString: bpf_program__section_name(prog)).split(separator: "/").map(String.init)
+            guard parts.count == 3, parts[0] == "tracepoint" || parts[0] == "tp" else { continue }
+            if try !Kernel.tracepointExists(category: parts[1], name: parts[2]) {
+                bpf_program__set_autoload(prog, false)
+                disabled.append(String(cString: bpf_program__name(prog)))
+            }
+        }
+        return disabled
+    }
+
     /// Sets a map's capacity; for a ring buffer, its size in bytes (a power
     /// of two and a multiple of the page size).
     public mutating func setMaxEntries(_ count: UInt32, map: String) throws(BPFError) {

@@ -51,13 +51,17 @@ public struct Program: @unchecked Sendable {
     }
 
     /// Attaches to the tracepoint `category:name` (tracefs is mounted first
-    /// when it is not).
-    public func attachTracepoint(category: String, name tracepoint: String) throws(BPFError) -> Link {
+    /// when it is not). `cookie` is what `bpf_get_attach_cookie()` returns
+    /// in the program, so one program can serve several tracepoints.
+    public func attachTracepoint(category: String, name tracepoint: String, cookie: UInt64 = 0) throws(BPFError) -> Link {
         guard try Kernel.tracepointExists(category: category, name: tracepoint) else {
             throw BPFError(.unknownTracepoint, "no tracepoint \(category):\(tracepoint) in this kernel", errno: .noSuchFileOrDirectory)
         }
+        var opts = bpf_tracepoint_opts()
+        opts.sz = MemoryLayout<bpf_tracepoint_opts>.size
+        opts.bpf_cookie = cookie
         return try makeLink("attach \(name) to tracepoint \(category):\(tracepoint)", kind: .tracepoint(category: category, name: tracepoint)) {
-            bpf_program__attach_tracepoint(pointer, category, tracepoint)
+            bpf_program__attach_tracepoint_opts(pointer, category, tracepoint, &opts)
         }
     }
 

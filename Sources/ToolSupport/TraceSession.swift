@@ -50,6 +50,64 @@ public final class TraceSession: @unchecked Sendable {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or `stop`
+    /// is signalled. `tick` runs every `interval` seconds on `queue` meanwhile.
+    func waitForStop(_ stop: DispatchSemaphore, interval: Double? = nil, tick: (@Sendable () -> Void)? = nil) {
+        let control = DispatchQueue(label: "swift-bpf.control")
+        var sources: [DispatchSourceProtocol] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: control)
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        if let duration = options.duration {
+            let t = DispatchSource.makeTimerSource(queue: control)
+            t.schedule(deadline: .now() + duration)
+            t.setEventHandler { stop.signal() }
+            t.resume()
+            sources.append(t)
+        }
+        if let interval, let tick {
+            let t = DispatchSource.makeTimerSource(queue: queue)
+            t.schedule(deadline: .now() + interval, repeating: interval)
+            t.setEventHandler(handler: tick)
+            t.resume()
+            sources.append(t)
+        }
+        if !output.isTerminal {
+            // Batches into a pipe, but never holds a line back for long.
+            let t = DispatchSource.makeTimerSource(queue: queue)
+            t.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
+            t.setEventHandler { [output] in
+                output.flush()
+                if output.isBroken { stop.signal() }
+            }
+            t.resume()
+            sources.append(t)
+        }
+        stop.wait()
+        sources.forEach { $0.cancel() }
+    }
+
+    /// For tools that aggregate in the kernel (syscount): attaches, calls
+    /// `report` every `interval` seconds (if given) and once at the end,
+    /// on the session's queue, then detaches.
+    public func runPeriodic(what: String, interval: Double?, attach: () throws(BPFError) -> [Link],
+                            report: @escaping @Sendable (_ final: Bool) -> Void) throws(BPFError) {
+        signal(SIGPIPE, SIG_IGN)
+        var links = try attach()
+        note("Tracing \(what)... Hit Ctrl-C to end.")
+        waitForStop(DispatchSemaphore(value: 0), interval: interval) { report(false) }
+        links.forEach { $0.detach() }
+        links.removeAll()
+        queue.sync {
+            report(true)
+            output.flush()
+        }
+    }
+
     /// Attaches, streams events to `handler` until stopped, then detaches
     /// and reports. `header` goes to standard output once attached (not in
     /// JSON mode); `what` names the traced thing in the status line.
@@ -68,35 +126,6 @@ public final class TraceSession: @unchecked Sendable {
             }
         }
         var links = try attach()
-
-        let control = DispatchQueue(label: "swift-bpf.control")
-        var sources: [DispatchSourceProtocol] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: control)
-            s.setEventHandler { done.signal() }
-            s.resume()
-            sources.append(s)
-        }
-        if let duration = options.duration {
-            let t = DispatchSource.makeTimerSource(queue: control)
-            t.schedule(deadline: .now() + duration)
-            t.setEventHandler { done.signal() }
-            t.resume()
-            sources.append(t)
-        }
-        if !output.isTerminal {
-            // Batches into a pipe, but never holds a line back for long.
-            let t = DispatchSource.makeTimerSource(queue: queue)
-            t.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
-            t.setEventHandler { [output] in
-                output.flush()
-                if output.isBroken { done.signal() }
-            }
-            t.resume()
-            sources.append(t)
-        }
-
         let started = DispatchTime.now()
         note("Tracing \(what)... Hit Ctrl-C to end.")
         queue.sync {
@@ -106,12 +135,11 @@ public final class TraceSession: @unchecked Sendable {
             }
             output.flush()
         }
-        done.wait()
+        waitForStop(done)
 
         // Detach first so nothing new arrives, then take what is queued.
         links.forEach { $0.detach() }
         links.removeAll()
-        sources.forEach { $0.cancel() }
         ringBuffer.stop()
         queue.sync { output.flush() }
         let summary = TraceSummary(events: ringBuffer.deliveredEvents, lost: ringBuffer.lostEvents,

@@ -1,0 +1,29 @@
+// bashreadline: a uretprobe on readline() in the bash binary.
+#include "common.bpf.h"
+#include "bashreadline.h"
+
+SEC("uretprobe")
+int BPF_KRETPROBE(readline_return, const char *line)
+{
+	struct readline_event *e;
+	long len;
+
+	if (!line || !task_selected())
+		return 0;
+	e = reserve_event(sizeof(*e));
+	if (!e)
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	len = bpf_probe_read_user_str(e->line, sizeof(e->line), line);
+	if (len <= 0) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	e->len = len - 1;
+	e->truncated = len == sizeof(e->line);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* bashreadline: each line bash's readline() returns. */
+#ifndef SWIFTBPF_BASHREADLINE_H
+#define SWIFTBPF_BASHREADLINE_H
+
+#include "common.h"
+
+#define READLINE_MAX 480
+
+struct readline_event {
+	__u64 ts_ns;
+	__u32 pid;
+	__u32 uid;
+	__u16 len;          /* bytes in line, without the NUL */
+	__u8 truncated;
+	__u8 pad[5];
+	char comm[TASK_COMM_LEN];
+	char line[READLINE_MAX];
+};
+
+#endif

@@ -1,0 +1,116 @@
+// execsnoop: argv is read at entry (the old image still exists), the event
+// is sent at exit with the result and the new command name.
+#include "common.bpf.h"
+#include "execsnoop.h"
+
+const volatile struct exec_config exec_cfg = {
+	.max_args = 20,
+	.max_arg_len = 128,
+};
+
+static const struct exec_event empty_event = {};
+
+/* Keyed by PID: a successful exec from a thread becomes the leader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct exec_event);
+} execs SEC(".maps");
+
+static __always_inline int on_enter(const char *const *argv)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32, limit = exec_cfg.max_arg_len + 2, i;
+	struct exec_event *e;
+	const char *arg;
+	long len;
+
+	if (!ids_selected())
+		return 0;
+	if (bpf_map_update_elem(&execs, &pid, &empty_event, BPF_ANY))
+		return 0;
+	e = bpf_map_lookup_elem(&execs, &pid);
+	if (!e)
+		return 0;
+	e->pid = pid;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->ppid = current_ppid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	if (limit > EXEC_ARG_LIMIT)
+		limit = EXEC_ARG_LIMIT;
+
+	for (i = 0; i < EXEC_ARGS_LIMIT && i < exec_cfg.max_args; i++) {
+		__u32 off = e->args_size;
+
+		arg = NULL;
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+			return 0;
+		if (off > EXEC_ARGS_BUF - EXEC_ARG_LIMIT - 1) {
+			e->flags |= EXEC_FLAG_BUFFER_FULL;
+			return 0;
+		}
+		len = bpf_probe_read_user_str(&e->args[off], limit, arg);
+		if (len <= 0)
+			return 0;
+		/* limit allows one character more than max_arg_len: reading it
+		 * means the argument is longer, so cut it there and say so. */
+		if (len == limit && limit > 2) {
+			e->args[(off + limit - 2) & (EXEC_ARGS_BUF - 1)] = 0;
+			len = limit - 1;
+			e->flags |= EXEC_FLAG_ARG_CUT;
+		}
+		e->args_count++;
+		e->args_size += len;
+	}
+	arg = NULL;
+	if (i < EXEC_ARGS_LIMIT && !bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) && arg)
+		e->flags |= EXEC_FLAG_MORE_ARGS;
+	return 0;
+}
+
+static __always_inline int on_exit(long ret)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct exec_event *e = bpf_map_lookup_elem(&execs, &pid);
+	__u32 size;
+
+	if (!e)
+		return 0;
+	if (!result_selected(ret) || !comm_selected())
+		goto cleanup;
+	e->ret = ret;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	size = e->args_size;
+	emit_event(e, offsetof(struct exec_event, args) + (size & (EXEC_ARGS_BUF - 1)));
+cleanup:
+	bpf_map_delete_elem(&execs, &pid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int execve_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter((const char *const *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int execve_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int execveat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter((const char *const *)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int execveat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret);
+}

@@ -1,0 +1,35 @@
+/* execsnoop: one event per execve(2)/execveat(2), at its return. */
+#ifndef SWIFTBPF_EXECSNOOP_H
+#define SWIFTBPF_EXECSNOOP_H
+
+#include "common.h"
+
+#define EXEC_ARGS_BUF 8192      /* all arguments, NUL-separated */
+#define EXEC_ARG_LIMIT 1024     /* largest --max-arg-len */
+#define EXEC_ARGS_LIMIT 128     /* largest --max-args */
+
+#define EXEC_FLAG_MORE_ARGS 1   /* argv had more than max_args entries */
+#define EXEC_FLAG_ARG_CUT 2     /* an argument was cut at max_arg_len */
+#define EXEC_FLAG_BUFFER_FULL 4 /* arguments stopped at EXEC_ARGS_BUF */
+
+struct exec_config {
+	__u32 max_args;
+	__u32 max_arg_len;
+};
+
+struct exec_event {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__s32 ret;
+	__u32 args_count;
+	__u32 args_size;        /* bytes used in args, NULs included */
+	__u32 flags;            /* EXEC_FLAG_* */
+	char comm[TASK_COMM_LEN];
+	char args[EXEC_ARGS_BUF];
+};
+
+#endif

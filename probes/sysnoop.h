@@ -1,0 +1,35 @@
+/* sysnoop: any syscalls by name. One pair of programs is attached to each
+ * requested syscalls:sys_enter_NAME / sys_exit_NAME tracepoint, with the
+ * syscall's index in the request as the BPF cookie. */
+#ifndef SWIFTBPF_SYSNOOP_H
+#define SWIFTBPF_SYSNOOP_H
+
+#include "common.h"
+
+#define SYSNOOP_MAX_SYSCALLS 64
+#define SYSNOOP_STRINGS 2
+#define SYSNOOP_STR_MAX 256
+
+/* Per requested syscall (indexed by cookie): which arguments are C strings,
+ * read at entry while the caller's memory is certain to hold them. */
+struct sysnoop_spec {
+	__u8 string_arg[SYSNOOP_STRINGS]; /* argument index + 1, 0: none */
+};
+
+struct sysnoop_event {
+	__u64 ts_ns;
+	__u64 latency_ns;
+	__u64 cgroup_id;
+	__u64 args[6];
+	__s64 ret;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 index;        /* cookie: which requested syscall */
+	__s32 nr;           /* syscall number, as the kernel reported it */
+	__u16 str_len[SYSNOOP_STRINGS]; /* bytes read, NUL included; 0: none */
+	char comm[TASK_COMM_LEN];
+	char strings[SYSNOOP_STRINGS][SYSNOOP_STR_MAX];
+};
+
+#endif
