@@ -9,6 +9,11 @@ let package = Package(
         .library(name: "BPFProbes", targets: ["BPFProbes"]),
         .plugin(name: "BPFProbeCompiler", targets: ["BPFProbeCompiler"]),
         .executable(name: "mkdirtrace", targets: ["mkdirtrace"]),
+        .executable(name: "execsnoop", targets: ["execsnoop"]),
+        .executable(name: "opensnoop", targets: ["opensnoop"]),
+        .executable(name: "syscount", targets: ["syscount"]),
+        .executable(name: "sysnoop", targets: ["sysnoop"]),
+        .executable(name: "bashreadline", targets: ["bashreadline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,10 +63,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(
-            name: "mkdirtrace",
-            dependencies: ["BPFProbes", "ToolSupport", "SwiftBPF"]
-        ),
+        // One folder per tool: the front end of probes/NAME.bpf.c.
+        .executableTarget(name: "mkdirtrace", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "execsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "opensnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "syscount", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "sysnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "bashreadline", dependencies: ["BPFProbes", "ToolSupport"]),
 
         // Tests: a helper that performs syscalls on command, so a test knows
         // the PID of the process it traces before the events happen, and
@@ -71,7 +79,8 @@ let package = Package(
         .testTarget(
             name: "SwiftBPFTests",
             dependencies: [
-                "SwiftBPF", "BPFProbes", "ToolSupport", "TestProbeEvents", "mkdirtrace", "swiftbpf-testhelper",
+                "SwiftBPF", "BPFProbes", "ToolSupport", "TestProbeEvents", "swiftbpf-testhelper",
+                "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             plugins: ["BPFProbeCompiler"]

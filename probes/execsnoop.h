@@ -32,4 +32,10 @@ struct exec_event {
 	char args[EXEC_ARGS_BUF];
 };
 
+#ifndef __VMLINUX_H__
+#include <stddef.h>
+/* Swift does not import arrays this large, so it takes the offset from here. */
+static const unsigned exec_event_args_offset = offsetof(struct exec_event, args);
+#endif
+
 #endif

@@ -58,13 +58,11 @@ int syscall_enter(struct trace_event_raw_sys_enter *ctx)
 	e->index = index;
 	e->nr = ctx->id;
 	e->cgroup_id = bpf_get_current_cgroup_id();
-	/* Context fields need constant offsets: no loop here. */
-	e->args[0] = ctx->args[0];
-	e->args[1] = ctx->args[1];
-	e->args[2] = ctx->args[2];
-	e->args[3] = ctx->args[3];
-	e->args[4] = ctx->args[4];
-	e->args[5] = ctx->args[5];
+	/* Copied, not read as ctx fields: the kernel refuses a program whose
+	 * direct ctx reads go past the record of a syscall with fewer args. */
+	__builtin_memset(e->args, 0, sizeof(e->args));
+	if (spec->nargs > 0 && spec->nargs <= 6)
+		bpf_probe_read_kernel(e->args, spec->nargs * sizeof(__u64), ctx->args);
 	for (int s = 0; s < SYSNOOP_STRINGS; s++) {
 		const char *str = (const char *)arg_at(e, spec->string_arg[s]);
 		long len = 0;

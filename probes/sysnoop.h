@@ -14,6 +14,8 @@
  * read at entry while the caller's memory is certain to hold them. */
 struct sysnoop_spec {
 	__u8 string_arg[SYSNOOP_STRINGS]; /* argument index + 1, 0: none */
+	__u8 nargs;         /* arguments the syscall has (0-6) */
+	__u8 pad;
 };
 
 struct sysnoop_event {

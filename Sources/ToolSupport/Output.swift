@@ -241,6 +241,33 @@ public struct JSONObject {
         }
     }
 
+    /// A JSON array of strings made from raw bytes.
+    public mutating func array(_ name: String, _ body: (inout JSONStringList) -> Void) {
+        key(name)
+        var list = JSONStringList()
+        body(&list)
+        bytes.append(UInt8(ascii: "["))
+        bytes.append(contentsOf: list.bytes)
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// An array of already-encoded JSON values (objects, numbers).
+    public mutating func rawArray(_ name: String, _ values: [[UInt8]]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, v) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: v)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A nested object.
+    public mutating func object(_ name: String, _ value: JSONObject) {
+        key(name)
+        bytes.append(contentsOf: value.text)
+    }
+
     public mutating func nullField(_ name: String) {
         key(name)
         bytes.append(contentsOf: "null".utf8)
@@ -254,5 +281,16 @@ public struct JSONObject {
         output.append(bytes: bytes)
         output.append(byte: UInt8(ascii: "}"))
         output.endLine()
+    }
+}
+
+/// The elements of a JSON array of strings.
+public struct JSONStringList {
+    fileprivate var bytes: [UInt8] = []
+
+    /// Appends raw bytes as a string (invalid UTF-8 becomes U+FFFD).
+    public mutating func string<C: Collection>(bytes raw: C) where C.Element == UInt8 {
+        if !bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
+        TextEscaping.appendJSONString(raw, to: &bytes)
     }
 }

@@ -88,6 +88,20 @@ public struct TracepointFormat: Sendable {
         /// `const char *`: a C string worth fetching (but not a data buffer).
         public var isString: Bool { normalizedType == "const char *" && name != "buf" }
         public var isPointer: Bool { type.contains("*") }
+
+        /// Syscall tracepoints describe every argument as 8 unsigned bytes,
+        /// so signedness and width come from the C type's name instead.
+        public var cIntegerKind: (signed: Bool, bits: Int) {
+            let words = type.split(separator: " ").map(String.init)
+            let base = words.last ?? type
+            let unsignedNames: Set<String> = ["size_t", "umode_t", "uid_t", "gid_t", "qid_t", "aio_context_t", "key_t", "cap_user_header_t"]
+            let isUnsigned = words.contains("unsigned") || base.hasPrefix("u") || base.hasPrefix("__u") || unsignedNames.contains(base)
+            let narrow: Set<String> = ["int", "pid_t", "uid_t", "gid_t", "mode_t", "umode_t", "clockid_t", "key_serial_t", "timer_t",
+                                       "__s32", "__u32", "u32", "s32", "qid_t", "mqd_t", "rwf_t", "key_t"]
+            let bits = words.contains("short") ? 16 : words.contains("char") ? 8 : words.contains("long") ? 64
+                : narrow.contains(base) ? 32 : 64
+            return (!isUnsigned, min(bits, size * 8))
+        }
         var normalizedType: String { type.split(separator: " ").joined(separator: " ").replacingOccurrences(of: " *", with: " *") }
     }
 
@@ -134,7 +148,7 @@ public enum Log2Histogram {
     public static func render(_ buckets: [UInt64], unit: String, width: Int = 40) -> String {
         guard let last = buckets.lastIndex(where: { $0 > 0 }) else { return "" }
         let peak = buckets.max() ?? 1
-        var lines = ["\(String(repeating: " ", count: max(0, 16 - unit.count)))\(unit)  : count    distribution"]
+        var lines = [String(repeating: " ", count: max(0, 24 - unit.count)) + unit + " : count    distribution"]
         for i in 0...last {
             let low: UInt64 = i == 0 ? 0 : 1 << UInt64(i)
             let high: UInt64 = (1 << UInt64(i + 1)) - 1

@@ -1,0 +1,128 @@
+// Swift views of the bundled probes' events, read in place from ring-buffer
+// records. Each is valid only while the handler that received it runs.
+
+/// A `struct exec_event` from execsnoop.
+public struct ExecEvent {
+    let record: RecordReader<exec_event>
+
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard let r = RecordReader<exec_event>(bytes, minimumSize: Int(exec_event_args_offset)) else { return nil }
+        record = r
+    }
+
+    public var timestamp: UInt64 { record(\.ts_ns) }
+    public var cgroupID: UInt64 { record(\.cgroup_id) }
+    public var pid: UInt32 { record(\.pid) }
+    public var tid: UInt32 { record(\.tid) }
+    public var ppid: UInt32 { record(\.ppid) }
+    public var uid: UInt32 { record(\.uid) }
+    /// 0, or -errno when the exec failed.
+    public var result: Int32 { record(\.ret) }
+    /// The command name after the exec (before it, if the exec failed).
+    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
+    /// argv had more entries than were read (--max-args or the buffer).
+    public var moreArguments: Bool { record(\.flags) & UInt32(EXEC_FLAG_MORE_ARGS | EXEC_FLAG_BUFFER_FULL) != 0 }
+    /// At least one argument was cut at --max-arg-len.
+    public var argumentCut: Bool { record(\.flags) & UInt32(EXEC_FLAG_ARG_CUT) != 0 }
+
+    /// argv, each argument's bytes.
+    public var arguments: [UnsafeRawBufferPointer] {
+        let start = Int(exec_event_args_offset)
+        let end = min(record.bytes.count, start + Int(record(\.args_size)))
+        guard start < end else { return [] }
+        let all = UnsafeRawBufferPointer(rebasing: record.bytes[start..<end])
+        return all.split(separator: 0, omittingEmptySubsequences: false).prefix(Int(record(\.args_count))).map { UnsafeRawBufferPointer(rebasing: $0) }
+    }
+}
+
+/// A `struct open_event` from opensnoop.
+public struct OpenEvent {
+    let record: RecordReader<open_event>
+
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard let r = RecordReader<open_event>(bytes, minimumSize: MemoryLayout<open_event>.offset(of: \.path)!) else { return nil }
+        record = r
+    }
+
+    public var timestamp: UInt64 { record(\.ts_ns) }
+    public var cgroupID: UInt64 { record(\.cgroup_id) }
+    public var pid: UInt32 { record(\.pid) }
+    public var tid: UInt32 { record(\.tid) }
+    public var uid: UInt32 { record(\.uid) }
+    /// The file descriptor, or -errno.
+    public var result: Int32 { record(\.ret) }
+    public var flags: UInt64 { record(\.flags) }
+    public var mode: UInt32 { record(\.mode) }
+    public var directoryFD: Int32 { record(\.dfd) }
+    public var syscall: String {
+        switch UInt32(record(\.syscall)) {
+        case OPEN_SYSCALL_OPEN.rawValue: "open"
+        case OPEN_SYSCALL_OPENAT2.rawValue: "openat2"
+        default: "openat"
+        }
+    }
+    public var pathTruncated: Bool { record(\.event_flags) & UInt8(OPEN_EVENT_PATH_TRUNCATED) != 0 }
+    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
+    public var path: UnsafeRawBufferPointer { record.string(\.path, length: Int(record(\.path_len))) }
+}
+
+/// A `struct sysnoop_event` from sysnoop.
+public struct SyscallEvent {
+    let record: RecordReader<sysnoop_event>
+
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard let r = RecordReader<sysnoop_event>(bytes, minimumSize: MemoryLayout<sysnoop_event>.size) else { return nil }
+        record = r
+    }
+
+    public var timestamp: UInt64 { record(\.ts_ns) }
+    public var latencyNanoseconds: UInt64 { record(\.latency_ns) }
+    public var cgroupID: UInt64 { record(\.cgroup_id) }
+    public var pid: UInt32 { record(\.pid) }
+    public var tid: UInt32 { record(\.tid) }
+    public var uid: UInt32 { record(\.uid) }
+    /// Which of the requested syscalls (the attach cookie).
+    public var index: Int { Int(record(\.index)) }
+    public var number: Int32 { record(\.nr) }
+    public var result: Int64 { record(\.ret) }
+    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
+
+    /// The raw argument registers.
+    public var arguments: [UInt64] {
+        let a = record(\.args)
+        return [a.0, a.1, a.2, a.3, a.4, a.5]
+    }
+
+    /// String `slot` (0 or 1) as fetched at entry, or nil if none was.
+    public func string(_ slot: Int) -> UnsafeRawBufferPointer? {
+        let lens = record(\.str_len)
+        let len = Int(slot == 0 ? lens.0 : lens.1)
+        guard len > 0 else { return nil }
+        let base = MemoryLayout<sysnoop_event>.offset(of: \.strings)! + slot * Int(SYSNOOP_STR_MAX)
+        let bytes = UnsafeRawBufferPointer(rebasing: record.bytes[base..<(base + len - 1)])
+        return bytes
+    }
+
+    /// The fetched string was as long as the buffer: probably cut.
+    public func stringTruncated(_ slot: Int) -> Bool {
+        let lens = record(\.str_len)
+        return Int(slot == 0 ? lens.0 : lens.1) >= Int(SYSNOOP_STR_MAX)
+    }
+}
+
+/// A `struct readline_event` from bashreadline.
+public struct ReadlineEvent {
+    let record: RecordReader<readline_event>
+
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard let r = RecordReader<readline_event>(bytes, minimumSize: MemoryLayout<readline_event>.offset(of: \.line)!) else { return nil }
+        record = r
+    }
+
+    public var timestamp: UInt64 { record(\.ts_ns) }
+    public var pid: UInt32 { record(\.pid) }
+    public var uid: UInt32 { record(\.uid) }
+    public var truncated: Bool { record(\.truncated) != 0 }
+    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
+    public var line: UnsafeRawBufferPointer { record.string(\.line, length: Int(record(\.len))) }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import BPFProbes
+import Foundation
+import ToolSupport
+
+@main
+struct BashReadline: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bashreadline",
+        abstract: "Print the commands typed into every bash on this machine.",
+        discussion: """
+        A uretprobe on readline() in the bash binary: each line bash reads from a \
+        person, with TIME, PID, UID and the COMMAND as typed.
+
+        Examples:
+          bashreadline
+          bashreadline -u 1000 --json
+          bashreadline --shell /usr/local/bin/bash
+        """
+    )
+
+    @OptionGroup(title: "Tracing options")
+    var trace: TraceOptions
+
+    @Option(name: .long, help: ArgumentHelp("The bash binary to watch (default: bash on PATH).", valueName: "path"))
+    var shell: String?
+
+    func run() throws {
+        let binary = try resolveShell()
+        let session = try TraceSession(tool: "bashreadline", options: trace)
+        var open = try BashreadlineSkeleton.open()
+        open.filter = trace.filter
+        try open.setMaxEntries(trace.bufferBytes, for: .events)
+        let probe = try open.load()
+        try trace.applyCgroup(to: probe.maps.cgroupFilter)
+
+        let format = ReadlineFormat(json: trace.json, relativeTime: trace.timestamp)
+        _ = try session.run(
+            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
+            what: "readline() in \(binary)", header: format.header,
+            attach: { () throws(BPFError) in
+                [try probe.programs.readlineReturn.attachUretprobe(binary: binary, function: "readline")]
+            }
+        ) { bytes in
+            guard let event = ReadlineEvent(bytes) else { return }
+            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
+        }
+    }
+
+    func resolveShell() throws -> String {
+        if let shell {
+            guard FileManager.default.isExecutableFile(atPath: shell) else { throw ValidationError("--shell \(shell): no such executable") }
+            return shell
+        }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") + ["/bin", "/usr/bin"] {
+            let path = "\(dir)/bash"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw ValidationError("no bash on PATH; name it with --shell")
+    }
+}
+
+/// How bashreadline prints a line.
+struct ReadlineFormat: Sendable {
+    var json: Bool
+    var relativeTime: Bool
+
+    var header: String? { json ? nil : (relativeTime ? "TIME(s)  " : "TIME    ") + " PID     UID    COMMAND" }
+
+    func write(_ e: ReadlineEvent, to out: Output, clockOffset: Int64, start: UInt64) {
+        if json {
+            var o = JSONObject()
+            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
+            o.field("ts_ns", e.timestamp)
+            o.field("pid", e.pid)
+            o.field("uid", e.uid)
+            o.field("comm", bytes: e.comm)
+            o.field("command", bytes: e.line)
+            o.field("truncated", e.truncated)
+            o.write(to: out)
+            return
+        }
+        if relativeTime {
+            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
+        } else {
+            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
+            out.append(byte: UInt8(ascii: " "))
+        }
+        out.column(e.pid, 7)
+        out.column(e.uid, 6)
+        out.appendEscaped(e.line)
+        if e.truncated { out.append("...") }
+        out.endLine()
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import BPFProbes
+import ToolSupport
+
+@main
+struct ExecSnoop: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "execsnoop",
+        abstract: "Trace every exec (execve, execveat) on this machine as it happens.",
+        discussion: """
+        Each line is one exec, at its return: TIME, [UID with -U,] PCOMM (the command \
+        name after the exec), PID, PPID, RET (0 or the errno name) and ARGS (argv). \
+        Arguments are read up to --max-args entries of --max-arg-len bytes each: an \
+        argument cut short ends in "…", and " ..." after the last one means argv had more.
+
+        -c matches the command name after the exec (e.g. -c ls); -p/-u/-t select who \
+        calls exec.
+
+        Examples:
+          execsnoop                 every exec on the machine
+          execsnoop -x              only failed execs
+          execsnoop -U --quote      with UIDs, arguments quoted
+        """
+    )
+
+    @OptionGroup(title: "Tracing options")
+    var trace: TraceOptions
+
+    @Flag(name: [.customShort("U"), .customLong("print-uid")], help: "Show the UID column.")
+    var printUID = false
+
+    @Flag(name: [.customShort("q"), .long], help: "Put each argument in double quotes.")
+    var quote = false
+
+    @Option(name: .long, help: ArgumentHelp("Read at most this many arguments (1-\(EXEC_ARGS_LIMIT)).", valueName: "count"))
+    var maxArgs: UInt32 = 20
+
+    @Option(name: .long, help: ArgumentHelp("Read at most this many bytes of each argument (1-\(EXEC_ARG_LIMIT - 2)).", valueName: "bytes"))
+    var maxArgLen: UInt32 = 128
+
+    func validate() throws {
+        guard (1...UInt32(EXEC_ARGS_LIMIT)).contains(maxArgs) else {
+            throw ValidationError("--max-args must be from 1 to \(EXEC_ARGS_LIMIT), got \(maxArgs)")
+        }
+        guard (1...UInt32(EXEC_ARG_LIMIT - 2)).contains(maxArgLen) else {
+            throw ValidationError("--max-arg-len must be from 1 to \(EXEC_ARG_LIMIT - 2), got \(maxArgLen)")
+        }
+    }
+
+    func run() throws {
+        let session = try TraceSession(tool: "execsnoop", options: trace)
+        var open = try ExecsnoopSkeleton.open()
+        open.filter = trace.filter
+        open.execCfg = exec_config(max_args: maxArgs, max_arg_len: maxArgLen)
+        try open.setMaxEntries(trace.bufferBytes, for: .events)
+        try open.object.disableProgramsForMissingTracepoints()
+        let probe = try open.load()
+        try trace.applyCgroup(to: probe.maps.cgroupFilter)
+
+        let format = ExecFormat(json: trace.json, relativeTime: trace.timestamp, printUID: printUID, quote: quote,
+                                maxArgLen: Int(maxArgLen))
+        _ = try session.run(
+            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
+            what: "execve and execveat", header: format.header,
+            attach: { () throws(BPFError) in try probe.attachAll() }
+        ) { bytes in
+            guard let event = ExecEvent(bytes) else { return }
+            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
+        }
+    }
+}
+
+/// How execsnoop prints an event.
+struct ExecFormat: Sendable {
+    var json: Bool
+    var relativeTime: Bool
+    var printUID: Bool
+    var quote: Bool
+    var maxArgLen: Int
+
+    var header: String? {
+        if json { return nil }
+        return (relativeTime ? "TIME(s)  " : "TIME    ") + (printUID ? " UID   " : "")
+            + " PCOMM            PID     PPID    RET          ARGS"
+    }
+
+    func write(_ e: ExecEvent, to out: Output, clockOffset: Int64, start: UInt64) {
+        let args = e.arguments
+        let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
+        if json {
+            var o = JSONObject()
+            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
+            o.field("ts_ns", e.timestamp)
+            o.field("pid", e.pid)
+            o.field("tid", e.tid)
+            o.field("ppid", e.ppid)
+            o.field("uid", e.uid)
+            o.field("comm", bytes: e.comm)
+            o.field("cgroup_id", e.cgroupID)
+            o.field("ret", e.result)
+            o.field("errno", errnoName)
+            o.array("args") { list in for a in args { list.string(bytes: a) } }
+            o.field("args_truncated", e.moreArguments)
+            o.field("arg_cut", e.argumentCut)
+            o.write(to: out)
+            return
+        }
+        if relativeTime {
+            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
+        } else {
+            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
+            out.append(byte: UInt8(ascii: " "))
+        }
+        if printUID { out.column(e.uid, 6) }
+        out.column(TextEscaping.human(e.comm), 16)
+        out.column(e.pid, 7)
+        out.column(e.ppid, 7)
+        out.column(errnoName ?? "0", 12)
+        for (i, arg) in args.enumerated() {
+            if i > 0 { out.append(byte: UInt8(ascii: " ")) }
+            if quote { out.append(byte: UInt8(ascii: "\"")) }
+            out.appendEscaped(quote ? arg.flatMap { $0 == UInt8(ascii: "\"") ? [UInt8(ascii: "\\"), $0] : [$0] } : Array(arg))
+            // A cut argument is exactly the limit long.
+            if e.argumentCut && arg.count == maxArgLen { out.append("…") }
+            if quote { out.append(byte: UInt8(ascii: "\"")) }
+        }
+        if e.moreArguments { out.append(" ...") }
+        out.endLine()
+    }
+}

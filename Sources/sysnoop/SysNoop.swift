@@ -1,0 +1,189 @@
+import ArgumentParser
+import BPFProbes
+import ToolSupport
+
+@main
+struct SysNoop: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sysnoop",
+        abstract: "Trace any syscalls by name, with their arguments, result and latency.",
+        discussion: """
+        Arguments are named and typed as the running kernel's own tracepoint format \
+        files describe them (syscalls:sys_enter_NAME): C strings are fetched as strings \
+        (the first two of a call), pointers shown in hex, numbers as numbers, modes in octal.
+
+        Examples:
+          sysnoop mkdir unlinkat           two syscalls, system wide
+          sysnoop kill -x                  failed kill(2) calls
+          sysnoop openat --json -p 1234    one process, as JSON lines
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Syscalls to trace, by name (e.g. openat).", valueName: "syscall"))
+    var syscalls: [String]
+
+    @OptionGroup(title: "Tracing options")
+    var trace: TraceOptions
+
+    func validate() throws {
+        if syscalls.isEmpty { throw ValidationError("name at least one syscall") }
+        if syscalls.count > Int(SYSNOOP_MAX_SYSCALLS) { throw ValidationError("at most \(SYSNOOP_MAX_SYSCALLS) syscalls at once") }
+        if Set(syscalls).count != syscalls.count { throw ValidationError("a syscall is named twice") }
+    }
+
+    func run() throws {
+        let table = try SyscallTable.current()
+        let traceable = table.traceable.sorted()
+        var formats: [SyscallFormat] = []
+        for name in syscalls {
+            guard table.traceable.contains(name) else {
+                let near = table.suggestions(for: name, among: traceable)
+                throw ValidationError("no syscall tracepoint '\(name)' in this kernel"
+                                      + (near.isEmpty ? "" : "; did you mean \(near.joined(separator: ", "))?"))
+            }
+            formats.append(SyscallFormat(name: name, arguments: try TracepointFormat.load(category: "syscalls", name: "sys_enter_\(name)").syscallArguments))
+        }
+
+        let session = try TraceSession(tool: "sysnoop", options: trace)
+        var open = try SysnoopSkeleton.open()
+        open.filter = trace.filter
+        try open.setMaxEntries(trace.bufferBytes, for: .events)
+        let probe = try open.load()
+        try trace.applyCgroup(to: probe.maps.cgroupFilter)
+        let specs = try probe.maps.specs.typed(UInt32.self, sysnoop_spec.self)
+        for (i, f) in formats.enumerated() { try specs.update(UInt32(i), f.spec) }
+
+        let format = SysnoopFormat(json: trace.json, relativeTime: trace.timestamp, syscalls: formats)
+        _ = try session.run(
+            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
+            what: syscalls.joined(separator: ", "), header: format.header,
+            attach: { () throws(BPFError) in
+                var links: [Link] = []
+                for (i, name) in syscalls.enumerated() {
+                    links.append(try probe.programs.syscallEnter.attachTracepoint(category: "syscalls", name: "sys_enter_\(name)", cookie: UInt64(i)))
+                    links.append(try probe.programs.syscallExit.attachTracepoint(category: "syscalls", name: "sys_exit_\(name)", cookie: UInt64(i)))
+                }
+                return links
+            }
+        ) { bytes in
+            guard let event = SyscallEvent(bytes) else { return }
+            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
+        }
+    }
+}
+
+/// One requested syscall: its name and argument fields.
+struct SyscallFormat: Sendable {
+    var name: String
+    var arguments: [TracepointFormat.Field]
+
+    /// Which arguments the probe fetches as strings (the first two).
+    var stringSlots: [Int] { Array(arguments.indices.filter { arguments[$0].isString }.prefix(Int(SYSNOOP_STRINGS))) }
+
+    var spec: sysnoop_spec {
+        var s = sysnoop_spec()
+        let slots = stringSlots
+        s.string_arg.0 = slots.count > 0 ? UInt8(slots[0] + 1) : 0
+        s.string_arg.1 = slots.count > 1 ? UInt8(slots[1] + 1) : 0
+        s.nargs = UInt8(min(arguments.count, 6))
+        return s
+    }
+}
+
+/// How sysnoop prints a call.
+struct SysnoopFormat: Sendable {
+    var json: Bool
+    var relativeTime: Bool
+    var syscalls: [SyscallFormat]
+
+    var header: String? {
+        json ? nil : (relativeTime ? "TIME(s)  " : "TIME    ") + " PID     COMM             LAT(us)    CALL"
+    }
+
+    /// An argument as a person reads it, and as a JSON value.
+    enum Value {
+        case string([UInt8], truncated: Bool), number(Int64), unsigned(UInt64), octal(UInt64), hex(UInt64), pointer(UInt64)
+    }
+
+    func values(_ e: SyscallEvent, _ f: SyscallFormat) -> [(String, Value)] {
+        let raw = e.arguments, slots = f.stringSlots
+        return f.arguments.prefix(6).enumerated().map { i, field in
+            let r = raw[i]
+            if let slot = slots.firstIndex(of: i), let s = e.string(slot) {
+                return (field.name, .string(Array(s), truncated: e.stringTruncated(slot)))
+            }
+            if field.isPointer { return (field.name, .pointer(r)) }
+            let (signed, bits) = field.cIntegerKind
+            let masked = bits >= 64 ? r : r & ((1 << UInt64(bits)) - 1)
+            if field.type.contains("mode_t") || field.name == "mode" { return (field.name, .octal(masked)) }
+            if field.name.contains("flags") { return (field.name, .hex(masked)) }
+            if signed {
+                let v = bits >= 64 ? Int64(bitPattern: r) : Int64(bitPattern: r << UInt64(64 - bits)) >> Int64(64 - bits)
+                return (field.name, .number(v))
+            }
+            return (field.name, .unsigned(masked))
+        }
+    }
+
+    func write(_ e: SyscallEvent, to out: Output, clockOffset: Int64, start: UInt64) {
+        guard e.index < syscalls.count else { return }
+        let f = syscalls[e.index]
+        let args = values(e, f)
+        let errnoName = e.result < 0 ? ErrnoName.name(Int32(truncatingIfNeeded: e.result)) : nil
+        if json {
+            var o = JSONObject()
+            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
+            o.field("ts_ns", e.timestamp)
+            o.field("syscall", f.name)
+            o.field("nr", e.number)
+            o.field("pid", e.pid)
+            o.field("tid", e.tid)
+            o.field("uid", e.uid)
+            o.field("comm", bytes: e.comm)
+            o.field("cgroup_id", e.cgroupID)
+            var a = JSONObject()
+            for (name, v) in args {
+                switch v {
+                case .string(let s, _): a.field(name, bytes: s)
+                case .number(let n): a.field(name, n)
+                case .unsigned(let n): a.field(name, n)
+                case .octal(let n), .hex(let n): a.field(name, n)
+                case .pointer(let p): a.field(name, "0x" + String(p, radix: 16))
+                }
+            }
+            o.object("args", a)
+            o.field("ret", e.result)
+            o.field("errno", errnoName)
+            o.field("latency_ns", e.latencyNanoseconds)
+            o.write(to: out)
+            return
+        }
+        if relativeTime {
+            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
+        } else {
+            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
+            out.append(byte: UInt8(ascii: " "))
+        }
+        out.column(e.pid, 7)
+        out.column(TextEscaping.human(e.comm), 16)
+        out.column(String(format: "%.1f", Double(e.latencyNanoseconds) / 1000), 10)
+        out.append(f.name + "(")
+        for (i, (name, v)) in args.enumerated() {
+            if i > 0 { out.append(", ") }
+            out.append(name + "=")
+            switch v {
+            case .string(let s, let cut):
+                out.append(byte: UInt8(ascii: "\""))
+                out.appendEscaped(s.flatMap { $0 == UInt8(ascii: "\"") ? [UInt8(ascii: "\\"), $0] : [$0] })
+                out.append(cut ? "\"..." : "\"")
+            case .number(let n): out.append(String(n))
+            case .unsigned(let n): out.append(String(n))
+            case .octal(let n): out.append(n == 0 ? "0" : "0" + String(n, radix: 8))
+            case .hex(let n): out.append("0x" + String(n, radix: 16))
+            case .pointer(let p): out.append("0x" + String(p, radix: 16))
+            }
+        }
+        out.append(") = " + (errnoName.map { "-1 \($0)" } ?? String(e.result)))
+        out.endLine()
+    }
+}
