@@ -8,6 +8,8 @@ import Testing
 @Suite(.serialized, .enabled(if: TestEnvironment.runPrivileged, "needs root or CAP_BPF+CAP_PERFMON"))
 struct Privileged {
     init() throws {
+        // A helper that exec'd away leaves a pipe with no reader.
+        signal(SIGPIPE, SIG_IGN)
         try #require(Kernel.privileges.canUseBPF,
                      "this test loads BPF programs and needs root (CAP_BPF+CAP_PERFMON); CI=true makes that a failure")
     }
@@ -108,6 +110,17 @@ final class Helper {
         var c: UInt8 = 0
         while read(output.fileHandleForReading.fileDescriptor, &c, 1) == 1 && c != 10 { bytes.append(c) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Sends a command without waiting for an answer (for exec).
+    func send(_ command: String) {
+        input.fileHandleForWriting.write(Data((command + "\n").utf8))
+    }
+
+    /// Waits for the helper to exit; its status.
+    func waitForExit() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     /// Runs one command; returns the helper's answer ("ok N" / "err E").

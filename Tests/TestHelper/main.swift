@@ -3,6 +3,7 @@
 // on stdin, one answer per line on stdout ("ok N" or "err ERRNO"):
 //   mkdir PATH MODE(octal)       mkdirat DIR NAME MODE(octal)
 //   open PATH FLAGS(decimal)     getpriority COUNT
+//   exec PATH ARG...             kill PID SIGNAL
 //   exit
 // In arguments, \n stands for a newline and \s for a space.
 import Glibc
@@ -52,6 +53,12 @@ while let line = readLine() {
     case "getpriority" where w.count == 2:
         for _ in 0..<(Int(w[1]) ?? 1) { _ = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
         answer(0)
+    case "exec" where w.count >= 2:
+        // Only returns (and answers) when the exec fails.
+        var argv: [UnsafeMutablePointer<CChar>?] = w.dropFirst().map { strdup($0) } + [nil]
+        answer(execv(w[1], &argv))
+    case "kill" where w.count == 3:
+        answer(kill(pid_t(w[1]) ?? 0, Int32(w[2]) ?? 0))
     case "exit":
         exit(0)
     default:
