@@ -4,10 +4,11 @@
 
 SWIFT ?= swift
 # Build and run dependencies (libbpf 1.1, its ELF and zlib deps, bpftool for
-# vmlinux.h, setpriv for the unprivileged-run test).
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux
-# The yardsticks `make bench` compares against.
-BENCH_PACKAGES := libbpf-tools bpftrace
+# vmlinux.h, setpriv and script for tests, libbpf-tools for the parity test,
+# linux-libc-dev for syscall numbers).
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools
+# The other yardstick `make bench` compares against.
+BENCH_PACKAGES := bpftrace
 
 .PHONY: deps bench-deps build demo test example clean
 

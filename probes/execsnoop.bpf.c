@@ -19,7 +19,7 @@ struct {
 	__type(value, struct exec_event);
 } execs SEC(".maps");
 
-static __always_inline int on_enter(const char *const *argv)
+static __always_inline int on_enter(const char *filename, const char *const *argv)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 pid = pid_tgid >> 32, limit = exec_cfg.max_arg_len + 2, i;
@@ -41,6 +41,8 @@ static __always_inline int on_enter(const char *const *argv)
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	if (limit > EXEC_ARG_LIMIT)
 		limit = EXEC_ARG_LIMIT;
+	len = bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
+	e->filename_len = len > 0 ? len - 1 : 0;
 
 	for (i = 0; i < EXEC_ARGS_LIMIT && i < exec_cfg.max_args; i++) {
 		__u32 off = e->args_size;
@@ -94,7 +96,7 @@ cleanup:
 SEC("tracepoint/syscalls/sys_enter_execve")
 int execve_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_enter((const char *const *)ctx->args[1]);
+	return on_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")
@@ -106,7 +108,7 @@ int execve_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int execveat_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_enter((const char *const *)ctx->args[2]);
+	return on_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")

@@ -7,6 +7,7 @@
 #define EXEC_ARGS_BUF 8192      /* all arguments, NUL-separated */
 #define EXEC_ARG_LIMIT 1024     /* largest --max-arg-len */
 #define EXEC_ARGS_LIMIT 128     /* largest --max-args */
+#define EXEC_FILENAME_MAX 256   /* the path given to execve */
 
 #define EXEC_FLAG_MORE_ARGS 1   /* argv had more than max_args entries */
 #define EXEC_FLAG_ARG_CUT 2     /* an argument was cut at max_arg_len */
@@ -28,7 +29,9 @@ struct exec_event {
 	__u32 args_count;
 	__u32 args_size;        /* bytes used in args, NULs included */
 	__u32 flags;            /* EXEC_FLAG_* */
+	__u32 filename_len;     /* bytes in filename, without the NUL */
 	char comm[TASK_COMM_LEN];
+	char filename[EXEC_FILENAME_MAX];
 	char args[EXEC_ARGS_BUF];
 };
 

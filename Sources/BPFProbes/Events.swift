@@ -20,6 +20,8 @@ public struct ExecEvent {
     public var result: Int32 { record(\.ret) }
     /// The command name after the exec (before it, if the exec failed).
     public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
+    /// The path the caller gave execve (argv[0] may say anything).
+    public var filename: UnsafeRawBufferPointer { record.string(\.filename, length: Int(record(\.filename_len))) }
     /// argv had more entries than were read (--max-args or the buffer).
     public var moreArguments: Bool { record(\.flags) & UInt32(EXEC_FLAG_MORE_ARGS | EXEC_FLAG_BUFFER_FULL) != 0 }
     /// At least one argument was cut at --max-arg-len.

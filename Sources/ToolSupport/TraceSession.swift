@@ -116,6 +116,18 @@ public final class TraceSession: @unchecked Sendable {
                     handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) throws(BPFError) -> TraceSummary {
         signal(SIGPIPE, SIG_IGN)
         let done = DispatchSemaphore(value: 0)
+        var links = try attach()
+        let started = DispatchTime.now()
+        note("Tracing \(what)... Hit Ctrl-C to end.")
+        // The header goes out before the first event: consumption starts
+        // after it, and events meanwhile wait in the kernel's buffer.
+        queue.sync {
+            if let header, !options.json {
+                output.append(header)
+                output.endLine()
+            }
+            output.flush()
+        }
         let ringBuffer = try RingBuffer(events, lostCounter: lostCounter, queue: queue) { [self] record in
             switch record {
             case .event(let bytes):
@@ -124,16 +136,6 @@ public final class TraceSession: @unchecked Sendable {
             case .lost(let n):
                 note("\(tool): lost \(n) events: the ring buffer was full (a larger --buffer-size helps)")
             }
-        }
-        var links = try attach()
-        let started = DispatchTime.now()
-        note("Tracing \(what)... Hit Ctrl-C to end.")
-        queue.sync {
-            if let header, !options.json {
-                output.append(header)
-                output.endLine()
-            }
-            output.flush()
         }
         waitForStop(done)
 

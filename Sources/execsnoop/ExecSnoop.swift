@@ -9,7 +9,8 @@ struct ExecSnoop: ToolCommand {
         abstract: "Trace every exec (execve, execveat) on this machine as it happens.",
         discussion: """
         Each line is one exec, at its return: TIME, [UID with -U,] PCOMM (the command \
-        name after the exec), PID, PPID, RET (0 or the errno name) and ARGS (argv). \
+        name after the exec), PID, PPID, RET (0 or the errno name) and ARGS: the path \
+        given to exec, then argv[1...] (JSON has the path and all of argv). \
         Arguments are read up to --max-args entries of --max-arg-len bytes each: an \
         argument cut short ends in "…", and " ..." after the last one means argv had more.
 
@@ -99,6 +100,7 @@ struct ExecFormat: Sendable {
             o.field("cgroup_id", e.cgroupID)
             o.field("ret", e.result)
             o.field("errno", errnoName)
+            o.field("filename", bytes: e.filename)
             o.array("args") { list in for a in args { list.string(bytes: a) } }
             o.field("args_truncated", e.moreArguments)
             o.field("arg_cut", e.argumentCut)
@@ -116,12 +118,14 @@ struct ExecFormat: Sendable {
         out.column(e.pid, 7)
         out.column(e.ppid, 7)
         out.column(errnoName ?? "0", 12)
-        for (i, arg) in args.enumerated() {
+        // The binary that ran, then its arguments, as libbpf-tools shows them.
+        let shown = [e.filename] + args.dropFirst()
+        for (i, arg) in shown.enumerated() {
             if i > 0 { out.append(byte: UInt8(ascii: " ")) }
             if quote { out.append(byte: UInt8(ascii: "\"")) }
             out.appendEscaped(quote ? arg.flatMap { $0 == UInt8(ascii: "\"") ? [UInt8(ascii: "\\"), $0] : [$0] } : Array(arg))
             // A cut argument is exactly the limit long.
-            if e.argumentCut && arg.count == maxArgLen { out.append("…") }
+            if i > 0 && e.argumentCut && arg.count == maxArgLen { out.append("…") }
             if quote { out.append(byte: UInt8(ascii: "\"")) }
         }
         if e.moreArguments { out.append(" ...") }

@@ -142,9 +142,13 @@ final class ToolRun {
     let stdout: PipeCollector
     let stderr: PipeCollector
 
-    init(_ tool: String, _ arguments: [String], wrapper: [String] = []) throws {
+    convenience init(_ tool: String, _ arguments: [String], wrapper: [String] = []) throws {
+        try self.init(absolute: TestEnvironment.product(tool), arguments, wrapper: wrapper)
+    }
+
+    /// Runs any executable (e.g. a libbpf-tools yardstick).
+    init(absolute path: String, _ arguments: [String], wrapper: [String] = []) throws {
         let out = Pipe(), err = Pipe()
-        let path = TestEnvironment.product(tool)
         if wrapper.isEmpty {
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments

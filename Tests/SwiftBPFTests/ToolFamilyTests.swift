@@ -33,6 +33,7 @@ extension Privileged {
             #expect(e["ppid"] as? Int == Int(getpid()))
             #expect(e["comm"] as? String == "true")
             #expect(e["args"] as? [String] == ["/bin/true", "first", "second word"])
+            #expect(e["filename"] as? String == "/bin/true")
             #expect(e["ret"] as? Int == 0 && e["errno"] is NSNull)
             #expect(e["args_truncated"] as? Bool == false && e["arg_cut"] as? Bool == false)
 
@@ -77,7 +78,8 @@ extension Privileged {
             #expect(run.finish() == 0)
             let lines = run.stdout.text.split(separator: "\n").map(String.init)
             #expect(lines.first?.contains("UID    PCOMM            PID     PPID    RET          ARGS") == true)
-            #expect(lines.last?.hasSuffix(#""/bin…" "abcd…" "say …""#) == true, "\(lines.last ?? "")")
+            // The path exec was given comes first (whole), then argv[1...].
+            #expect(lines.last?.hasSuffix(#""/bin/true" "abcd…" "say …""#) == true, "\(lines.last ?? "")")
         }
 
         // MARK: opensnoop
