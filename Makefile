@@ -10,7 +10,7 @@ APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux b
 # The other yardstick `make bench` compares against.
 BENCH_PACKAGES := bpftrace
 
-.PHONY: deps bench-deps build demo test example clean
+.PHONY: deps bench-deps build demo test example bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -42,6 +42,16 @@ test: deps
 
 example: deps
 	cd Examples/SignalWatch && $(SWIFT) build
+
+# Our release tools beside C yardsticks on syscall storms (bench/run.py says
+# what is measured), then the library's per-event cost. Root.
+bench: bench-deps
+	$(SWIFT) build -c release
+	mkdir -p .build/bench
+	cc -O2 -Wall -o .build/bench/storm bench/storm.c
+	cc -O2 -Wall -o .build/bench/mkdir_consumer bench/mkdir_consumer.c -lbpf -lelf -lz
+	BENCH_OBJ="$$(find .build/plugins/outputs -path '*BPFProbes*' -name mkdirtrace.bpf.o | head -n 1)" python3 bench/run.py
+	.build/release/eventpath
 
 clean:
 	rm -rf .build Examples/SignalWatch/.build

@@ -71,6 +71,9 @@ let package = Package(
         .executableTarget(name: "sysnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "bashreadline", dependencies: ["BPFProbes", "ToolSupport"]),
 
+        // `make bench`: the library's per-event cost.
+        .executableTarget(name: "eventpath", dependencies: ["BPFProbes", "ToolSupport"], path: "bench/EventPath"),
+
         // Tests: a helper that performs syscalls on command, so a test knows
         // the PID of the process it traces before the events happen, and
         // test-only probes (compiled by the same plugin).

@@ -41,31 +41,51 @@ public struct ExecEvent {
 public struct OpenEvent {
     let record: RecordReader<open_event>
 
+    /// Field offsets, computed once (tracers read millions of events).
+    enum Offset {
+        static let ts = MemoryLayout<open_event>.offset(of: \.ts_ns)!
+        static let cgroup = MemoryLayout<open_event>.offset(of: \.cgroup_id)!
+        static let flags = MemoryLayout<open_event>.offset(of: \.flags)!
+        static let pid = MemoryLayout<open_event>.offset(of: \.pid)!
+        static let tid = MemoryLayout<open_event>.offset(of: \.tid)!
+        static let uid = MemoryLayout<open_event>.offset(of: \.uid)!
+        static let ret = MemoryLayout<open_event>.offset(of: \.ret)!
+        static let dfd = MemoryLayout<open_event>.offset(of: \.dfd)!
+        static let mode = MemoryLayout<open_event>.offset(of: \.mode)!
+        static let pathLen = MemoryLayout<open_event>.offset(of: \.path_len)!
+        static let syscall = MemoryLayout<open_event>.offset(of: \.syscall)!
+        static let eventFlags = MemoryLayout<open_event>.offset(of: \.event_flags)!
+        static let comm = MemoryLayout<open_event>.offset(of: \.comm)!
+        static let path = MemoryLayout<open_event>.offset(of: \.path)!
+    }
+
     public init?(_ bytes: UnsafeRawBufferPointer) {
-        guard let r = RecordReader<open_event>(bytes, minimumSize: MemoryLayout<open_event>.offset(of: \.path)!) else { return nil }
+        guard let r = RecordReader<open_event>(bytes, minimumSize: Offset.path) else { return nil }
         record = r
     }
 
-    public var timestamp: UInt64 { record(\.ts_ns) }
-    public var cgroupID: UInt64 { record(\.cgroup_id) }
-    public var pid: UInt32 { record(\.pid) }
-    public var tid: UInt32 { record(\.tid) }
-    public var uid: UInt32 { record(\.uid) }
+    public var timestamp: UInt64 { record.load(at: Offset.ts) }
+    public var cgroupID: UInt64 { record.load(at: Offset.cgroup) }
+    public var pid: UInt32 { record.load(at: Offset.pid) }
+    public var tid: UInt32 { record.load(at: Offset.tid) }
+    public var uid: UInt32 { record.load(at: Offset.uid) }
     /// The file descriptor, or -errno.
-    public var result: Int32 { record(\.ret) }
-    public var flags: UInt64 { record(\.flags) }
-    public var mode: UInt32 { record(\.mode) }
-    public var directoryFD: Int32 { record(\.dfd) }
+    public var result: Int32 { record.load(at: Offset.ret) }
+    public var flags: UInt64 { record.load(at: Offset.flags) }
+    public var mode: UInt32 { record.load(at: Offset.mode) }
+    public var directoryFD: Int32 { record.load(at: Offset.dfd) }
     public var syscall: String {
-        switch UInt32(record(\.syscall)) {
+        switch UInt32(record.load(at: Offset.syscall, as: UInt8.self)) {
         case OPEN_SYSCALL_OPEN.rawValue: "open"
         case OPEN_SYSCALL_OPENAT2.rawValue: "openat2"
         default: "openat"
         }
     }
-    public var pathTruncated: Bool { record(\.event_flags) & UInt8(OPEN_EVENT_PATH_TRUNCATED) != 0 }
-    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
-    public var path: UnsafeRawBufferPointer { record.string(\.path, length: Int(record(\.path_len))) }
+    public var pathTruncated: Bool { record.load(at: Offset.eventFlags, as: UInt8.self) & UInt8(OPEN_EVENT_PATH_TRUNCATED) != 0 }
+    public var comm: UnsafeRawBufferPointer { record.string(at: Offset.comm, length: Int(TASK_COMM_LEN)) }
+    public var path: UnsafeRawBufferPointer {
+        record.string(at: Offset.path, length: Int(record.load(at: Offset.pathLen, as: UInt16.self)))
+    }
 }
 
 /// A `struct sysnoop_event` from sysnoop.

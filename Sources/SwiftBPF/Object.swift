@@ -161,6 +161,20 @@ public struct OpenObject: ~Copyable {
         base.storeBytes(of: value, toByteOffset: offset, as: T.self)
     }
 
+    /// The bytes of a global variable (for generated skeletons).
+    public func globalBytes(section: String, offset: Int, count: Int) -> [UInt8] {
+        let (base, size) = sectionData(section)
+        precondition(offset + count <= size, "global outside \(section)")
+        return Array(UnsafeRawBufferPointer(start: base + offset, count: count))
+    }
+
+    /// Sets a global variable's initial bytes (for generated skeletons).
+    public mutating func setGlobalBytes(_ bytes: [UInt8], section: String, offset: Int) {
+        let (base, size) = sectionData(section)
+        precondition(offset + bytes.count <= size, "global outside \(section)")
+        bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
     private func sectionData(_ section: String) -> (UnsafeMutableRawPointer, Int) {
         guard let map = handle.sectionMap(section) else { preconditionFailure("no \(section) section in \(name)") }
         var size = 0
@@ -249,14 +263,20 @@ public final class LoadedObject: Sendable {
 
     /// Reads a global variable from the kernel's copy of its section.
     public func global<T: BitwiseCopyable>(_ type: T.Type, section: String, offset: Int) throws(BPFError) -> T {
+        try globalBytes(section: section, offset: offset, count: MemoryLayout<T>.size).withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+    }
+
+    /// The bytes of a global variable, from the kernel's copy of its section.
+    public func globalBytes(section: String, offset: Int, count: Int) throws(BPFError) -> [UInt8] {
         guard let m = handle.sectionMap(section) else { throw BPFError(.notFound, "no \(section) section in \(name)") }
         let size = Int(bpf_map__value_size(m))
-        precondition(offset + MemoryLayout<T>.size <= size, "global outside \(section)")
+        precondition(offset + count <= size, "global outside \(section)")
         var buffer = [UInt8](repeating: 0, count: size)
         var key: UInt32 = 0
-        let rc = bpf_map_lookup_elem(bpf_map__fd(m), &key, &buffer)
-        if rc != 0 { throw BPFError.system("cannot read \(section) of \(name)", rc) }
-        return buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+        if bpf_map_lookup_elem(bpf_map__fd(m), &key, &buffer) != 0 {
+            throw BPFError.system("cannot read \(section) of \(name)", errno)
+        }
+        return Array(buffer[offset..<(offset + count)])
     }
 
     /// Attaches every loaded program at the place its `SEC()` names.

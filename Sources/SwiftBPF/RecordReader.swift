@@ -20,6 +20,26 @@ public struct RecordReader<Record> {
         return bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
     }
 
+    /// The value at a byte offset; for views that compute their fields'
+    /// offsets once (a key path's offset is looked up at run time).
+    @inlinable
+    public func load<T: BitwiseCopyable>(at offset: Int, as type: T.Type = T.self) -> T {
+        guard offset + MemoryLayout<T>.size <= bytes.count else {
+            return [UInt8](repeating: 0, count: MemoryLayout<T>.size).withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+        }
+        return bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
+    }
+
+    /// Bytes from `offset` up to a NUL, at most `length` bytes.
+    @inlinable
+    public func string(at offset: Int, length: Int) -> UnsafeRawBufferPointer {
+        let end = min(bytes.count, offset + length)
+        guard offset < end else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
+        let n = slice.firstIndex(of: 0) ?? slice.count
+        return UnsafeRawBufferPointer(rebasing: slice[..<n])
+    }
+
     /// Bytes of a `char[]` field up to its NUL (or `length` bytes, or the
     /// end of the record, whichever comes first).
     public func string<T>(_ field: KeyPath<Record, T>, length: Int? = nil) -> UnsafeRawBufferPointer {

@@ -7,7 +7,7 @@ import Foundation
 public final class Output: @unchecked Sendable {
     public let isTerminal: Bool
     private let fd: Int32
-    private var buffer: [UInt8] = []
+    @usableFromInline var buffer: [UInt8] = []
     /// Set when the reader went away (EPIPE); the session then stops.
     public private(set) var isBroken = false
     private var lastSecond: Int64 = .min
@@ -45,12 +45,44 @@ public final class Output: @unchecked Sendable {
     }
 
     /// Appends an integer left-aligned in `width` columns, then one space.
-    public func column<T: BinaryInteger>(_ value: T, _ width: Int) { column(String(value), width) }
+    @inlinable
+    public func column<T: BinaryInteger>(_ value: T, _ width: Int) {
+        let start = buffer.count
+        if T.isSigned { appendDecimal(Int64(truncatingIfNeeded: value)) } else { appendDecimal(UInt64(truncatingIfNeeded: value)) }
+        pad(from: start, to: width)
+    }
+
+    /// Appends escaped bytes (see `appendEscaped`) in `width` columns, then one space.
+    public func columnEscaped(_ bytes: UnsafeRawBufferPointer, _ width: Int) {
+        let start = buffer.count
+        TextEscaping.appendHuman(bytes, to: &buffer)
+        pad(from: start, to: width)
+    }
+
+    @usableFromInline
+    func pad(from start: Int, to width: Int) {
+        let used = buffer.count - start
+        if used < width { buffer.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
+        buffer.append(UInt8(ascii: " "))
+    }
+
+    /// Appends a number in decimal.
+    @usableFromInline
+    func appendDecimal(_ value: Int64) { Digits.append(value, to: &buffer) }
+    @usableFromInline
+    func appendDecimal(_ value: UInt64) { Digits.append(value, to: &buffer) }
+
+    /// Appends a number in octal, zero-padded to `minimumDigits`.
+    public func appendOctal(_ value: UInt64, minimumDigits: Int = 1) { Digits.appendOctal(value, minimumDigits: minimumDigits, to: &buffer) }
 
     /// Appends bytes for a person to read: valid UTF-8 as is, control
     /// characters and invalid bytes as escapes, so one event stays one line.
-    public func appendEscaped<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+    public func appendEscaped(_ bytes: UnsafeRawBufferPointer) {
         TextEscaping.appendHuman(bytes, to: &buffer)
+    }
+
+    public func appendEscaped(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { TextEscaping.appendHuman($0, to: &buffer) }
     }
 
     /// Ends a line; flushes now on a terminal or when the batch is full.
@@ -98,12 +130,25 @@ public final class Output: @unchecked Sendable {
 /// Time stamps in the forms the tools print.
 public enum TimeFormat {
     /// "2026-11-26T18:30:01.123456789Z" for a BPF (CLOCK_MONOTONIC) time.
+    /// Formatted by hand: Foundation's String(format:) costs microseconds,
+    /// which a tracer pays per event.
     public static func iso8601(monotonicNanoseconds ns: UInt64, offset: Int64) -> String {
         let real = Int64(bitPattern: ns) + offset
         var t = time_t(real / 1_000_000_000), tm = tm()
         gmtime_r(&t, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                      tm.tm_hour, tm.tm_min, tm.tm_sec, Int(real % 1_000_000_000))
+        var b: [UInt8] = []
+        b.reserveCapacity(30)
+        func two(_ v: Int32) { b.append(UInt8(48 + v / 10)); b.append(UInt8(48 + v % 10)) }
+        Digits.appendPadded(UInt64(tm.tm_year + 1900), width: 4, to: &b)
+        b.append(UInt8(ascii: "-")); two(tm.tm_mon + 1)
+        b.append(UInt8(ascii: "-")); two(tm.tm_mday)
+        b.append(UInt8(ascii: "T")); two(tm.tm_hour)
+        b.append(UInt8(ascii: ":")); two(tm.tm_min)
+        b.append(UInt8(ascii: ":")); two(tm.tm_sec)
+        b.append(UInt8(ascii: "."))
+        Digits.appendPadded(UInt64(real % 1_000_000_000), width: 9, to: &b)
+        b.append(UInt8(ascii: "Z"))
+        return String(decoding: b, as: UTF8.self)
     }
 
     /// Seconds since `start`, with microseconds: "12.345678".
@@ -119,7 +164,7 @@ public enum TimeFormat {
 public enum TextEscaping {
     /// Length of the valid UTF-8 sequence at `i`, or 0 if the byte there
     /// does not start one.
-    static func sequenceLength(_ b: [UInt8], _ i: Int) -> Int {
+    static func sequenceLength(_ b: UnsafeRawBufferPointer, _ i: Int) -> Int {
         let c = b[i]
         func cont(_ k: Int) -> Bool { i + k < b.count && b[i + k] & 0xC0 == 0x80 }
         switch c {
@@ -137,8 +182,12 @@ public enum TextEscaping {
 
     static let hex = Array("0123456789abcdef".utf8)
 
-    static func appendHuman<C: Collection>(_ input: C, to out: inout [UInt8]) where C.Element == UInt8 {
-        let b = Array(input)
+    static func appendHuman(_ b: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        // The usual case, printable ASCII, is copied whole.
+        if !b.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: b)
+            return
+        }
         var i = 0
         while i < b.count {
             let c = b[i]
@@ -164,9 +213,19 @@ public enum TextEscaping {
     /// returns false in that case, so the caller can add the exact bytes.
     @discardableResult
     public static func appendJSONString<C: Collection>(_ input: C, to out: inout [UInt8]) -> Bool where C.Element == UInt8 {
-        let b = Array(input)
+        if let r = input.withContiguousStorageIfAvailable({ appendJSONString(UnsafeRawBufferPointer($0), to: &out) }) { return r }
+        return Array(input).withUnsafeBytes { appendJSONString($0, to: &out) }
+    }
+
+    @discardableResult
+    public static func appendJSONString(_ b: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
         var valid = true
         out.append(UInt8(ascii: "\""))
+        if !b.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: b)
+            out.append(UInt8(ascii: "\""))
+            return true
+        }
         var i = 0
         while i < b.count {
             let c = b[i]
@@ -193,7 +252,7 @@ public enum TextEscaping {
     /// A human-readable rendering as a String (for tests and messages).
     public static func human<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var out: [UInt8] = []
-        appendHuman(bytes, to: &out)
+        Array(bytes).withUnsafeBytes { appendHuman($0, to: &out) }
         return String(decoding: out, as: UTF8.self)
     }
 }
@@ -201,12 +260,13 @@ public enum TextEscaping {
 /// Writes one JSON object into an `Output`, field by field, without
 /// building intermediate dictionaries.
 public struct JSONObject {
-    private var bytes: [UInt8] = [UInt8(ascii: "{")]
-    private var first = true
+    @usableFromInline var bytes: [UInt8] = [UInt8(ascii: "{")]
+    @usableFromInline var first = true
 
     public init() {}
 
-    private mutating func key(_ name: String) {
+    @usableFromInline
+    mutating func key(_ name: String) {
         if !first { bytes.append(UInt8(ascii: ",")) }
         first = false
         bytes.append(UInt8(ascii: "\""))
@@ -214,9 +274,10 @@ public struct JSONObject {
         bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
     }
 
+    @inlinable
     public mutating func field<T: BinaryInteger>(_ name: String, _ value: T) {
         key(name)
-        bytes.append(contentsOf: String(value).utf8)
+        if T.isSigned { Digits.append(Int64(truncatingIfNeeded: value), to: &bytes) } else { Digits.append(UInt64(truncatingIfNeeded: value), to: &bytes) }
     }
 
     public mutating func field(_ name: String, _ value: Bool) {
@@ -231,7 +292,7 @@ public struct JSONObject {
 
     /// Raw kernel bytes as a string; when they are not valid UTF-8 the
     /// exact bytes follow in `<name>_base64`.
-    public mutating func field<C: Collection>(_ name: String, bytes raw: C) where C.Element == UInt8 {
+    public mutating func field(_ name: String, bytes raw: UnsafeRawBufferPointer) {
         key(name)
         if !TextEscaping.appendJSONString(raw, to: &bytes) {
             key(name + "_base64")
@@ -239,6 +300,10 @@ public struct JSONObject {
             bytes.append(contentsOf: Data(raw).base64EncodedString().utf8)
             bytes.append(UInt8(ascii: "\""))
         }
+    }
+
+    public mutating func field(_ name: String, bytes raw: [UInt8]) {
+        raw.withUnsafeBytes { field(name, bytes: $0) }
     }
 
     /// A JSON array of strings made from raw bytes.
@@ -292,5 +357,50 @@ public struct JSONStringList {
     public mutating func string<C: Collection>(bytes raw: C) where C.Element == UInt8 {
         if !bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
         TextEscaping.appendJSONString(raw, to: &bytes)
+    }
+}
+
+/// Decimal and octal digits straight into a byte buffer.
+public enum Digits {
+    public static func append(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            append(value.magnitude, to: &out)
+        } else {
+            append(UInt64(value), to: &out)
+        }
+    }
+
+    public static func append(_ value: UInt64, to out: inout [UInt8]) {
+        appendPadded(value, width: 1, to: &out)
+    }
+
+    /// `value` in decimal, zero-padded to `width` digits.
+    public static func appendPadded(_ value: UInt64, width: Int, to out: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var n = 0, v = value
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(48 + v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            while n < min(width, d.count) { d[n] = 48; n += 1 }
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(d[i]) }
+        }
+    }
+
+    public static func appendOctal(_ value: UInt64, minimumDigits: Int, to out: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var n = 0, v = value
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(48 + v & 7)
+                v >>= 3
+                n += 1
+            } while v > 0
+            while n < min(minimumDigits, d.count) { d[n] = 48; n += 1 }
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(d[i]) }
+        }
     }
 }

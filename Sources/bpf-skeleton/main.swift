@@ -258,9 +258,12 @@ func generate(_ options: Options) throws -> String {
     o += "            try object.setMaxEntries(count, map: map.rawValue)\n        }\n"
     for g in globals {
         o += "\n        /// `\(g.name)` in `\(g.section)`.\n"
+        // Through raw bytes: a generic BitwiseCopyable accessor instantiated
+        // with an imported C struct crashes Swift 6.3's cross-module
+        // optimizer in client modules (release builds).
         o += "        public var \(identifier(g.name)): \(g.swiftType) {\n"
-        o += "            get { object.global(\(g.swiftType).self, section: \"\(g.section)\", offset: \(g.offset)) }\n"
-        o += "            set { object.setGlobal(newValue, section: \"\(g.section)\", offset: \(g.offset)) }\n"
+        o += "            get { object.globalBytes(section: \"\(g.section)\", offset: \(g.offset), count: MemoryLayout<\(g.swiftType)>.size).withUnsafeBytes { $0.loadUnaligned(as: \(g.swiftType).self) } }\n"
+        o += "            set { var value = newValue; object.setGlobalBytes(withUnsafeBytes(of: &value) { Array($0) }, section: \"\(g.section)\", offset: \(g.offset)) }\n"
         o += "        }\n"
     }
     o += "\n        /// Loads every program into the kernel (verifier runs here).\n"
@@ -288,7 +291,7 @@ func generate(_ options: Options) throws -> String {
     for g in globals {
         o += "\n    /// `\(g.name)` in `\(g.section)`, read from the kernel's copy.\n"
         o += "    public var \(identifier(g.name)): \(g.swiftType) {\n"
-        o += "        get throws(BPFError) { try object.global(\(g.swiftType).self, section: \"\(g.section)\", offset: \(g.offset)) }\n"
+        o += "        get throws(BPFError) { try object.globalBytes(section: \"\(g.section)\", offset: \(g.offset), count: MemoryLayout<\(g.swiftType)>.size).withUnsafeBytes { $0.loadUnaligned(as: \(g.swiftType).self) } }\n"
         o += "    }\n"
     }
     o += "\n    /// Attaches every loaded program at the place its `SEC()` names.\n"

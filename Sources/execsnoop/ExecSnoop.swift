@@ -114,7 +114,7 @@ struct ExecFormat: Sendable {
             out.append(byte: UInt8(ascii: " "))
         }
         if printUID { out.column(e.uid, 6) }
-        out.column(TextEscaping.human(e.comm), 16)
+        out.columnEscaped(e.comm, 16)
         out.column(e.pid, 7)
         out.column(e.ppid, 7)
         out.column(errnoName ?? "0", 12)

@@ -48,6 +48,11 @@ struct MkdirTrace: ToolCommand {
 
 /// How mkdirtrace prints an event, as columns or as a JSON line.
 struct MkdirFormat: Sendable {
+    static func octal(_ mode: UInt32) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
     var json: Bool
     var relativeTime: Bool
 
@@ -60,8 +65,6 @@ struct MkdirFormat: Sendable {
     }
 
     func write(_ e: MkdirEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        let mode = String(e.mode, radix: 8)
-        let octal = String(repeating: "0", count: max(0, 4 - mode.count)) + mode
         let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
         if json {
             var o = JSONObject()
@@ -75,7 +78,7 @@ struct MkdirFormat: Sendable {
             o.field("comm", bytes: e.comm)
             o.field("cgroup_id", e.cgroupID)
             o.field("dfd", e.directoryFD)
-            o.field("mode", octal)
+            o.field("mode", Self.octal(e.mode))
             o.field("path", bytes: e.path)
             o.field("path_truncated", e.pathTruncated)
             o.field("ret", e.result)
@@ -92,8 +95,9 @@ struct MkdirFormat: Sendable {
         out.column(e.pid, 7)
         out.column(e.ppid, 7)
         out.column(e.uid, 6)
-        out.column(TextEscaping.human(e.comm), 16)
-        out.column(octal, 4)
+        out.columnEscaped(e.comm, 16)
+        out.appendOctal(UInt64(e.mode), minimumDigits: 4)
+        out.append(byte: UInt8(ascii: " "))
         out.column(errnoName ?? "0", 12)
         out.appendEscaped(e.path)
         if e.pathTruncated { out.append("...") }

@@ -127,7 +127,7 @@ struct OpenFormat: Sendable {
             out.append(byte: UInt8(ascii: " "))
         }
         out.column(e.pid, 7)
-        out.column(TextEscaping.human(e.comm), 16)
+        out.columnEscaped(e.comm, 16)
         out.column(e.result >= 0 ? e.result : -1, 4)
         out.column(errnoName ?? "0", 12)
         if extended { out.column(OpenFlags.describe(e.flags), 24) }

@@ -165,7 +165,7 @@ struct SysnoopFormat: Sendable {
             out.append(byte: UInt8(ascii: " "))
         }
         out.column(e.pid, 7)
-        out.column(TextEscaping.human(e.comm), 16)
+        out.columnEscaped(e.comm, 16)
         out.column(String(format: "%.1f", Double(e.latencyNanoseconds) / 1000), 10)
         out.append(f.name + "(")
         for (i, (name, v)) in args.enumerated() {

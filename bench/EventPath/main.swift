@@ -1,0 +1,102 @@
+// eventpath: the library's per-event cost, ring buffer → handler →
+// formatted line, on real records. A burst of mkdir calls from this thread
+// fills the mkdirtrace probe's ring buffer; then the drain is timed with the
+// handler doing (a) nothing but decode, (b) a text line, (c) a JSON line.
+// Root. Prints ns per event (median of BENCH_RUNS, default 5) and JSON.
+import BPFProbes
+import Foundation
+import Glibc
+import ToolSupport
+
+@main
+enum EventPath {
+    static let burst = 50_000
+
+    static func threadID() -> UInt32 {
+        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+        return UInt32(target.split(separator: "/").last ?? "") ?? 0
+    }
+
+    /// Fills the ring buffer, then times draining it through `handler`.
+    static func measure(_ name: String, _ handler: @escaping @Sendable (UnsafeRawBufferPointer, Output) -> Void) throws -> Double {
+        var open = try MkdirtraceSkeleton.open()
+        open.filter.tid = threadID()
+        try open.setMaxEntries(16 << 20, for: .events)
+        let probe = try open.load()
+        let dir = "/tmp/swiftbpf-eventpath-\(getpid())"
+        mkdir(dir, 0o755)  // before attaching: the burst is all EEXIST
+        let links = try probe.attachAll()
+        for _ in 0..<burst { mkdir(dir, 0o755) }
+        links.forEach { $0.detach() }
+
+        // Written like a tool writing into a file: to /dev/null.
+        let out = Output(fileDescriptor: Glibc.open("/dev/null", O_WRONLY))
+        let queue = DispatchQueue(label: "eventpath")
+        let start = DispatchTime.now()
+        let rb = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents, queue: queue) { record in
+            if case .event(let bytes) = record { handler(bytes, out) }
+        }
+        rb.drain()
+        queue.sync { out.flush() }
+        let ns = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds)
+        guard rb.deliveredEvents == UInt64(burst), rb.lostEvents == 0 else {
+            throw BenchError("\(name): delivered \(rb.deliveredEvents), lost \(rb.lostEvents) of \(burst)")
+        }
+        return ns / Double(burst)
+    }
+
+    struct BenchError: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    static func main() {
+        let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 5
+        let offset = Kernel.monotonicToRealtimeOffset()
+        let cases: [(String, @Sendable (UnsafeRawBufferPointer, Output) -> Void)] = [
+            ("decode", { bytes, _ in
+                guard let e = MkdirEvent(bytes) else { return }
+                precondition(e.pid != 0 && e.path.count > 0)
+            }),
+            ("text line", { bytes, out in
+                guard let e = MkdirEvent(bytes) else { return }
+                out.appendClock(monotonicNanoseconds: e.timestamp, offset: offset)
+                out.append(byte: 32)
+                out.column(e.pid, 7); out.column(e.ppid, 7); out.column(e.uid, 6)
+                out.columnEscaped(e.comm, 16)
+                out.appendOctal(UInt64(e.mode), minimumDigits: 4)
+                out.append(byte: 32)
+                out.column(e.result < 0 ? ErrnoName.name(e.result) : "0", 12)
+                out.appendEscaped(e.path)
+                out.endLine()
+            }),
+            ("JSON line", { bytes, out in
+                guard let e = MkdirEvent(bytes) else { return }
+                var o = JSONObject()
+                o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: offset))
+                o.field("pid", e.pid); o.field("ppid", e.ppid); o.field("uid", e.uid)
+                o.field("comm", bytes: e.comm); o.field("mode", e.mode)
+                o.field("path", bytes: e.path); o.field("ret", e.result)
+                o.write(to: out)
+            }),
+        ]
+        do {
+            try Kernel.requirePrivileges()
+            var report: [String: Double] = [:]
+            print("event path, \(burst) real mkdir events per run, median of \(runs) runs:")
+            for (name, handler) in cases {
+                var samples: [Double] = []
+                for _ in 0..<runs { samples.append(try measure(name, handler)) }
+                samples.sort()
+                let median = samples[samples.count / 2]
+                report[name] = median
+                print(String(format: "  %-10@ %8.0f ns/event  (%.0f-%.0f)", name as NSString, median, samples.first!, samples.last!))
+            }
+            let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+            print(String(decoding: json, as: UTF8.self))
+        } catch {
+            FileHandle.standardError.write(Data("eventpath: error: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}
