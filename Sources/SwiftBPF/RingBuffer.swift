@@ -46,7 +46,9 @@ public final class RingBuffer: @unchecked Sendable {
     // Touched only on `queue`.
     private var reportedLost: UInt64 = 0
     private var lastLostCheck = DispatchTime(uptimeNanoseconds: 0)
-    private let stopped = Atomic<Bool>(false)
+    private var lastWakeup: UInt64 = 0
+    private var pausedForBatching = false
+    private var stopped = false
     private let queueKey = DispatchSpecificKey<ObjectIdentifier>()
 
     /// Starts delivering `map`'s records to `handler` on `queue`.
@@ -70,27 +72,57 @@ public final class RingBuffer: @unchecked Sendable {
             throw BPFError.system("cannot open ring buffer '\(map.name)'", errno)
         }
         pointer = rb
-        source = DispatchSource.makeReadSource(fileDescriptor: ring_buffer__epoll_fd(rb), queue: queue)
+        // Dispatch watches its own duplicate of the epoll descriptor and
+        // closes it once it has stopped watching: the ring buffer's may
+        // then close whenever it is freed without its number being reused
+        // under Dispatch's feet.
+        let watched = dup(ring_buffer__epoll_fd(rb))
+        source = DispatchSource.makeReadSource(fileDescriptor: watched, queue: queue)
         queue.setSpecific(key: queueKey, value: ObjectIdentifier(self))
         source.setEventHandler { [weak self] in self?.poll() }
+        source.setCancelHandler { close(watched) }
         source.resume()
     }
 
     deinit {
+        // A suspended source must be resumed before it goes away.
+        if pausedForBatching { source.resume() }
         source.cancel()
         ring_buffer__free(pointer)
         contextRef.release()
     }
 
+    /// Wakeups closer together than this, each bringing fewer than
+    /// `smallBatch` records, mean the consumer pays a wakeup per record.
+    static let busyInterval: UInt64 = 2_000_000
+    static let smallBatch: Int32 = 256
+    /// How long to let records gather in the kernel buffer then. The kernel
+    /// sends no wakeups while the consumer lags, so one wakeup then serves
+    /// a batch; the pause adds at most this much latency, only under load.
+    static let batchingPause = DispatchTimeInterval.microseconds(500)
+
     private func poll() {
-        guard !stopped.load(ordering: .relaxed) else { return }
+        guard !stopped, !pausedForBatching else { return }
         // poll (not consume) so epoll re-arms; timeout 0: data is there.
-        _ = ring_buffer__poll(pointer, 0)
+        let count = ring_buffer__poll(pointer, 0)
         let now = DispatchTime.now()
         if lostCounter != nil, now.uptimeNanoseconds - lastLostCheck.uptimeNanoseconds > 100_000_000 {
             lastLostCheck = now
             reportLost()
         }
+        let busy = now.uptimeNanoseconds &- lastWakeup < Self.busyInterval
+        lastWakeup = now.uptimeNanoseconds
+        if count > 0 && count < Self.smallBatch && busy {
+            pausedForBatching = true
+            source.suspend()
+            queue.asyncAfter(deadline: .now() + Self.batchingPause) { [weak self] in self?.resumeAfterPause() }
+        }
+    }
+
+    private func resumeAfterPause() {
+        guard pausedForBatching else { return }
+        pausedForBatching = false
+        source.resume()
     }
 
     private func reportLost() {
@@ -116,10 +148,15 @@ public final class RingBuffer: @unchecked Sendable {
     /// Drains, then stops delivering. Safe to call more than once and from
     /// the handler's queue.
     public func stop() {
-        guard !stopped.load(ordering: .relaxed) else { return }
-        drain()
-        onQueue { stopped.store(true, ordering: .relaxed) }
-        source.cancel()
+        let first = onQueue { () -> Bool in
+            guard !stopped else { return false }
+            _ = ring_buffer__consume(pointer)
+            reportLost()
+            stopped = true
+            resumeAfterPause()
+            return true
+        }
+        if first { source.cancel() }
     }
 
     /// Events handed to the handler so far.
@@ -144,8 +181,11 @@ public final class RingBuffer: @unchecked Sendable {
             }
         }
         continuation.onTermination = { _ in
-            rb.source.cancel()
-            queue.async { rb.stopped.store(true, ordering: .relaxed) }
+            queue.async {
+                rb.stopped = true
+                rb.resumeAfterPause()
+                rb.source.cancel()
+            }
         }
         return stream
     }

@@ -96,6 +96,28 @@ extension Privileged {
             #expect(rb.deliveredEvents == UInt64(delivered.load(ordering: .relaxed)))
         }
 
+        /// A storm while the consumer runs: wakeups come per record, so the
+        /// ring buffer pauses briefly to batch; nothing may be lost or late.
+        @Test func sustainedStormWithLiveConsumerLosesNothing() throws {
+            let dir = try TestEnvironment.temporaryDirectory()
+            let probe = try loadMkdirProbe(tid: TestEnvironment.currentThreadID())
+            let delivered = Atomic<Int>(0)
+            let rb = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents, queue: DispatchQueue(label: "test.storm")) { record in
+                if case .event = record { delivered.add(1, ordering: .relaxed) }
+            }
+            let links = try probe.attachAll()
+            let storm = 100_000
+            for _ in 0..<storm { mkdir(dir, 0o755) }
+            links.forEach { $0.detach() }
+            // Everything arrives without an explicit drain, within a second.
+            let deadline = Date().addingTimeInterval(2)
+            while delivered.load(ordering: .relaxed) < storm && Date() < deadline { usleep(5_000) }
+            #expect(delivered.load(ordering: .relaxed) == storm)
+            #expect(rb.lostEvents == 0)
+            rb.stop()
+            #expect(rb.deliveredEvents == UInt64(storm))
+        }
+
         @Test func asyncSequenceDeliversEventsAndLostCounts() async throws {
             let dir = try TestEnvironment.temporaryDirectory()
             let burst = 500
