@@ -62,6 +62,23 @@ static __always_inline void *reserve_event(__u64 size)
 	return e;
 }
 
+/* Reads a user path into a PATH_BUF-byte buffer. Sets *len to its length
+ * without the NUL and *truncated when it filled the buffer; returns how
+ * many bytes of the buffer to send (path and NUL), provably bounded. */
+#define PATH_BUF 4096
+static __always_inline __u32 read_user_path(char *dst, const char *src, __u16 *len, __u8 *truncated)
+{
+	long n = bpf_probe_read_user_str(dst, PATH_BUF, src);
+
+	if (n <= 0) {
+		dst[0] = 0;
+		n = 1;
+	}
+	*truncated = n == PATH_BUF;
+	*len = n - 1;
+	return ((n - 1) & (PATH_BUF - 1)) + 1;
+}
+
 static __always_inline bool comm_matches(void)
 {
 	char comm[TASK_COMM_LEN];

@@ -3,6 +3,8 @@
 #include "common.bpf.h"
 #include "mkdirtrace.h"
 
+_Static_assert(sizeof(((struct mkdir_event *)0)->path) == PATH_BUF, "read_user_path fills PATH_BUF bytes");
+
 struct mkdir_args {
 	const char *path;
 	__s32 dfd;
@@ -42,7 +44,8 @@ static __always_inline int on_exit(long ret)
 	__u32 tid = (__u32)pid_tgid, zero = 0;
 	struct mkdir_args *args;
 	struct mkdir_event *e;
-	long len;
+	__u8 truncated;
+	__u32 size;
 
 	args = bpf_map_lookup_elem(&inflight, &tid);
 	if (!args)
@@ -66,16 +69,10 @@ static __always_inline int on_exit(long ret)
 	e->flags = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
-	len = bpf_probe_read_user_str(e->path, sizeof(e->path), args->path);
-	if (len <= 0) {
-		e->path[0] = 0;
-		len = 1;
-	}
-	if (len == sizeof(e->path))
+	size = read_user_path(e->path, args->path, &e->path_len, &truncated);
+	if (truncated)
 		e->flags |= MKDIR_EVENT_PATH_TRUNCATED;
-	e->path_len = len - 1;
-	/* The mask keeps the size provably bounded for the verifier. */
-	emit_event(e, offsetof(struct mkdir_event, path) + ((len - 1) & (MKDIR_PATH_MAX - 1)) + 1);
+	emit_event(e, offsetof(struct mkdir_event, path) + size);
 cleanup:
 	bpf_map_delete_elem(&inflight, &tid);
 	return 0;

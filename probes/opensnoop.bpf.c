@@ -2,6 +2,8 @@
 #include "common.bpf.h"
 #include "opensnoop.h"
 
+_Static_assert(sizeof(((struct open_event *)0)->path) == PATH_BUF, "read_user_path fills PATH_BUF bytes");
+
 const volatile struct open_config open_cfg = {};
 
 struct open_args {
@@ -72,7 +74,8 @@ static __always_inline int on_exit(long ret)
 	__u32 tid = (__u32)pid_tgid, zero = 0;
 	struct open_args *args = bpf_map_lookup_elem(&inflight, &tid);
 	struct open_event *e;
-	long len;
+	__u8 truncated;
+	__u32 size;
 
 	if (!args)
 		return 0;
@@ -93,15 +96,10 @@ static __always_inline int on_exit(long ret)
 	e->syscall = args->syscall;
 	e->event_flags = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	len = bpf_probe_read_user_str(e->path, sizeof(e->path), args->path);
-	if (len <= 0) {
-		e->path[0] = 0;
-		len = 1;
-	}
-	if (len == sizeof(e->path))
+	size = read_user_path(e->path, args->path, &e->path_len, &truncated);
+	if (truncated)
 		e->event_flags |= OPEN_EVENT_PATH_TRUNCATED;
-	e->path_len = len - 1;
-	emit_event(e, offsetof(struct open_event, path) + ((len - 1) & (OPEN_PATH_MAX - 1)) + 1);
+	emit_event(e, offsetof(struct open_event, path) + size);
 cleanup:
 	bpf_map_delete_elem(&inflight, &tid);
 	return 0;

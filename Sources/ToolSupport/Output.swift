@@ -114,6 +114,20 @@ public final class Output: @unchecked Sendable {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// The TIME column every tool starts with: seconds since `start` with
+    /// `relative` (-T), else the wall clock as HH:MM:SS.
+    public func timeColumn(_ ns: UInt64, relative: Bool, start: UInt64, clockOffset: Int64) {
+        if relative {
+            column(TimeFormat.relative(ns, since: start), 8)
+        } else {
+            appendClock(monotonicNanoseconds: ns, offset: clockOffset)
+            buffer.append(UInt8(ascii: " "))
+        }
+    }
+
+    /// The TIME column's heading, matching `timeColumn`.
+    public static func timeHeading(relative: Bool) -> String { relative ? "TIME(s)  " : "TIME     " }
+
     /// Appends the wall-clock time of a BPF timestamp as HH:MM:SS.
     public func appendClock(monotonicNanoseconds ns: UInt64, offset: Int64) {
         let second = (Int64(bitPattern: ns) + offset) / 1_000_000_000
@@ -331,6 +345,12 @@ public struct JSONObject {
     public mutating func object(_ name: String, _ value: JSONObject) {
         key(name)
         bytes.append(contentsOf: value.text)
+    }
+
+    /// `time` (UTC, ISO 8601) and `ts_ns` (the BPF clock), as every event has.
+    public mutating func timestamp(_ ns: UInt64, clockOffset: Int64) {
+        field("time", TimeFormat.iso8601(monotonicNanoseconds: ns, offset: clockOffset))
+        field("ts_ns", ns)
     }
 
     public mutating func nullField(_ name: String) {

@@ -65,13 +65,12 @@ struct ReadlineFormat: Sendable {
     var json: Bool
     var relativeTime: Bool
 
-    var header: String? { json ? nil : (relativeTime ? "TIME(s)  " : "TIME    ") + " PID     UID    COMMAND" }
+    var header: String? { json ? nil : Output.timeHeading(relative: relativeTime) + "PID     UID    COMMAND" }
 
     func write(_ e: ReadlineEvent, to out: Output, clockOffset: Int64, start: UInt64) {
         if json {
             var o = JSONObject()
-            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
-            o.field("ts_ns", e.timestamp)
+            o.timestamp(e.timestamp, clockOffset: clockOffset)
             o.field("pid", e.pid)
             o.field("uid", e.uid)
             o.field("comm", bytes: e.comm)
@@ -80,12 +79,7 @@ struct ReadlineFormat: Sendable {
             o.write(to: out)
             return
         }
-        if relativeTime {
-            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
-        } else {
-            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
-            out.append(byte: UInt8(ascii: " "))
-        }
+        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
         out.column(e.pid, 7)
         out.column(e.uid, 6)
         out.appendEscaped(e.line)

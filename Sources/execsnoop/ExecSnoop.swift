@@ -81,8 +81,8 @@ struct ExecFormat: Sendable {
 
     var header: String? {
         if json { return nil }
-        return (relativeTime ? "TIME(s)  " : "TIME    ") + (printUID ? " UID   " : "")
-            + " PCOMM            PID     PPID    RET          ARGS"
+        return Output.timeHeading(relative: relativeTime) + (printUID ? "UID    " : "")
+            + "PCOMM            PID     PPID    RET          ARGS"
     }
 
     func write(_ e: ExecEvent, to out: Output, clockOffset: Int64, start: UInt64) {
@@ -90,8 +90,7 @@ struct ExecFormat: Sendable {
         let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
         if json {
             var o = JSONObject()
-            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
-            o.field("ts_ns", e.timestamp)
+            o.timestamp(e.timestamp, clockOffset: clockOffset)
             o.field("pid", e.pid)
             o.field("tid", e.tid)
             o.field("ppid", e.ppid)
@@ -107,12 +106,7 @@ struct ExecFormat: Sendable {
             o.write(to: out)
             return
         }
-        if relativeTime {
-            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
-        } else {
-            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
-            out.append(byte: UInt8(ascii: " "))
-        }
+        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
         if printUID { out.column(e.uid, 6) }
         out.columnEscaped(e.comm, 16)
         out.column(e.pid, 7)

@@ -57,7 +57,7 @@ struct MkdirFormat: Sendable {
     var relativeTime: Bool
 
     var header: String? {
-        json ? nil : "\(relativeTime ? "TIME(s)  " : "TIME    ") PID     PPID    UID    COMM             MODE RESULT       PATH"
+        json ? nil : "\(Output.timeHeading(relative: relativeTime))PID     PPID    UID    COMM             MODE RESULT       PATH"
     }
 
     func write(_ e: MkdirEvent, session: TraceSession) {
@@ -68,8 +68,7 @@ struct MkdirFormat: Sendable {
         let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
         if json {
             var o = JSONObject()
-            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
-            o.field("ts_ns", e.timestamp)
+            o.timestamp(e.timestamp, clockOffset: clockOffset)
             o.field("syscall", e.syscall)
             o.field("pid", e.pid)
             o.field("tid", e.tid)
@@ -86,12 +85,7 @@ struct MkdirFormat: Sendable {
             o.write(to: out)
             return
         }
-        if relativeTime {
-            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
-        } else {
-            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
-            out.append(byte: UInt8(ascii: " "))
-        }
+        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
         out.column(e.pid, 7)
         out.column(e.ppid, 7)
         out.column(e.uid, 6)

@@ -92,7 +92,7 @@ struct OpenFormat: Sendable {
     var extended: Bool
 
     var header: String? {
-        json ? nil : (relativeTime ? "TIME(s)  " : "TIME    ") + " PID     COMM             FD   ERR          "
+        json ? nil : Output.timeHeading(relative: relativeTime) + "PID     COMM             FD   ERR          "
             + (extended ? "FLAGS                    " : "") + "PATH"
     }
 
@@ -100,8 +100,7 @@ struct OpenFormat: Sendable {
         let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
         if json {
             var o = JSONObject()
-            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
-            o.field("ts_ns", e.timestamp)
+            o.timestamp(e.timestamp, clockOffset: clockOffset)
             o.field("syscall", e.syscall)
             o.field("pid", e.pid)
             o.field("tid", e.tid)
@@ -120,12 +119,7 @@ struct OpenFormat: Sendable {
             o.write(to: out)
             return
         }
-        if relativeTime {
-            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
-        } else {
-            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
-            out.append(byte: UInt8(ascii: " "))
-        }
+        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
         out.column(e.pid, 7)
         out.columnEscaped(e.comm, 16)
         out.column(e.result >= 0 ? e.result : -1, 4)

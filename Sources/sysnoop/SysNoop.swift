@@ -97,7 +97,7 @@ struct SysnoopFormat: Sendable {
     var syscalls: [SyscallFormat]
 
     var header: String? {
-        json ? nil : (relativeTime ? "TIME(s)  " : "TIME    ") + " PID     COMM             LAT(us)    CALL"
+        json ? nil : Output.timeHeading(relative: relativeTime) + "PID     COMM             LAT(us)    CALL"
     }
 
     /// An argument as a person reads it, and as a JSON value.
@@ -132,8 +132,7 @@ struct SysnoopFormat: Sendable {
         let errnoName = e.result < 0 ? ErrnoName.name(Int32(truncatingIfNeeded: e.result)) : nil
         if json {
             var o = JSONObject()
-            o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: clockOffset))
-            o.field("ts_ns", e.timestamp)
+            o.timestamp(e.timestamp, clockOffset: clockOffset)
             o.field("syscall", f.name)
             o.field("nr", e.number)
             o.field("pid", e.pid)
@@ -158,12 +157,7 @@ struct SysnoopFormat: Sendable {
             o.write(to: out)
             return
         }
-        if relativeTime {
-            out.column(TimeFormat.relative(e.timestamp, since: start), 8)
-        } else {
-            out.appendClock(monotonicNanoseconds: e.timestamp, offset: clockOffset)
-            out.append(byte: UInt8(ascii: " "))
-        }
+        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
         out.column(e.pid, 7)
         out.columnEscaped(e.comm, 16)
         out.column(String(format: "%.1f", Double(e.latencyNanoseconds) / 1000), 10)

@@ -86,8 +86,14 @@ import ToolSupport
         Self.record(path: Array("/tmp/x".utf8), ret: -17).withUnsafeBytes { raw in
             format.write(MkdirEvent(raw)!, to: out, clockOffset: 0, start: 0)
         }
-        #expect(format.header == "TIME(s)   PID     PPID    UID    COMM             MODE RESULT       PATH")
+        #expect(format.header == "TIME(s)  PID     PPID    UID    COMM             MODE RESULT       PATH")
         #expect(out.capturedText == "1.000000 1234    1       1000   mkdir            0755 EEXIST       /tmp/x\n")
+        // Every heading starts where its column does.
+        let header = Array(format.header!), row = Array(out.capturedText)
+        for title in ["PID", "PPID", "UID", "COMM", "MODE", "RESULT", "PATH"] {
+            let at = String(header).range(of: " " + title)!.upperBound.utf16Offset(in: String(header)) - title.count
+            #expect(row[at - 1] == " " && row[at] != " ", "\(title) column")
+        }
     }
 
     @Test func jsonLine() throws {
