@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "syscount", targets: ["syscount"]),
         .executable(name: "sysnoop", targets: ["sysnoop"]),
         .executable(name: "bashreadline", targets: ["bashreadline"]),
+        .executable(name: "pktfilter", targets: ["pktfilter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,6 +71,10 @@ let package = Package(
         .executableTarget(name: "syscount", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "sysnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "bashreadline", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(
+            name: "pktfilter",
+            dependencies: ["BPFProbes", "ToolSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
 
         // `make bench`: the library's per-event cost.
         .executableTarget(name: "eventpath", dependencies: ["BPFProbes", "ToolSupport"], path: "bench/EventPath"),
@@ -83,7 +88,7 @@ let package = Package(
             name: "SwiftBPFTests",
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "TestProbeEvents", "swiftbpf-testhelper",
-                "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline",
+                "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             plugins: ["BPFProbeCompiler"]

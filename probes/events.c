@@ -7,6 +7,7 @@
 #include "syscount.h"
 #include "sysnoop.h"
 #include "bashreadline.h"
+#include "pktfilter.h"
 #include <stddef.h>
 
 _Static_assert(offsetof(struct mkdir_event, path) == 64, "mkdir_event layout changed");

@@ -177,6 +177,15 @@ public enum Kernel {
         return out
     }
 
+    /// The id of the XDP program attached to `interface`, 0 if none, nil
+    /// if there is no such interface.
+    public static func xdpProgramID(interface: String) -> UInt32? {
+        let index = Int32(bitPattern: if_nametoindex(interface))
+        guard index > 0 else { return nil }
+        var id: UInt32 = 0
+        return bpf_xdp_query_id(index, 0, &id) == 0 ? id : 0
+    }
+
     /// The number of possible CPUs, the length of per-CPU map values.
     public static var possibleCPUs: Int { Int(max(1, libbpf_num_possible_cpus())) }
 

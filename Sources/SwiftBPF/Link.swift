@@ -17,14 +17,26 @@ public final class Link: Sendable, CustomStringConvertible {
         case other(String)
     }
 
-    private struct Pointer: @unchecked Sendable { var value: OpaquePointer? }
+    /// A libbpf link, or a bare link descriptor (XDP links with mode flags,
+    /// which libbpf 1.1 has no call for).
+    private enum Handle: @unchecked Sendable {
+        case libbpf(OpaquePointer)
+        case descriptor(Int32)
+    }
+    private struct Pointer: @unchecked Sendable { var value: Handle? }
     private let state: Mutex<Pointer>
     public let kind: Kind
     /// The attached program; keeps its object loaded while the link lives.
     public let program: Program
 
     init(pointer: OpaquePointer, kind: Kind, program: Program) {
-        self.state = Mutex(Pointer(value: pointer))
+        self.state = Mutex(Pointer(value: .libbpf(pointer)))
+        self.kind = kind
+        self.program = program
+    }
+
+    init(descriptor: Int32, kind: Kind, program: Program) {
+        self.state = Mutex(Pointer(value: .descriptor(descriptor)))
         self.kind = kind
         self.program = program
     }
@@ -33,11 +45,15 @@ public final class Link: Sendable, CustomStringConvertible {
 
     /// Detaches now. Later calls do nothing.
     public func detach() {
-        let pointer = state.withLock { s -> OpaquePointer? in
+        let handle = state.withLock { s -> Handle? in
             defer { s.value = nil }
             return s.value
         }
-        if let pointer { bpf_link__destroy(pointer) }
+        switch handle {
+        case .libbpf(let pointer): bpf_link__destroy(pointer)
+        case .descriptor(let fd): close(fd)
+        case nil: break
+        }
     }
 
     /// Whether the link is still attached (not yet detached by this process).
@@ -46,14 +62,14 @@ public final class Link: Sendable, CustomStringConvertible {
     /// Pins the link under bpffs so it outlives this process; remove the
     /// pin file (or call `unpin()`) to let it go.
     public func pin(at path: FilePath) throws(BPFError) {
-        let rc: Int32 = state.withLock { s in s.value.map { bpf_link__pin($0, path.string) } ?? -EBADF }
+        let rc: Int32 = state.withLock { s in
+            switch s.value {
+            case .libbpf(let p): bpf_link__pin(p, path.string)
+            case .descriptor(let fd): bpf_obj_pin(fd, path.string) == 0 ? 0 : -errno
+            case nil: -EBADF
+            }
+        }
         if rc != 0 { throw BPFError.system("cannot pin link at \(path)", rc) }
-    }
-
-    /// Removes the link's pin.
-    public func unpin() throws(BPFError) {
-        let rc: Int32 = state.withLock { s in s.value.map { bpf_link__unpin($0) } ?? -EBADF }
-        if rc != 0 { throw BPFError.system("cannot unpin link", rc) }
     }
 
     public var description: String {

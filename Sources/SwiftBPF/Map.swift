@@ -57,6 +57,12 @@ public struct Map: @unchecked Sendable {
     /// The map's file descriptor, owned by the object.
     public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: bpf_map__fd(pointer)) }
 
+    /// Removes the map's pin (the map lives on while descriptors remain).
+    public func unpin() throws(BPFError) {
+        let rc = bpf_map__unpin(pointer, nil)
+        if rc != 0 { throw BPFError.system("cannot unpin map '\(name)'", rc) }
+    }
+
     /// A typed view for hash and array maps (and, reading the raw per-CPU
     /// layout, nothing else: use `perCPU` for per-CPU maps).
     public func typed<Key: BitwiseCopyable, Value: BitwiseCopyable>(_ key: Key.Type, _ value: Value.Type) throws(BPFError) -> TypedMap<Key, Value> {

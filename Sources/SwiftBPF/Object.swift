@@ -132,6 +132,14 @@ public struct OpenObject: ~Copyable {
         return disabled
     }
 
+    /// Pins `map` at `path` on load, reusing the map already pinned there:
+    /// how a second process edits the maps of a running program.
+    public mutating func setPinPath(_ path: FilePath, map: String) throws(BPFError) {
+        guard let m = handle.findMap(map) else { throw BPFError(.notFound, "no map '\(map)' in \(name)") }
+        let rc = bpf_map__set_pin_path(m, path.string)
+        if rc != 0 { throw BPFError.system("cannot set pin path of '\(map)'", rc) }
+    }
+
     /// Sets a map's capacity; for a ring buffer, its size in bytes (a power
     /// of two and a multiple of the page size).
     public mutating func setMaxEntries(_ count: UInt32, map: String) throws(BPFError) {

@@ -127,6 +127,30 @@ public struct Program: @unchecked Sendable {
         try attachUprobe(binary: binary, function: function, offset: offset, pid: pid, isReturn: true)
     }
 
+    /// Attaches an XDP program to `interface` through a bpf_link, in the
+    /// mode asked for: never falling back from native to generic, never
+    /// replacing a program already attached there.
+    public func attachXDP(interface: String, mode: XDPMode = .native) throws(BPFError) -> Link {
+        let index = Int32(bitPattern: if_nametoindex(interface))
+        guard index > 0 else { throw BPFError(.notFound, "no network interface '\(interface)'", errno: Errno(rawValue: ENODEV)) }
+        var existing: UInt32 = 0
+        if bpf_xdp_query_id(index, 0, &existing) == 0, existing != 0 {
+            throw BPFError(.systemCall, "\(interface) already has an XDP program (id \(existing)); detach it first", errno: .resourceBusy)
+        }
+        var opts = bpf_link_create_opts()
+        opts.sz = MemoryLayout<bpf_link_create_opts>.size
+        opts.flags = UInt32(mode == .native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE)
+        let fd = bpf_link_create(bpf_program__fd(pointer), index, BPF_XDP, &opts)
+        guard fd >= 0 else {
+            let e = Errno(rawValue: -fd)
+            if mode == .native && (e == .notSupported || e == .invalidArgument) {
+                throw BPFError(.featureMissing(.xdp), "\(interface) does not support native XDP (driver mode): \(e); use generic mode", errno: e)
+            }
+            throw BPFError.system("cannot attach \(name) to \(interface) (XDP \(mode))", fd)
+        }
+        return Link(descriptor: fd, kind: .xdp(interface: interface, mode: mode.rawValue), program: self)
+    }
+
     func makeLink(_ what: String, kind: Link.Kind, _ attach: () -> OpaquePointer?) throws(BPFError) -> Link {
         guard isLoaded else {
             throw BPFError(.systemCall, "cannot \(what): program '\(name)' was not loaded (autoload off)", errno: .badFileDescriptor)
@@ -142,6 +166,12 @@ public struct Program: @unchecked Sendable {
 private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let s else { return body(nil) }
     return s.withCString { body($0) }
+}
+
+/// How an XDP program runs: in the driver (native) or after the kernel
+/// has built an skb (generic, slower, works everywhere).
+public enum XDPMode: String, Sendable, CaseIterable {
+    case native, generic
 }
 
 /// A library name ("libc.so.6") becomes the file this process has mapped

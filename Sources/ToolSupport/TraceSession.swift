@@ -53,42 +53,16 @@ public final class TraceSession: @unchecked Sendable {
     /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or `stop`
     /// is signalled. `tick` runs every `interval` seconds on `queue` meanwhile.
     func waitForStop(_ stop: DispatchSemaphore, interval: Double? = nil, tick: (@Sendable () -> Void)? = nil) {
-        let control = DispatchQueue(label: "swift-bpf.control")
-        var sources: [DispatchSourceProtocol] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: control)
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            sources.append(s)
-        }
-        if let duration = options.duration {
-            let t = DispatchSource.makeTimerSource(queue: control)
-            t.schedule(deadline: .now() + duration)
-            t.setEventHandler { stop.signal() }
-            t.resume()
-            sources.append(t)
-        }
-        if let interval, let tick {
-            let t = DispatchSource.makeTimerSource(queue: queue)
-            t.schedule(deadline: .now() + interval, repeating: interval)
-            t.setEventHandler(handler: tick)
-            t.resume()
-            sources.append(t)
-        }
+        var timers: [StopWaiter.Timer] = []
+        if let interval, let tick { timers.append(.init(queue: queue, interval: interval, handler: tick)) }
         if !output.isTerminal {
             // Batches into a pipe, but never holds a line back for long.
-            let t = DispatchSource.makeTimerSource(queue: queue)
-            t.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
-            t.setEventHandler { [output] in
+            timers.append(.init(queue: queue, interval: 0.1) { [output] in
                 output.flush()
                 if output.isBroken { stop.signal() }
-            }
-            t.resume()
-            sources.append(t)
+            })
         }
-        stop.wait()
-        sources.forEach { $0.cancel() }
+        StopWaiter.wait(stop, duration: options.duration, timers: timers)
     }
 
     /// For tools that aggregate in the kernel (syscount): attaches, calls
@@ -148,5 +122,51 @@ public final class TraceSession: @unchecked Sendable {
                                    seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
         note(String(format: "\n%@: %llu events, %llu lost, %.1f s", tool, summary.events, summary.lost, summary.seconds))
         return summary
+    }
+}
+
+/// Waiting for the user to say stop: SIGINT, SIGTERM or a duration.
+public enum StopWaiter {
+    public struct Timer {
+        public var queue: DispatchQueue
+        public var interval: Double
+        public var handler: @Sendable () -> Void
+
+        public init(queue: DispatchQueue, interval: Double, handler: @escaping @Sendable () -> Void) {
+            self.queue = queue
+            self.interval = interval
+            self.handler = handler
+        }
+    }
+
+    /// Blocks until Ctrl-C, SIGTERM, `duration` seconds, or `stop` is
+    /// signalled; runs `timers` meanwhile. Signals are taken through
+    /// Dispatch, so they work even when inherited blocked.
+    public static func wait(_ stop: DispatchSemaphore = DispatchSemaphore(value: 0), duration: Double?, timers: [Timer] = []) {
+        let control = DispatchQueue(label: "swift-bpf.control")
+        var sources: [DispatchSourceProtocol] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: control)
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        if let duration {
+            let t = DispatchSource.makeTimerSource(queue: control)
+            t.schedule(deadline: .now() + duration)
+            t.setEventHandler { stop.signal() }
+            t.resume()
+            sources.append(t)
+        }
+        for timer in timers {
+            let t = DispatchSource.makeTimerSource(queue: timer.queue)
+            t.schedule(deadline: .now() + timer.interval, repeating: timer.interval)
+            t.setEventHandler(handler: timer.handler)
+            t.resume()
+            sources.append(t)
+        }
+        stop.wait()
+        sources.forEach { $0.cancel() }
     }
 }

@@ -4,6 +4,8 @@
 //   mkdir PATH MODE(octal)       mkdirat DIR NAME MODE(octal)
 //   open PATH FLAGS(decimal)     getpriority COUNT
 //   exec PATH ARG...             kill PID SIGNAL
+//   listen PORT (TCP)            connect ADDR PORT TIMEOUT_MS (TCP)
+//   udpbind PORT                 udpsend ADDR PORT   udprecv TIMEOUT_MS
 //   exit
 // In arguments, \n stands for a newline and \s for a space.
 import Glibc
@@ -29,6 +31,34 @@ func unescape(_ word: String) -> String {
         }
     }
     return out
+}
+
+nonisolated(unsafe) var udpSocket: Int32 = -1
+
+extension sockaddr_in {
+    init(port: UInt16, address: in_addr_t) {
+        self.init()
+        sin_family = sa_family_t(AF_INET)
+        sin_port = port.bigEndian
+        sin_addr = in_addr(s_addr: address)
+    }
+}
+
+/// 0 when a TCP handshake completes within the timeout, else -1 with errno.
+func connectWithTimeout(_ address: String, _ port: UInt16, _ timeoutMs: Int32) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+    defer { close(fd) }
+    var a = sockaddr_in(port: port, address: inet_addr(address))
+    let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, 16) } }
+    if rc == 0 { return 0 }
+    guard errno == EINPROGRESS else { return -1 }
+    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+    if poll(&p, 1, timeoutMs) != 1 { errno = ETIMEDOUT; return -1 }
+    var err: Int32 = 0
+    var len = socklen_t(4)
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+    if err != 0 { errno = err; return -1 }
+    return 0
 }
 
 func answer(_ rc: Int32) {
@@ -59,6 +89,30 @@ while let line = readLine() {
         answer(execv(w[1], &argv))
     case "kill" where w.count == 3:
         answer(kill(pid_t(w[1]) ?? 0, Int32(w[2]) ?? 0))
+    case "listen" where w.count == 2:
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
+        var a = sockaddr_in(port: UInt16(w[1]) ?? 0, address: INADDR_ANY)
+        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, 16) } }
+        answer(rc < 0 ? rc : listen(fd, 64))
+    case "connect" where w.count == 4:
+        answer(connectWithTimeout(w[1], UInt16(w[2]) ?? 0, Int32(w[3]) ?? 1000))
+    case "udpbind" where w.count == 2:
+        udpSocket = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var a = sockaddr_in(port: UInt16(w[1]) ?? 0, address: INADDR_ANY)
+        answer(withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udpSocket, $0, 16) } })
+    case "udpsend" where w.count == 3:
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var a = sockaddr_in(port: UInt16(w[2]) ?? 0, address: inet_addr(w[1]))
+        let n = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, "x", 1, 0, $0, 16) } }
+        close(fd)
+        answer(Int32(n))
+    case "udprecv" where w.count == 2:
+        var p = pollfd(fd: udpSocket, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, Int32(w[1]) ?? 1000) != 1 { errno = ETIMEDOUT; answer(-1); continue }
+        var buf = [UInt8](repeating: 0, count: 64)
+        answer(Int32(recv(udpSocket, &buf, 64, 0)))
     case "exit":
         exit(0)
     default:

@@ -1,0 +1,289 @@
+import Foundation
+import Glibc
+import SystemPackage
+
+/// An address or network, IPv4 or IPv6: "10.0.0.1", "10.0.0.0/8", "fe80::/10".
+public struct IPPrefix: Sendable, Equatable, CustomStringConvertible {
+    public let family: Int      // 4 or 6
+    public let bytes: [UInt8]   // 4 or 16, network order
+    public let length: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard let host = parts.first, !host.isEmpty else { return nil }
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 {
+            family = 4
+            bytes = withUnsafeBytes(of: &v4) { Array($0) }
+        } else if inet_pton(AF_INET6, host, &v6) == 1 {
+            family = 6
+            bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        } else {
+            return nil
+        }
+        let maxLength = bytes.count * 8
+        if parts.count == 2 {
+            guard let n = Int(parts[1]), (0...maxLength).contains(n) else { return nil }
+            length = n
+        } else {
+            length = maxLength
+        }
+    }
+
+    init(family: Int, bytes: [UInt8], length: Int) {
+        self.family = family
+        self.bytes = bytes
+        self.length = length
+    }
+
+    /// Four network-order words of address and mask, as the probe compares.
+    var words: (address: [UInt32], mask: [UInt32]) {
+        var address = [UInt32](repeating: 0, count: 4), mask = [UInt32](repeating: 0, count: 4)
+        for w in 0..<(bytes.count / 4) {
+            var m = [UInt8](repeating: 0, count: 4)
+            for b in 0..<4 {
+                let bit = (w * 4 + b) * 8
+                m[b] = length >= bit + 8 ? 0xFF : length <= bit ? 0 : UInt8(0xFF << (8 - (length - bit)) & 0xFF)
+            }
+            let mw = m.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            let aw = Array(bytes[(w * 4)..<(w * 4 + 4)]).withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            address[w] = aw & mw
+            mask[w] = mw
+        }
+        return (address, mask)
+    }
+
+    public var description: String {
+        var buf = [CChar](repeating: 0, count: 64)
+        var b = bytes
+        _ = inet_ntop(family == 4 ? AF_INET : AF_INET6, &b, &buf, socklen_t(buf.count))
+        let host = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return length == bytes.count * 8 ? host : "\(host)/\(length)"
+    }
+}
+
+/// A filter rule: what to match and whether to pass or drop it.
+public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
+    public enum Action: String, Sendable { case pass = "allow", drop }
+    public enum Proto: UInt8, Sendable { case any = 0, icmp = 1, tcp = 6, udp = 17 }
+
+    public var action: Action
+    public var proto: Proto
+    public var source: IPPrefix?
+    public var destination: IPPrefix?
+    public var sourcePorts: ClosedRange<UInt16>?
+    public var destinationPorts: ClosedRange<UInt16>?
+    /// ICMP or ICMPv6 type (e.g. 8, echo request).
+    public var icmpType: UInt8?
+
+    public init(action: Action, proto: Proto = .any, source: IPPrefix? = nil, destination: IPPrefix? = nil,
+                sourcePorts: ClosedRange<UInt16>? = nil, destinationPorts: ClosedRange<UInt16>? = nil, icmpType: UInt8? = nil) {
+        self.action = action
+        self.proto = proto
+        self.source = source
+        self.destination = destination
+        self.sourcePorts = sourcePorts
+        self.destinationPorts = destinationPorts
+        self.icmpType = icmpType
+    }
+
+    public struct ParseError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Parses the short form: "icmp", "icmp:8" (type), "tcp", "tcp:22",
+    /// "udp:1000-2000" (destination ports), "any".
+    public init(_ spec: String, action: Action) throws(ParseError) {
+        let parts = spec.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first, let proto = ["any": Proto.any, "icmp": .icmp, "tcp": .tcp, "udp": .udp][name] else {
+            throw ParseError(description: "unknown protocol '\(parts.first ?? spec)' (use icmp, tcp, udp or any)")
+        }
+        self.init(action: action, proto: proto)
+        guard parts.count == 2 else { return }
+        switch proto {
+        case .icmp:
+            guard let t = UInt8(parts[1]) else { throw ParseError(description: "bad ICMP type '\(parts[1])' (0-255)") }
+            icmpType = t
+        case .tcp, .udp:
+            destinationPorts = try Self.ports(parts[1])
+        case .any:
+            throw ParseError(description: "'any' takes no port or type")
+        }
+    }
+
+    /// "22" or "1000-2000".
+    public static func ports(_ text: String) throws(ParseError) -> ClosedRange<UInt16> {
+        let ends = text.split(separator: "-", maxSplits: 1).map { UInt16($0) }
+        guard let lo = ends.first ?? nil, let hi = ends.last ?? nil, lo <= hi, (ends.count == 1 ? lo > 0 : true) else {
+            throw ParseError(description: "bad port '\(text)' (1-65535, or a range like 1000-2000)")
+        }
+        return lo...hi
+    }
+
+    /// The address family the rule is limited to (0: both).
+    var family: Int { source?.family ?? destination?.family ?? 0 }
+
+    var raw: pktf_rule {
+        var r = pktf_rule()
+        r.active = 1
+        r.action = UInt8(action == .drop ? PKTF_ACTION_DROP.rawValue : PKTF_ACTION_PASS.rawValue)
+        r.proto = proto.rawValue
+        r.family = UInt8(family)
+        r.match_icmp_type = icmpType == nil ? 0 : 1
+        r.icmp_type = icmpType ?? 0
+        r.sport_lo = sourcePorts?.lowerBound ?? 0
+        r.sport_hi = sourcePorts?.upperBound ?? 0xFFFF
+        r.dport_lo = destinationPorts?.lowerBound ?? 0
+        r.dport_hi = destinationPorts?.upperBound ?? 0xFFFF
+        if let s = source?.words {
+            r.src = (s.address[0], s.address[1], s.address[2], s.address[3])
+            r.src_mask = (s.mask[0], s.mask[1], s.mask[2], s.mask[3])
+        }
+        if let d = destination?.words {
+            r.dst = (d.address[0], d.address[1], d.address[2], d.address[3])
+            r.dst_mask = (d.mask[0], d.mask[1], d.mask[2], d.mask[3])
+        }
+        return r
+    }
+
+    init?(raw r: pktf_rule) {
+        guard r.active != 0 else { return nil }
+        action = r.action == UInt8(PKTF_ACTION_DROP.rawValue) ? .drop : .pass
+        proto = Proto(rawValue: r.proto) ?? .any
+        icmpType = r.match_icmp_type != 0 ? r.icmp_type : nil
+        sourcePorts = (r.sport_lo, r.sport_hi) == (0, 0xFFFF) ? nil : r.sport_lo...r.sport_hi
+        destinationPorts = (r.dport_lo, r.dport_hi) == (0, 0xFFFF) ? nil : r.dport_lo...r.dport_hi
+        func prefix(_ a: (UInt32, UInt32, UInt32, UInt32), _ m: (UInt32, UInt32, UInt32, UInt32)) -> IPPrefix? {
+            let masks = [m.0, m.1, m.2, m.3]
+            guard masks.contains(where: { $0 != 0 }) else { return nil }
+            let family = Int(r.family == 0 ? 4 : r.family)
+            let count = family == 4 ? 1 : 4
+            var bytes: [UInt8] = []
+            for w in [a.0, a.1, a.2, a.3].prefix(count) { withUnsafeBytes(of: w) { bytes += $0 } }
+            let length = masks.prefix(count).reduce(0) { $0 + $1.nonzeroBitCount }
+            return IPPrefix(family: family, bytes: bytes, length: length)
+        }
+        source = prefix(r.src, r.src_mask)
+        destination = prefix(r.dst, r.dst_mask)
+    }
+
+    public var description: String {
+        var words = [action.rawValue, proto == .any ? "any" : "\(proto)"]
+        if let icmpType { words.append("type \(icmpType)") }
+        if let source { words.append("from \(source)") }
+        if let sourcePorts { words.append("sport \(Self.describe(sourcePorts))") }
+        if let destination { words.append("to \(destination)") }
+        if let destinationPorts { words.append("dport \(Self.describe(destinationPorts))") }
+        return words.joined(separator: " ")
+    }
+
+    static func describe(_ r: ClosedRange<UInt16>) -> String { r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)-\(r.upperBound)" }
+}
+
+/// The pktfilter XDP program with its rule maps: attach it to an interface,
+/// then add and remove rules while it runs.
+public final class PacketFilter: Sendable {
+    public enum Policy: String, Sendable, CaseIterable { case allow, deny }
+
+    /// Packet and byte counts, summed over CPUs.
+    public struct Counter: Sendable, Equatable {
+        public var packets: UInt64
+        public var bytes: UInt64
+        /// CLOCK_MONOTONIC nanoseconds of the last hit (0: never).
+        public var lastHit: UInt64
+    }
+
+    public let probe: PktfilterSkeleton
+
+    /// Loads the filter. With `pinDirectory`, its maps are pinned there (or,
+    /// if already pinned by a running filter, reused), so another process
+    /// can edit the same rules.
+    public init(pinDirectory: String? = nil) throws(BPFError) {
+        var open = try PktfilterSkeleton.open()
+        if let dir = pinDirectory {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for map in [PktfilterSkeleton.MapName.rules, .settings, .ruleStats, .totals] {
+                try open.object.setPinPath(FilePath("\(dir)/\(map.rawValue)"), map: map.rawValue)
+            }
+        }
+        probe = try open.load()
+    }
+
+    /// Attaches to `interface` (no fallback between modes, no replacing
+    /// another XDP program). Released links detach.
+    public func attach(interface: String, mode: XDPMode) throws(BPFError) -> Link {
+        try probe.programs.pktfilter.attachXDP(interface: interface, mode: mode)
+    }
+
+    var ruleMap: TypedMap<UInt32, pktf_rule> { get throws(BPFError) { try probe.maps.rules.typed(UInt32.self, pktf_rule.self) } }
+
+    public var defaultPolicy: Policy {
+        get throws(BPFError) {
+            let s = try probe.maps.settings.typed(UInt32.self, pktf_settings.self).lookup(0)
+            return s?.default_drop == 1 ? .deny : .allow
+        }
+    }
+
+    public func setDefaultPolicy(_ policy: Policy) throws(BPFError) {
+        var s = pktf_settings()
+        s.default_drop = policy == .deny ? 1 : 0
+        try probe.maps.settings.typed(UInt32.self, pktf_settings.self).update(0, s)
+    }
+
+    /// Adds a rule in the first free slot; returns its id.
+    @discardableResult
+    public func add(_ rule: PacketRule) throws(BPFError) -> Int {
+        let map = try ruleMap
+        for id in 0..<UInt32(PKTF_MAX_RULES) where (try map.lookup(id))?.active == 0 {
+            try probe.maps.ruleStats.perCPU(UInt32.self, pktf_counter.self).update(id, [pktf_counter()])
+            try map.update(id, rule.raw)
+            return Int(id)
+        }
+        throw BPFError(.systemCall, "all \(PKTF_MAX_RULES) rule slots are in use", errno: .noSpace)
+    }
+
+    /// Removes rule `id`; false if there was none.
+    @discardableResult
+    public func remove(_ id: Int) throws(BPFError) -> Bool {
+        guard (0..<Int(PKTF_MAX_RULES)).contains(id) else { return false }
+        let map = try ruleMap
+        guard let r = try map.lookup(UInt32(id)), r.active != 0 else { return false }
+        try map.update(UInt32(id), pktf_rule())
+        return true
+    }
+
+    /// The active rules by id.
+    public func rules() throws(BPFError) -> [(id: Int, rule: PacketRule)] {
+        let map = try ruleMap
+        var out: [(id: Int, rule: PacketRule)] = []
+        for id in 0..<UInt32(PKTF_MAX_RULES) {
+            if let raw = try map.lookup(id), let rule = PacketRule(raw: raw) { out.append((Int(id), rule)) }
+        }
+        return out
+    }
+
+    static func sum(_ values: [pktf_counter]) -> Counter {
+        values.reduce(Counter(packets: 0, bytes: 0, lastHit: 0)) {
+            Counter(packets: $0.packets + $1.packets, bytes: $0.bytes + $1.bytes, lastHit: max($0.lastHit, $1.last_ns))
+        }
+    }
+
+    /// Packets decided by rule `id`.
+    public func counter(rule id: Int) throws(BPFError) -> Counter {
+        let values = try probe.maps.ruleStats.perCPU(UInt32.self, pktf_counter.self).lookup(UInt32(id)) ?? []
+        return Self.sum(values)
+    }
+
+    /// Totals: passed, dropped (by rules or policy), malformed (dropped),
+    /// exempt (ARP and neighbour discovery, always passed).
+    public func totals() throws(BPFError) -> (passed: Counter, dropped: Counter, malformed: Counter, exempt: Counter) {
+        let map = try probe.maps.totals.perCPU(UInt32.self, pktf_counter.self)
+        func get(_ t: pktf_total) throws(BPFError) -> Counter { Self.sum(try map.lookup(t.rawValue) ?? []) }
+        return (try get(PKTF_TOTAL_PASSED), try get(PKTF_TOTAL_DROPPED), try get(PKTF_TOTAL_MALFORMED), try get(PKTF_TOTAL_EXEMPT))
+    }
+
+    /// Removes the map pins (a running filter keeps its maps).
+    public func unpinMaps() {
+        for map in [probe.maps.rules, probe.maps.settings, probe.maps.ruleStats, probe.maps.totals] { try? map.unpin() }
+    }
+}

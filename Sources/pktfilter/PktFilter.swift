@@ -1,0 +1,369 @@
+import ArgumentParser
+import BPFProbes
+import Dispatch
+import Foundation
+import Glibc
+import SystemPackage
+import ToolSupport
+
+@main
+struct PktFilter: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pktfilter",
+        abstract: "Drop or allow packets arriving on an interface with XDP; rules change while it runs.",
+        discussion: """
+        Rules match a protocol (icmp, tcp, udp, any), destination ports or a port range \
+        (tcp:22, udp:1000-2000), an ICMP type (icmp:8), and source or destination \
+        addresses or networks, IPv4 or IPv6. Deny wins: a packet matching any drop rule is \
+        dropped; otherwise one matching an allow rule passes; otherwise the default policy \
+        decides. ARP and IPv6 neighbour discovery always pass. Packets with truncated or \
+        invalid IP/TCP/UDP/ICMP headers are dropped and counted as malformed.
+
+        'run' filters until Ctrl-C or SIGTERM; the kernel detaches the filter when the \
+        process ends in any way, SIGKILL included. 'attach --persist' pins it so it \
+        outlives the process, until 'detach'. While a filter runs, the other commands \
+        edit its rules through the maps pinned under /sys/fs/bpf/swiftbpf/pktfilter/IFACE.
+
+        Examples:
+          pktfilter run veth0 --drop icmp --drop tcp:22
+          pktfilter drop tcp --dport 22 --src 10.0.0.0/8 -i veth0
+          pktfilter list -i veth0
+        """,
+        subcommands: [Run.self, Attach.self, Detach.self, Drop.self, Allow.self, Delete.self, List.self, Stats.self, Policy.self]
+    )
+}
+
+// MARK: Shared
+
+/// Where a filter's maps (and, with --persist, link) are pinned.
+func pinDirectory(_ interface: String) -> String { "/sys/fs/bpf/swiftbpf/pktfilter/\(interface)" }
+
+func validateInterface(_ name: String) throws {
+    guard if_nametoindex(name) != 0 else { throw ValidationError("no network interface '\(name)'") }
+}
+
+extension PacketFilter.Policy: ExpressibleByArgument {}
+extension XDPMode: ExpressibleByArgument {}
+
+/// Serialises rule edits between processes (flock on the pin directory).
+func withEditLock<T>(_ interface: String, _ body: () throws -> T) throws -> T {
+    let fd = open(pinDirectory(interface), O_RDONLY | O_DIRECTORY)
+    guard fd >= 0 else { throw BPFError(.notFound, "no filter on \(interface): start one with 'pktfilter run \(interface)' or 'pktfilter attach \(interface) --persist'") }
+    defer { close(fd) }
+    flock(fd, LOCK_EX)
+    defer { flock(fd, LOCK_UN) }
+    return try body()
+}
+
+/// The filter running on `interface`, through its pinned maps.
+func runningFilter(_ interface: String) throws -> PacketFilter {
+    guard access(pinDirectory(interface) + "/rules", F_OK) == 0 else {
+        throw BPFError(.notFound, "no filter on \(interface): start one with 'pktfilter run \(interface)' or 'pktfilter attach \(interface) --persist'")
+    }
+    return try PacketFilter(pinDirectory: pinDirectory(interface))
+}
+
+/// Loads a filter for `interface` with its maps pinned, clearing pins a
+/// crashed run left behind, and refusing when one is attached already.
+func newFilter(_ interface: String, policy: PacketFilter.Policy, rules: [PacketRule]) throws -> PacketFilter {
+    let dir = pinDirectory(interface)
+    if access(dir + "/link", F_OK) == 0 {
+        throw BPFError(.systemCall, "a persistent filter is attached to \(interface); 'pktfilter detach \(interface)' first", errno: .resourceBusy)
+    }
+    if let existing = Kernel.xdpProgramID(interface: interface), existing != 0 {
+        throw BPFError(.systemCall, "\(interface) already has an XDP program (id \(existing)); detach it first", errno: .resourceBusy)
+    }
+    try? FileManager.default.removeItem(atPath: dir)  // stale pins of a killed run
+    let filter = try PacketFilter(pinDirectory: dir)
+    try filter.setDefaultPolicy(policy)
+    for rule in rules { try filter.add(rule) }
+    return filter
+}
+
+struct RuleOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("icmp, icmp:TYPE, tcp, tcp:PORT, udp:LOW-HIGH or any.", valueName: "spec"))
+    var spec: String
+
+    @Option(name: [.customShort("i"), .long], help: "The interface whose filter to edit.")
+    var interface: String
+
+    @Option(name: .long, help: ArgumentHelp("Source address or network (10.0.0.0/8, fe80::/10).", valueName: "cidr"))
+    var src: String?
+
+    @Option(name: .long, help: ArgumentHelp("Destination address or network.", valueName: "cidr"))
+    var dst: String?
+
+    @Option(name: .long, help: ArgumentHelp("Source port or range.", valueName: "port"))
+    var sport: String?
+
+    @Option(name: .long, help: ArgumentHelp("Destination port or range.", valueName: "port"))
+    var dport: String?
+
+    @Option(name: .customLong("icmp-type"), help: ArgumentHelp("ICMP or ICMPv6 type (8: echo request).", valueName: "type"))
+    var icmpType: UInt8?
+
+    func rule(_ action: PacketRule.Action) throws -> PacketRule {
+        do {
+            var r = try PacketRule(spec, action: action)
+            if let src { r.source = try prefix(src) }
+            if let dst { r.destination = try prefix(dst) }
+            if let f1 = r.source?.family, let f2 = r.destination?.family, f1 != f2 {
+                throw ValidationError("--src and --dst must be the same address family")
+            }
+            if let sport { r.sourcePorts = try PacketRule.ports(sport) }
+            if let dport { r.destinationPorts = try PacketRule.ports(dport) }
+            if (r.sourcePorts != nil || r.destinationPorts != nil) && r.proto != .tcp && r.proto != .udp {
+                throw ValidationError("ports need tcp or udp")
+            }
+            if let icmpType {
+                guard r.proto == .icmp else { throw ValidationError("--icmp-type needs icmp") }
+                r.icmpType = icmpType
+            }
+            return r
+        } catch let e as PacketRule.ParseError {
+            throw ValidationError(e.description)
+        }
+    }
+
+    func prefix(_ text: String) throws -> IPPrefix {
+        guard let p = IPPrefix(text) else { throw ValidationError("bad address or CIDR '\(text)'") }
+        return p
+    }
+
+    func validate() throws {
+        try validateInterface(interface)
+        _ = try rule(.drop)
+    }
+}
+
+func printRules(_ filter: PacketFilter) throws {
+    let rules = try filter.rules()
+    print("ID  RULE                                              PACKETS      BYTES  LAST HIT")
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    for (id, rule) in rules {
+        let c = try filter.counter(rule: id)
+        let last = c.lastHit == 0 ? "never" : String(format: "%.1fs ago", Double(nowNs - min(nowNs, c.lastHit)) / 1e9)
+        let text = rule.description.padding(toLength: max(48, rule.description.count), withPad: " ", startingAt: 0)
+        print("\(String(id).padding(toLength: 3, withPad: " ", startingAt: 0)) \(text) " + String(format: "%8llu %10llu  ", c.packets, c.bytes) + last)
+    }
+    if rules.isEmpty { print("(no rules)") }
+}
+
+func printTotals(_ filter: PacketFilter) throws {
+    let t = try filter.totals()
+    print(String(format: "default %@; passed %llu, dropped %llu, malformed %llu (dropped), ARP/ND %llu (passed)",
+                 try filter.defaultPolicy.rawValue, t.passed.packets, t.dropped.packets, t.malformed.packets, t.exempt.packets))
+}
+
+// MARK: Commands
+
+extension PktFilter {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Filter IFACE in the foreground until Ctrl-C or SIGTERM.")
+
+        @Argument(help: "The interface to filter (packets arriving on it).")
+        var interface: String
+
+        @Option(name: .long, help: ArgumentHelp("Drop packets matching SPEC (repeatable).", valueName: "spec"))
+        var drop: [String] = []
+
+        @Option(name: .long, help: ArgumentHelp("Allow packets matching SPEC (repeatable).", valueName: "spec"))
+        var allow: [String] = []
+
+        @Option(name: .long, help: "Policy for packets no rule matches.")
+        var `default`: PacketFilter.Policy = .allow
+
+        @Option(name: .long, help: "native (in the driver) or generic (skb) XDP; no fallback.")
+        var mode: XDPMode = .native
+
+        @Flag(name: .long, help: "Print the rules and counters every second.")
+        var watch = false
+
+        @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
+        var duration: Double?
+
+        var rules: [PacketRule] {
+            get throws {
+                do {
+                    return try drop.map { s throws(PacketRule.ParseError) in try PacketRule(s, action: .drop) }
+                        + allow.map { s throws(PacketRule.ParseError) in try PacketRule(s, action: .pass) }
+                } catch { throw ValidationError(error.description) }
+            }
+        }
+
+        func validate() throws {
+            try validateInterface(interface)
+            _ = try rules
+            if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+        }
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            let filter = try newFilter(interface, policy: self.default, rules: try rules)
+            let link: Link
+            do {
+                link = try filter.attach(interface: interface, mode: mode)
+            } catch {
+                filter.unpinMaps()
+                try? FileManager.default.removeItem(atPath: pinDirectory(interface))
+                throw error
+            }
+            FileHandle.standardError.write(Data("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.\n".utf8))
+            try printRules(filter)
+            let queue = DispatchQueue(label: "pktfilter.watch")
+            let timers = watch ? [StopWaiter.Timer(queue: queue, interval: 1) { [filter] in
+                print("")
+                try? printRules(filter)
+                try? printTotals(filter)
+                fflush(nil)  // all streams: stdout itself is not Sendable
+            }] : []
+            fflush(nil)  // all streams: stdout itself is not Sendable
+            StopWaiter.wait(duration: duration, timers: timers)
+            link.detach()
+            queue.sync {}
+            let t = try filter.totals()
+            filter.unpinMaps()
+            try? FileManager.default.removeItem(atPath: pinDirectory(interface))
+            FileHandle.standardError.write(Data(String(format: "\npktfilter: detached from %@; passed %llu, dropped %llu, malformed %llu\n",
+                                                       interface, t.passed.packets, t.dropped.packets, t.malformed.packets).utf8))
+        }
+    }
+
+    struct Attach: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Attach a filter that outlives this process (--persist).")
+
+        @Argument(help: "The interface to filter.")
+        var interface: String
+
+        @Flag(name: .long, help: "Pin the filter so it stays after the command exits (required).")
+        var persist = false
+
+        @Option(name: .long, help: "Policy for packets no rule matches.")
+        var `default`: PacketFilter.Policy = .allow
+
+        @Option(name: .long, help: "native or generic XDP.")
+        var mode: XDPMode = .native
+
+        func validate() throws {
+            try validateInterface(interface)
+            guard persist else { throw ValidationError("attach needs --persist (use 'run' to filter in the foreground)") }
+        }
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            let filter = try newFilter(interface, policy: self.default, rules: [])
+            let link = try filter.attach(interface: interface, mode: mode)
+            try link.pin(at: FilePath(pinDirectory(interface) + "/link"))
+            print("pktfilter: attached to \(interface) (XDP \(mode)), pinned at \(pinDirectory(interface)); 'pktfilter detach \(interface)' removes it")
+        }
+    }
+
+    struct Detach: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a persistent filter.")
+
+        @Argument(help: "The interface.")
+        var interface: String
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            let dir = pinDirectory(interface)
+            guard access(dir + "/link", F_OK) == 0 else {
+                throw BPFError(.notFound, "no persistent filter on \(interface)")
+            }
+            // Removing the pins drops the last references: the kernel detaches.
+            try FileManager.default.removeItem(atPath: dir)
+            print("pktfilter: detached from \(interface)")
+        }
+    }
+
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a drop rule to a running filter.")
+        @OptionGroup var options: RuleOptions
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            let id = try withEditLock(options.interface) { try runningFilter(options.interface).add(try options.rule(.drop)) }
+            print("rule \(id): \(try options.rule(.drop))")
+        }
+    }
+
+    struct Allow: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add an allow rule to a running filter.")
+        @OptionGroup var options: RuleOptions
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            let id = try withEditLock(options.interface) { try runningFilter(options.interface).add(try options.rule(.pass)) }
+            print("rule \(id): \(try options.rule(.pass))")
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a rule by id.")
+
+        @Argument(help: "The rule id, as 'list' shows it.")
+        var id: Int
+
+        @Option(name: [.customShort("i"), .long], help: "The interface whose filter to edit.")
+        var interface: String
+
+        func validate() throws { try validateInterface(interface) }
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            let removed = try withEditLock(interface) { try runningFilter(interface).remove(id) }
+            guard removed else { throw BPFError(.notFound, "no rule \(id) on \(interface)") }
+            print("rule \(id) removed")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the rules with live counters.")
+
+        @Option(name: [.customShort("i"), .long], help: "The interface.")
+        var interface: String
+
+        func validate() throws { try validateInterface(interface) }
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            let filter = try runningFilter(interface)
+            try printRules(filter)
+            try printTotals(filter)
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show totals: passed, dropped, malformed.")
+
+        @Option(name: [.customShort("i"), .long], help: "The interface.")
+        var interface: String
+
+        func validate() throws { try validateInterface(interface) }
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            try printTotals(try runningFilter(interface))
+        }
+    }
+
+    struct Policy: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change the default policy of a running filter.")
+
+        @Argument(help: "allow or deny.")
+        var policy: PacketFilter.Policy
+
+        @Option(name: [.customShort("i"), .long], help: "The interface.")
+        var interface: String
+
+        func validate() throws { try validateInterface(interface) }
+
+        func run() throws {
+            try Kernel.requirePrivileges()
+            try withEditLock(interface) { try runningFilter(interface).setDefaultPolicy(policy) }
+            print("default policy on \(interface): \(policy)")
+        }
+    }
+}
