@@ -5,8 +5,8 @@
 SWIFT ?= swift
 # Build and run dependencies (libbpf 1.1, its ELF and zlib deps, bpftool for
 # vmlinux.h, setpriv and script for tests, libbpf-tools for the parity test,
-# linux-libc-dev for syscall numbers).
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools
+# linux-libc-dev for syscall numbers, iproute2 and ping for the packet filter tests).
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping
 # The other yardstick `make bench` compares against.
 BENCH_PACKAGES := bpftrace
 

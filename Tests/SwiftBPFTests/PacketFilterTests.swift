@@ -1,0 +1,235 @@
+@testable import BPFProbes
+import Foundation
+import Testing
+
+/// Two hosts made by the test: network namespaces joined by a veth pair,
+/// addresses only inside them. The filter runs on the target's interface.
+final class TestNetwork {
+    let client: String, target: String, clientIf: String, targetIf: String
+    let clientAddress = "10.77.0.1", targetAddress = "10.77.0.2"
+
+    init() throws {
+        let tag = String(getpid() % 100_000)
+        client = "swbpf-c\(tag)"; target = "swbpf-t\(tag)"
+        clientIf = "swc\(tag)"; targetIf = "swt\(tag)"
+        try Self.ip("netns", "add", client)
+        try Self.ip("netns", "add", target)
+        try Self.ip("link", "add", clientIf, "type", "veth", "peer", "name", targetIf)
+        try Self.ip("link", "set", clientIf, "netns", client)
+        try Self.ip("link", "set", targetIf, "netns", target)
+        try Self.ip("-n", client, "addr", "add", "\(clientAddress)/24", "dev", clientIf)
+        try Self.ip("-n", target, "addr", "add", "\(targetAddress)/24", "dev", targetIf)
+        for (ns, dev) in [(client, clientIf), (target, targetIf), (client, "lo"), (target, "lo")] {
+            try Self.ip("-n", ns, "link", "set", dev, "up")
+        }
+    }
+
+    deinit {
+        try? Self.ip("netns", "del", client)
+        try? Self.ip("netns", "del", target)
+        try? FileManager.default.removeItem(atPath: "/sys/fs/bpf/swiftbpf/pktfilter/\(targetIf)")
+    }
+
+    @discardableResult
+    static func ip(_ args: String...) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard p.terminationStatus == 0 else { throw TestFailure("ip \(args.joined(separator: " ")): \(text)") }
+        return text
+    }
+
+    /// Only the network namespace changes: the bpffs pins stay shared.
+    func inside(_ ns: String) -> [String] { ["/usr/bin/nsenter", "--net=/run/netns/\(ns)"] }
+
+    /// Sends `count` pings from the client; how many were answered.
+    func ping(count: Int = 3) throws -> Int {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        p.arguments = ["--net=/run/netns/\(client)", "ping", "-c", "\(count)", "-i", "0.2", "-W", "1", targetAddress]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let m = text.firstMatch(of: /(\d+) received/)
+        return m.flatMap { Int($0.1) } ?? 0
+    }
+
+    /// Whether the target's interface has an XDP program attached.
+    func xdpAttached() throws -> Bool {
+        try Self.ip("-n", target, "link", "show", "dev", targetIf).contains("xdp")
+    }
+
+    func pktfilter(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ToolRun.complete("pktfilter", args, wrapper: inside(target))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+extension Privileged {
+    @Suite struct PacketFiltering {
+        init() throws { _ = try Privileged() }
+
+        @Test func dropsPingAndSSHUntilStoppedWithRulesEditedLive() throws {
+            let net = try TestNetwork()
+            let server = try Helper(wrapper: net.inside(net.target))
+            let client = try Helper(wrapper: net.inside(net.client))
+            #expect(server.run("listen 22") == "ok 0")
+            #expect(server.run("listen 8080") == "ok 0")
+            #expect(server.run("udpbind 5353") == "ok 0")
+            let ssh = "connect \(net.targetAddress) 22 500"
+            #expect(try net.ping() == 3, "ping works before the filter")
+            #expect(client.run(ssh) == "ok 0", "port 22 works before the filter")
+
+            let run = try ToolRun("pktfilter", ["run", net.targetIf, "--drop", "icmp:8", "--drop", "tcp:22", "--mode", "native"],
+                                  wrapper: net.inside(net.target))
+            #expect(run.stderr.wait(for: "Hit Ctrl-C to end"), "\(run.stderr.text)")
+            #expect(run.stderr.text.contains("XDP native"))
+            #expect(try net.ping() == 0, "ping is dropped")
+            #expect(client.run(ssh) == "err \(ETIMEDOUT)", "port 22 is dropped")
+            #expect(client.run("connect \(net.targetAddress) 8080 500") == "ok 0", "another port still works")
+            #expect(client.run("udpsend \(net.targetAddress) 5353") == "ok 1")
+            #expect(server.run("udprecv 1000") == "ok 1", "UDP still works")
+
+            // Exact counters: three echo requests, one SYN within 500 ms.
+            let list = try net.pktfilter(["list", "-i", net.targetIf])
+            // "ID RULE... PACKETS BYTES LAST-HIT", the rule having spaces.
+            func packets(rule id: String) -> String? {
+                for row in list.stdout.split(separator: "\n") {
+                    let f = row.split(separator: " ").map(String.init)
+                    guard f.first == id, f.count >= 5 else { continue }
+                    return f[f.count - (f.last == "never" ? 3 : 4)]
+                }
+                return nil
+            }
+            #expect(packets(rule: "0") == "3", "\(list.stdout)")
+            #expect(packets(rule: "1") == "1", "\(list.stdout)")
+
+            // Rules change while traffic flows, from another process.
+            let deleted = try net.pktfilter(["delete", "0", "-i", net.targetIf])
+            #expect(deleted.status == 0, "\(deleted.stderr)")
+            #expect(try net.ping() == 3, "ping passes once its rule is deleted")
+            let added = try net.pktfilter(["drop", "udp", "--dport", "5353", "--src", "10.77.0.0/24", "-i", net.targetIf])
+            #expect(added.status == 0 && added.stdout.contains("drop udp from 10.77.0.0/24 dport 5353"), "\(added.stdout)\(added.stderr)")
+            client.run("udpsend \(net.targetAddress) 5353")
+            #expect(server.run("udprecv 500") == "err \(ETIMEDOUT)", "the new UDP rule drops")
+
+            run.signal(SIGINT)
+            #expect(run.finish() == 0)
+            #expect(run.stderr.text.contains("detached from \(net.targetIf)"))
+            #expect(try !net.xdpAttached())
+            #expect(try net.ping() == 3, "ping works after Ctrl-C")
+            #expect(client.run(ssh) == "ok 0", "port 22 works after Ctrl-C")
+            #expect(!FileManager.default.fileExists(atPath: "/sys/fs/bpf/swiftbpf/pktfilter/\(net.targetIf)"), "pins removed")
+        }
+
+        @Test func sigkillLeavesTrafficFlowing() throws {
+            let net = try TestNetwork()
+            let run = try ToolRun("pktfilter", ["run", net.targetIf, "--drop", "icmp", "--mode", "generic"], wrapper: net.inside(net.target))
+            #expect(run.stderr.wait(for: "Hit Ctrl-C to end"), "\(run.stderr.text)")
+            #expect(run.stderr.text.contains("XDP generic"))
+            #expect(try net.ping(count: 2) == 0)
+            run.signal(SIGKILL)
+            #expect(run.finish() == 128 + SIGKILL)
+            // The link was not pinned: the kernel detached it with the process.
+            var attached = true
+            for _ in 0..<50 where attached { attached = try net.xdpAttached(); if attached { usleep(100_000) } }
+            #expect(!attached)
+            #expect(try net.ping(count: 2) == 2)
+            // A new run clears the pins the killed one left.
+            let again = try ToolRun("pktfilter", ["run", net.targetIf, "--duration", "0.5", "--mode", "generic"], wrapper: net.inside(net.target))
+            #expect(again.finish() == 0, "\(again.stderr.text)")
+        }
+
+        @Test func persistOutlivesTheProcessUntilDetach() throws {
+            let net = try TestNetwork()
+            let attach = try net.pktfilter(["attach", net.targetIf, "--persist", "--mode", "native"])
+            #expect(attach.status == 0, "\(attach.stderr)")
+            #expect(try net.xdpAttached(), "still attached after the command exits")
+            #expect(try net.pktfilter(["drop", "icmp:8", "-i", net.targetIf]).status == 0)
+            #expect(try net.ping(count: 2) == 0)
+            let stats = try net.pktfilter(["stats", "-i", net.targetIf])
+            #expect(stats.stdout.contains("dropped 2"), "\(stats.stdout)")
+            // No second filter over it.
+            let second = try net.pktfilter(["run", net.targetIf, "--duration", "0.5"])
+            #expect(second.status == 1 && second.stderr.contains("detach"), "\(second.stderr)")
+            #expect(try net.pktfilter(["detach", net.targetIf]).status == 0)
+            var attached = true
+            for _ in 0..<50 where attached { attached = try net.xdpAttached(); if attached { usleep(100_000) } }
+            #expect(!attached)
+            #expect(try net.ping(count: 2) == 2)
+        }
+
+        @Test func anotherXDPProgramIsNotClobbered() throws {
+            let net = try TestNetwork()
+            let first = try ToolRun("pktfilter", ["run", net.targetIf, "--drop", "icmp"], wrapper: net.inside(net.target))
+            #expect(first.stderr.wait(for: "Hit Ctrl-C to end"))
+            let second = try net.pktfilter(["run", net.targetIf, "--duration", "0.5"])
+            #expect(second.status == 1)
+            #expect(second.stderr.contains("already has an XDP program"), "\(second.stderr)")
+            #expect(try net.ping(count: 1) == 0, "the first filter still works")
+            first.signal(SIGTERM)
+            #expect(first.finish() == 0)
+        }
+
+        @Test func badInputIsAUsageError() throws {
+            let net = try TestNetwork()
+            for args in [["run", "no-such-if0", "--drop", "icmp"], ["run", net.targetIf, "--drop", "tcp:99999"],
+                         ["run", net.targetIf, "--drop", "gre"], ["drop", "tcp", "--src", "10.0.0.300/8", "-i", net.targetIf],
+                         ["drop", "udp", "--dport", "5-3", "-i", net.targetIf], ["run", net.targetIf, "--mode", "turbo"]] {
+                let r = try net.pktfilter(args)
+                #expect(r.status == 2, "\(args): \(r.stderr)")
+                #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.hasPrefix("pktfilter: error: "), "\(r.stderr)")
+            }
+            #expect(try !net.xdpAttached(), "nothing half-attached")
+            let none = try net.pktfilter(["list", "-i", net.targetIf])
+            #expect(none.status == 1 && none.stderr.contains("no filter on"))
+        }
+    }
+}
+
+@Suite struct PacketRules {
+    @Test func shortFormsParse() throws {
+        let icmp = try PacketRule("icmp", action: .drop)
+        #expect(icmp.proto == .icmp && icmp.icmpType == nil && icmp.description == "drop icmp")
+        #expect(try PacketRule("icmp:8", action: .drop).icmpType == 8)
+        #expect(try PacketRule("tcp:22", action: .drop).destinationPorts == 22...22)
+        #expect(try PacketRule("udp:1000-2000", action: .pass).description == "allow udp dport 1000-2000")
+        for bad in ["gre", "tcp:0", "tcp:99999", "tcp:9-3", "icmp:300", "any:5", "tcp:x"] {
+            #expect(throws: PacketRule.ParseError.self, "\(bad)") { try PacketRule(bad, action: .drop) }
+        }
+    }
+
+    @Test func prefixesMaskAndPrint() throws {
+        let p = try #require(IPPrefix("10.1.2.3/8"))
+        #expect(p.family == 4 && p.length == 8 && p.description == "10.1.2.3/8")
+        #expect(p.words.mask[0] == UInt32(0xFF000000).bigEndian)
+        #expect(p.words.address[0] == UInt32(0x0A000000).bigEndian)
+        let v6 = try #require(IPPrefix("fe80::1/10"))
+        #expect(v6.family == 6 && v6.words.mask[0] == UInt32(0xFFC00000).bigEndian && v6.words.mask[1] == 0)
+        #expect(IPPrefix("10.0.0.300") == nil && IPPrefix("10.0.0.0/33") == nil && IPPrefix("::/129") == nil)
+    }
+
+    @Test func rulesRoundTripThroughTheKernelLayout() throws {
+        var r = try PacketRule("tcp:22", action: .drop)
+        r.source = IPPrefix("10.0.0.0/8")
+        r.sourcePorts = 1024...65535
+        let back = try #require(PacketRule(raw: r.raw))
+        #expect(back.description == r.description)
+        #expect(back.description == "drop tcp from 10.0.0.0/8 sport 1024-65535 dport 22")
+        let v6 = PacketRule(action: .pass, proto: .udp, destination: IPPrefix("2001:db8::/32"))
+        #expect(PacketRule(raw: v6.raw)?.description == "allow udp to 2001:db8::/32")
+    }
+}
