@@ -151,6 +151,22 @@ public struct Program: @unchecked Sendable {
         return Link(descriptor: fd, kind: .xdp(interface: interface, mode: mode.rawValue), program: self)
     }
 
+    /// Runs the program once on `packet` in the kernel (BPF_PROG_TEST_RUN)
+    /// without attaching it, and returns its return value (for XDP, the
+    /// verdict: 1 drop, 2 pass). Lets tests feed a filter any frame.
+    public func testRun(packet: [UInt8]) throws(BPFError) -> UInt32 {
+        var opts = bpf_test_run_opts()
+        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        opts.repeat = 1
+        let rc = packet.withUnsafeBytes { raw -> Int32 in
+            opts.data_in = raw.baseAddress
+            opts.data_size_in = UInt32(raw.count)
+            return bpf_prog_test_run_opts(bpf_program__fd(pointer), &opts)
+        }
+        if rc != 0 { throw BPFError.system("test run of \(name) on a \(packet.count)-byte packet", rc) }
+        return opts.retval
+    }
+
     func makeLink(_ what: String, kind: Link.Kind, _ attach: () -> OpaquePointer?) throws(BPFError) -> Link {
         guard isLoaded else {
             throw BPFError(.systemCall, "cannot \(what): program '\(name)' was not loaded (autoload off)", errno: .badFileDescriptor)
