@@ -236,7 +236,13 @@ public final class PacketFilter: Sendable {
         let map = try ruleMap
         for id in 0..<UInt32(PKTF_MAX_RULES) where (try map.lookup(id))?.active == 0 {
             try probe.maps.ruleStats.perCPU(UInt32.self, pktf_counter.self).update(id, [pktf_counter()])
-            try map.update(id, rule.raw)
+            // An array update is a copy the running program may read half
+            // done: write the rule inactive, then flip only `active`.
+            var raw = rule.raw
+            raw.active = 0
+            try map.update(id, raw)
+            raw.active = 1
+            try map.update(id, raw)
             return Int(id)
         }
         throw BPFError(.systemCall, "all \(PKTF_MAX_RULES) rule slots are in use", errno: .noSpace)

@@ -42,6 +42,20 @@ func validateInterface(_ name: String) throws {
     guard if_nametoindex(name) != 0 else { throw ValidationError("no network interface '\(name)'") }
 }
 
+/// The interface named with -i, or the only one with a filter running.
+func resolveInterface(_ given: String?) throws -> String {
+    if let given {
+        try validateInterface(given)
+        return given
+    }
+    let running = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/bpf/swiftbpf/pktfilter")) ?? []).sorted()
+    switch running.count {
+    case 1: return running[0]
+    case 0: throw ValidationError("no filter is running; start one with 'pktfilter run IFACE'")
+    default: throw ValidationError("filters run on \(running.joined(separator: ", ")): name one with -i")
+    }
+}
+
 extension PacketFilter.Policy: ExpressibleByArgument {}
 extension XDPMode: ExpressibleByArgument {}
 
@@ -84,8 +98,8 @@ struct RuleOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("icmp, icmp:TYPE, tcp, tcp:PORT, udp:LOW-HIGH or any.", valueName: "spec"))
     var spec: String
 
-    @Option(name: [.customShort("i"), .long], help: "The interface whose filter to edit.")
-    var interface: String
+    @Option(name: [.customShort("i"), .long], help: "The interface whose filter to edit (default: the only one running).")
+    var interface: String?
 
     @Option(name: .long, help: ArgumentHelp("Source address or network (10.0.0.0/8, fe80::/10).", valueName: "cidr"))
     var src: String?
@@ -131,7 +145,7 @@ struct RuleOptions: ParsableArguments {
     }
 
     func validate() throws {
-        try validateInterface(interface)
+        _ = try resolveInterface(interface)
         _ = try rule(.drop)
     }
 }
@@ -284,7 +298,8 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let id = try withEditLock(options.interface) { try runningFilter(options.interface).add(try options.rule(.drop)) }
+            let interface = try resolveInterface(options.interface)
+            let id = try withEditLock(interface) { try runningFilter(interface).add(try options.rule(.drop)) }
             print("rule \(id): \(try options.rule(.drop))")
         }
     }
@@ -295,7 +310,8 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let id = try withEditLock(options.interface) { try runningFilter(options.interface).add(try options.rule(.pass)) }
+            let interface = try resolveInterface(options.interface)
+            let id = try withEditLock(interface) { try runningFilter(interface).add(try options.rule(.pass)) }
             print("rule \(id): \(try options.rule(.pass))")
         }
     }
@@ -306,13 +322,14 @@ extension PktFilter {
         @Argument(help: "The rule id, as 'list' shows it.")
         var id: Int
 
-        @Option(name: [.customShort("i"), .long], help: "The interface whose filter to edit.")
-        var interface: String
+        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
+        var interface: String?
 
-        func validate() throws { try validateInterface(interface) }
+        func validate() throws { _ = try resolveInterface(interface) }
 
         func run() throws {
             try Kernel.requirePrivileges()
+            let interface = try resolveInterface(self.interface)
             let removed = try withEditLock(interface) { try runningFilter(interface).remove(id) }
             guard removed else { throw BPFError(.notFound, "no rule \(id) on \(interface)") }
             print("rule \(id) removed")
@@ -322,13 +339,14 @@ extension PktFilter {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the rules with live counters.")
 
-        @Option(name: [.customShort("i"), .long], help: "The interface.")
-        var interface: String
+        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
+        var interface: String?
 
-        func validate() throws { try validateInterface(interface) }
+        func validate() throws { _ = try resolveInterface(interface) }
 
         func run() throws {
             try Kernel.requirePrivileges()
+            let interface = try resolveInterface(self.interface)
             let filter = try runningFilter(interface)
             try printRules(filter)
             try printTotals(filter)
@@ -338,13 +356,14 @@ extension PktFilter {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show totals: passed, dropped, malformed.")
 
-        @Option(name: [.customShort("i"), .long], help: "The interface.")
-        var interface: String
+        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
+        var interface: String?
 
-        func validate() throws { try validateInterface(interface) }
+        func validate() throws { _ = try resolveInterface(interface) }
 
         func run() throws {
             try Kernel.requirePrivileges()
+            let interface = try resolveInterface(self.interface)
             try printTotals(try runningFilter(interface))
         }
     }
@@ -355,13 +374,14 @@ extension PktFilter {
         @Argument(help: "allow or deny.")
         var policy: PacketFilter.Policy
 
-        @Option(name: [.customShort("i"), .long], help: "The interface.")
-        var interface: String
+        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
+        var interface: String?
 
-        func validate() throws { try validateInterface(interface) }
+        func validate() throws { _ = try resolveInterface(interface) }
 
         func run() throws {
             try Kernel.requirePrivileges()
+            let interface = try resolveInterface(self.interface)
             try withEditLock(interface) { try runningFilter(interface).setDefaultPolicy(policy) }
             print("default policy on \(interface): \(policy)")
         }
