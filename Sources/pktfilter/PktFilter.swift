@@ -94,12 +94,20 @@ func newFilter(_ interface: String, policy: PacketFilter.Policy, rules: [PacketR
     return filter
 }
 
+/// `-i IFACE`, defaulting to the only interface with a filter running.
+struct InterfaceOption: ParsableArguments {
+    @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one with a filter running).")
+    var interface: String?
+
+    func validate() throws { _ = try resolved() }
+    func resolved() throws -> String { try resolveInterface(interface) }
+}
+
 struct RuleOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("icmp, icmp:TYPE, tcp, tcp:PORT, udp:LOW-HIGH or any.", valueName: "spec"))
     var spec: String
 
-    @Option(name: [.customShort("i"), .long], help: "The interface whose filter to edit (default: the only one running).")
-    var interface: String?
+    @OptionGroup var target: InterfaceOption
 
     @Option(name: .long, help: ArgumentHelp("Source address or network (10.0.0.0/8, fe80::/10).", valueName: "cidr"))
     var src: String?
@@ -144,10 +152,7 @@ struct RuleOptions: ParsableArguments {
         return p
     }
 
-    func validate() throws {
-        _ = try resolveInterface(interface)
-        _ = try rule(.drop)
-    }
+    func validate() throws { _ = try rule(.drop) }
 }
 
 func printRules(_ filter: PacketFilter) throws {
@@ -298,7 +303,7 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let interface = try resolveInterface(options.interface)
+            let interface = try options.target.resolved()
             let id = try withEditLock(interface) { try runningFilter(interface).add(try options.rule(.drop)) }
             print("rule \(id): \(try options.rule(.drop))")
         }
@@ -310,7 +315,7 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let interface = try resolveInterface(options.interface)
+            let interface = try options.target.resolved()
             let id = try withEditLock(interface) { try runningFilter(interface).add(try options.rule(.pass)) }
             print("rule \(id): \(try options.rule(.pass))")
         }
@@ -322,14 +327,11 @@ extension PktFilter {
         @Argument(help: "The rule id, as 'list' shows it.")
         var id: Int
 
-        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
-        var interface: String?
-
-        func validate() throws { _ = try resolveInterface(interface) }
+        @OptionGroup var target: InterfaceOption
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let interface = try resolveInterface(self.interface)
+            let interface = try target.resolved()
             let removed = try withEditLock(interface) { try runningFilter(interface).remove(id) }
             guard removed else { throw BPFError(.notFound, "no rule \(id) on \(interface)") }
             print("rule \(id) removed")
@@ -339,14 +341,11 @@ extension PktFilter {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the rules with live counters.")
 
-        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
-        var interface: String?
-
-        func validate() throws { _ = try resolveInterface(interface) }
+        @OptionGroup var target: InterfaceOption
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let interface = try resolveInterface(self.interface)
+            let interface = try target.resolved()
             let filter = try runningFilter(interface)
             try printRules(filter)
             try printTotals(filter)
@@ -356,14 +355,11 @@ extension PktFilter {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show totals: passed, dropped, malformed.")
 
-        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
-        var interface: String?
-
-        func validate() throws { _ = try resolveInterface(interface) }
+        @OptionGroup var target: InterfaceOption
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let interface = try resolveInterface(self.interface)
+            let interface = try target.resolved()
             try printTotals(try runningFilter(interface))
         }
     }
@@ -374,14 +370,11 @@ extension PktFilter {
         @Argument(help: "allow or deny.")
         var policy: PacketFilter.Policy
 
-        @Option(name: [.customShort("i"), .long], help: "The interface (default: the only one running).")
-        var interface: String?
-
-        func validate() throws { _ = try resolveInterface(interface) }
+        @OptionGroup var target: InterfaceOption
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let interface = try resolveInterface(self.interface)
+            let interface = try target.resolved()
             try withEditLock(interface) { try runningFilter(interface).setDefaultPolicy(policy) }
             print("default policy on \(interface): \(policy)")
         }
