@@ -42,6 +42,32 @@ struct {
 	__type(value, struct pktf_counter);
 } rule_stats SEC(".maps");
 
+#define LPM_MAP(name, keytype) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE); \
+		__uint(max_entries, 2 * PKTF_MAX_RULES); \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		__type(key, keytype); \
+		__type(value, __u64); \
+	} name SEC(".maps")
+
+#define EXACT_MAP(name, keytype) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_HASH); \
+		__uint(max_entries, PKTF_MAX_RULES); \
+		__type(key, keytype); \
+		__type(value, __u64); \
+	} name SEC(".maps")
+
+LPM_MAP(src_prefix4, struct pktf_lpm4_key);
+LPM_MAP(dst_prefix4, struct pktf_lpm4_key);
+LPM_MAP(src_prefix6, struct pktf_lpm6_key);
+LPM_MAP(dst_prefix6, struct pktf_lpm6_key);
+EXACT_MAP(src_exact4, __u32);
+EXACT_MAP(dst_exact4, __u32);
+EXACT_MAP(src_exact6, struct pktf_addr6);
+EXACT_MAP(dst_exact6, struct pktf_addr6);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PKTF_TOTALS);
@@ -70,10 +96,32 @@ static __always_inline void count(void *map, __u32 index, __u64 bytes)
 	}
 }
 
-static __always_inline bool addr_matches(const __u32 *want, const __u32 *mask, const __u32 *have)
+static __always_inline __u64 lookup_mask(void *map, const void *key)
 {
-	return (have[0] & mask[0]) == want[0] && (have[1] & mask[1]) == want[1] &&
-	       (have[2] & mask[2]) == want[2] && (have[3] & mask[3]) == want[3];
+	__u64 *m = bpf_map_lookup_elem(map, key);
+
+	return m ? *m : 0;
+}
+
+/* The rules whose address conditions the packet meets, as a bitmask. */
+static __always_inline __u64 address_candidates(const struct packet *p, const struct pktf_settings *s)
+{
+	__u64 src, dst;
+
+	if (p->family == 4) {
+		struct pktf_lpm4_key sk = { 32, p->src[0] }, dk = { 32, p->dst[0] };
+
+		src = s->any_src4 | lookup_mask(&src_exact4, &p->src[0]) | lookup_mask(&src_prefix4, &sk);
+		dst = s->any_dst4 | lookup_mask(&dst_exact4, &p->dst[0]) | lookup_mask(&dst_prefix4, &dk);
+	} else {
+		struct pktf_lpm6_key sk = { .prefixlen = 128 }, dk = { .prefixlen = 128 };
+
+		__builtin_memcpy(sk.addr, p->src, 16);
+		__builtin_memcpy(dk.addr, p->dst, 16);
+		src = s->any_src6 | lookup_mask(&src_exact6, p->src) | lookup_mask(&src_prefix6, &sk);
+		dst = s->any_dst6 | lookup_mask(&dst_exact6, p->dst) | lookup_mask(&dst_prefix6, &dk);
+	}
+	return src & dst;
 }
 
 static __always_inline bool rule_matches(const struct pktf_rule *r, const struct packet *p)
@@ -84,8 +132,7 @@ static __always_inline bool rule_matches(const struct pktf_rule *r, const struct
 		return false;
 	if (r->proto && r->proto != p->proto)
 		return false;
-	if (!addr_matches(r->src, r->src_mask, p->src) || !addr_matches(r->dst, r->dst_mask, p->dst))
-		return false;
+	/* Addresses were matched through the hash and LPM maps. */
 	if (r->sport_lo || r->sport_hi != 0xffff || r->dport_lo || r->dport_hi != 0xffff) {
 		if (!p->has_ports)
 			return false;
@@ -129,6 +176,7 @@ static __always_inline bool parse_l4(void *data, void *end, __u64 off, __u8 ippr
 
 struct scan {
 	struct packet *p;
+	__u64 candidates;
 	int verdict;
 	__u32 decider;
 };
@@ -136,8 +184,11 @@ struct scan {
 static long scan_rule(__u32 i, void *ctx)
 {
 	struct scan *sc = ctx;
-	struct pktf_rule *r = bpf_map_lookup_elem(&rules, &i);
+	struct pktf_rule *r;
 
+	if (i >= 64 || !(sc->candidates & (1ULL << i)))
+		return 0;
+	r = bpf_map_lookup_elem(&rules, &i);
 	if (!r || !rule_matches(r, sc->p))
 		return 0;
 	if (r->action == PKTF_ACTION_DROP) {
@@ -251,8 +302,11 @@ int pktfilter(struct xdp_md *ctx)
 decide_proto:
 	p.proto = (ipproto == IPPROTO_ICMPV6_) ? PKTF_PROTO_ICMP : ipproto;
 
+	s = bpf_map_lookup_elem(&settings, &zero);
+	if (!s)
+		goto decide;
 	{
-		struct scan sc = { .p = &p, .verdict = -1, .decider = PKTF_MAX_RULES };
+		struct scan sc = { .p = &p, .candidates = address_candidates(&p, s), .verdict = -1, .decider = PKTF_MAX_RULES };
 
 		/* bpf_loop: the verifier checks one rule, not 64 unrolled paths. */
 		bpf_loop(PKTF_MAX_RULES, scan_rule, &sc, 0);

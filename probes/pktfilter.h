@@ -47,9 +47,29 @@ struct pktf_rule {
 	__u32 dst[4], dst_mask[4];
 };
 
+/* Address matching: per side (source, destination) and family, exact
+ * addresses in a hash and prefixes in an LPM trie. Each entry's value is a
+ * bitmask of the rules that match an address found there: a trie entry
+ * lists every rule whose prefix contains it, so the longest match is
+ * complete. Rules without an address on a side are in settings' any_*. */
+struct pktf_lpm4_key {
+	__u32 prefixlen;
+	__u32 addr;
+};
+
+struct pktf_lpm6_key {
+	__u32 prefixlen;
+	__u32 addr[4];
+};
+
+struct pktf_addr6 {
+	__u32 addr[4];
+};
+
 struct pktf_settings {
 	__u8 default_drop;  /* 1: deny by default */
 	__u8 pad[7];
+	__u64 any_src4, any_src6, any_dst4, any_dst6;
 };
 
 struct pktf_counter {

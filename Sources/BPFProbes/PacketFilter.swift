@@ -3,7 +3,7 @@ import Glibc
 import SystemPackage
 
 /// An address or network, IPv4 or IPv6: "10.0.0.1", "10.0.0.0/8", "fe80::/10".
-public struct IPPrefix: Sendable, Equatable, CustomStringConvertible {
+public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     public let family: Int      // 4 or 6
     public let bytes: [UInt8]   // 4 or 16, network order
     public let length: Int
@@ -34,6 +34,23 @@ public struct IPPrefix: Sendable, Equatable, CustomStringConvertible {
         self.family = family
         self.bytes = bytes
         self.length = length
+    }
+
+    /// The network itself (host bits cleared).
+    var masked: IPPrefix {
+        var b = bytes
+        for i in 0..<b.count {
+            let bit = i * 8
+            b[i] &= length >= bit + 8 ? 0xFF : length <= bit ? 0 : UInt8(0xFF << (8 - (length - bit)) & 0xFF)
+        }
+        return IPPrefix(family: family, bytes: b, length: length)
+    }
+
+    /// Whether this network contains `other` (same family, as long a prefix
+    /// or shorter, same leading bits).
+    func contains(_ other: IPPrefix) -> Bool {
+        guard family == other.family, length <= other.length else { return false }
+        return IPPrefix(family: family, bytes: other.bytes, length: length).masked.bytes == masked.bytes
     }
 
     /// Four network-order words of address and mask, as the probe compares.
@@ -202,7 +219,7 @@ public final class PacketFilter: Sendable {
         var open = try PktfilterSkeleton.open()
         if let dir = pinDirectory {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for map in [PktfilterSkeleton.MapName.rules, .settings, .ruleStats, .totals] {
+            for map in PktfilterSkeleton.MapName.allCases {
                 try open.object.setPinPath(FilePath("\(dir)/\(map.rawValue)"), map: map.rawValue)
             }
         }
@@ -225,9 +242,92 @@ public final class PacketFilter: Sendable {
     }
 
     public func setDefaultPolicy(_ policy: Policy) throws(BPFError) {
-        var s = pktf_settings()
+        let map = try probe.maps.settings.typed(UInt32.self, pktf_settings.self)
+        var s = try map.lookup(0) ?? pktf_settings()
         s.default_drop = policy == .deny ? 1 : 0
-        try probe.maps.settings.typed(UInt32.self, pktf_settings.self).update(0, s)
+        try map.update(0, s)
+    }
+
+    /// Rebuilds the address maps from the active rules (plus one being
+    /// added): exact addresses into the hashes, prefixes into the tries,
+    /// each entry the bitmask of rules matching an address found there.
+    /// New entries go in before stale ones go, so no packet sees a gap.
+    func syncAddressMaps(including pending: (Int, PacketRule)? = nil) throws(BPFError) {
+        var all = try rules()
+        if let pending { all.append(pending) }
+        var any: [String: UInt64] = ["src4": 0, "src6": 0, "dst4": 0, "dst6": 0]
+        var exact: [String: [[UInt8]: UInt64]] = [:]
+        var prefixes: [String: [(IPPrefix, UInt64)]] = [:]
+        for (id, rule) in all {
+            let bit = UInt64(1) << UInt64(id)
+            for (side, prefix) in [("src", rule.source), ("dst", rule.destination)] {
+                guard let prefix, prefix.length > 0 else {
+                    if rule.family != 6 { any[side + "4", default: 0] |= bit }
+                    if rule.family != 4 { any[side + "6", default: 0] |= bit }
+                    continue
+                }
+                let key = side + String(prefix.family)
+                if prefix.length == prefix.bytes.count * 8 {
+                    exact[key, default: [:]][prefix.bytes, default: 0] |= bit
+                } else {
+                    prefixes[key, default: []].append((prefix, bit))
+                }
+            }
+        }
+        // A trie entry carries every rule whose prefix contains it.
+        func tries(_ key: String) -> [IPPrefix: UInt64] {
+            let list = prefixes[key] ?? []
+            var out: [IPPrefix: UInt64] = [:]
+            for (p, _) in list {
+                out[p.masked] = list.filter { $0.0.contains(p) }.reduce(0) { $0 | $1.1 }
+            }
+            return out
+        }
+        let m = probe.maps
+        try sync(m.srcExact4, UInt32.self, exact["src4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        try sync(m.dstExact4, UInt32.self, exact["dst4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        try sync(m.srcExact6, pktf_addr6.self, exact["src6"] ?? [:]) { Self.addr6($0) }
+        try sync(m.dstExact6, pktf_addr6.self, exact["dst6"] ?? [:]) { Self.addr6($0) }
+        try sync(m.srcPrefix4, pktf_lpm4_key.self, tries("src4")) { Self.lpm4($0) }
+        try sync(m.dstPrefix4, pktf_lpm4_key.self, tries("dst4")) { Self.lpm4($0) }
+        try sync(m.srcPrefix6, pktf_lpm6_key.self, tries("src6")) { Self.lpm6($0) }
+        try sync(m.dstPrefix6, pktf_lpm6_key.self, tries("dst6")) { Self.lpm6($0) }
+        let settings = try m.settings.typed(UInt32.self, pktf_settings.self)
+        var s = try settings.lookup(0) ?? pktf_settings()
+        s.any_src4 = any["src4"]!; s.any_src6 = any["src6"]!; s.any_dst4 = any["dst4"]!; s.any_dst6 = any["dst6"]!
+        try settings.update(0, s)
+    }
+
+    static func addr6(_ bytes: [UInt8]) -> pktf_addr6 {
+        var a = pktf_addr6()
+        withUnsafeMutableBytes(of: &a.addr) { $0.copyBytes(from: bytes) }
+        return a
+    }
+
+    static func lpm4(_ p: IPPrefix) -> pktf_lpm4_key {
+        pktf_lpm4_key(prefixlen: UInt32(p.length), addr: p.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+    }
+
+    static func lpm6(_ p: IPPrefix) -> pktf_lpm6_key {
+        var k = pktf_lpm6_key()
+        k.prefixlen = UInt32(p.length)
+        withUnsafeMutableBytes(of: &k.addr) { $0.copyBytes(from: p.bytes) }
+        return k
+    }
+
+    /// Makes `map` hold exactly `wanted` (keys made by `key`).
+    private func sync<Source: Hashable, Key: BitwiseCopyable>(_ map: Map, _ type: Key.Type, _ wanted: [Source: UInt64],
+                                                              key: (Source) -> Key) throws(BPFError) {
+        let typed = try map.typed(Key.self, UInt64.self)
+        var keep: [[UInt8]] = []
+        for (source, mask) in wanted {
+            var k = key(source)
+            try typed.update(k, mask)
+            keep.append(withUnsafeBytes(of: &k) { Array($0) })
+        }
+        for var old in try typed.keys() where !keep.contains(withUnsafeBytes(of: &old) { Array($0) }) {
+            try typed.delete(old)
+        }
     }
 
     /// Adds a rule in the first free slot; returns its id.
@@ -241,6 +341,7 @@ public final class PacketFilter: Sendable {
             var raw = rule.raw
             raw.active = 0
             try map.update(id, raw)
+            try syncAddressMaps(including: (Int(id), rule))
             raw.active = 1
             try map.update(id, raw)
             return Int(id)
@@ -255,6 +356,7 @@ public final class PacketFilter: Sendable {
         let map = try ruleMap
         guard let r = try map.lookup(UInt32(id)), r.active != 0 else { return false }
         try map.update(UInt32(id), pktf_rule())
+        try syncAddressMaps()
         return true
     }
 
@@ -290,6 +392,6 @@ public final class PacketFilter: Sendable {
 
     /// Removes the map pins (a running filter keeps its maps).
     public func unpinMaps() {
-        for map in [probe.maps.rules, probe.maps.settings, probe.maps.ruleStats, probe.maps.totals] { try? map.unpin() }
+        for name in PktfilterSkeleton.MapName.allCases { try? probe.object.requiredMap(name.rawValue).unpin() }
     }
 }

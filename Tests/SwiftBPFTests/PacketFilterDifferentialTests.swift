@@ -228,6 +228,11 @@ extension Privileged {
             add("any", .drop) { $0.source = IPPrefix("fe80::/10") }
             add("icmp:128", .pass)
             add("tcp:8080", .drop)
+            // Exact addresses (hash maps) and nested prefixes (LPM tries).
+            add("udp", .drop) { $0.source = IPPrefix("172.16.0.5") }
+            add("icmp", .pass) { $0.destination = IPPrefix("2001:db8::1") }
+            add("tcp", .pass) { $0.source = IPPrefix("10.1.0.0/16") }
+            add("any", .drop) { $0.source = IPPrefix("10.1.2.3"); $0.destination = IPPrefix("192.168.7.9") }
             return rules
         }()
 
