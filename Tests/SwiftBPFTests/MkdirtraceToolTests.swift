@@ -107,6 +107,38 @@ extension Privileged {
             #expect(failed.count == 1 && failed.first?["errno"] as? String == "EEXIST")
         }
 
+        /// --cgroup: a helper moved into a fresh cgroup v2 directory is traced,
+        /// one outside it is not (bpf_current_task_under_cgroup).
+        @Test func cgroupFilterSelectsTasksInTheCgroup() throws {
+            let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)
+            var found: String?
+            for line in mounts.split(separator: "\n") {
+                let fields = line.split(separator: " ").map(String.init)
+                if fields.count > 2 && fields[2] == "cgroup2" { found = fields[1]; break }
+            }
+            let root = try #require(found, "a cgroup v2 hierarchy is mounted")
+            let cgroup = "\(root)/swiftbpf-test-\(getpid())"
+            try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+            defer { rmdir(cgroup) }
+            let dir = try TestEnvironment.temporaryDirectory()
+            let inside = try Helper(), outside = try Helper()
+            try "\(inside.pid)\n".write(toFile: cgroup + "/cgroup.procs", atomically: false, encoding: .utf8)
+            let tool = try ToolRun("mkdirtrace", ["--json", "--cgroup", cgroup])
+            #expect(tool.waitUntilAttached())
+            inside.run("mkdir \(dir)/in 755")
+            outside.run("mkdir \(dir)/out 755")
+            usleep(300_000)
+            tool.signal(SIGINT)
+            #expect(tool.finish() == 0)
+            let mine = tool.jsonLines.filter { ($0["path"] as? String)?.hasPrefix(dir) == true }
+            #expect(mine.count == 1)
+            #expect(mine.first?["pid"] as? Int == Int(inside.pid))
+            #expect(mine.first?["path"] as? String == "\(dir)/in")
+            // Leave the cgroup empty so it can be removed.
+            let parentProcs = root + "/cgroup.procs"
+            try? "\(inside.pid)\n".write(toFile: parentProcs, atomically: false, encoding: .utf8)
+        }
+
         @Test func sigtermDetachesAndLeavesNothingLoaded() throws {
             let before = loadedProgramIDs(named: Self.programNames)
             let tool = try ToolRun("mkdirtrace", ["--json", "-p", "1"])
