@@ -1,5 +1,6 @@
 import Foundation
 import SwiftBPF
+import Synchronization
 import Testing
 
 /// Tests that load real BPF programs. They run one at a time (they share
@@ -35,12 +36,23 @@ enum TestEnvironment {
     }
 
     /// A fresh directory under /tmp, world-writable so helpers running as
-    /// another user can use it too.
+    /// another user can use it too; removed when the test process exits.
     static func temporaryDirectory() throws -> String {
         let path = "/tmp/swiftbpf-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         chmod(path, 0o1777)
+        let first = temporaryDirectories.withLock { dirs -> Bool in
+            dirs.append(path)
+            return dirs.count == 1
+        }
+        if first { atexit { TestEnvironment.removeTemporaryDirectories() } }
         return path
+    }
+
+    static let temporaryDirectories = Mutex<[String]>([])
+
+    static func removeTemporaryDirectories() {
+        for dir in temporaryDirectories.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: dir) }
     }
 }
 
