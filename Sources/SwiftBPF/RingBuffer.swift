@@ -136,27 +136,33 @@ public final class RingBuffer: @unchecked Sendable {
         DispatchQueue.getSpecific(key: queueKey) == ObjectIdentifier(self) ? body() : queue.sync(execute: body)
     }
 
+    /// On the queue: everything already in the buffer, then any lost count.
+    private func consumeAll() {
+        _ = ring_buffer__consume(pointer)
+        reportLost()
+    }
+
+    /// On the queue: no deliveries from now on.
+    private func shutDown() {
+        stopped = true
+        resumeAfterPause()
+        source.cancel()
+    }
+
     /// Delivers everything already in the buffer, then any lost count, on
     /// the queue, before returning.
     public func drain() {
-        onQueue {
-            _ = ring_buffer__consume(pointer)
-            reportLost()
-        }
+        onQueue { consumeAll() }
     }
 
     /// Drains, then stops delivering. Safe to call more than once and from
     /// the handler's queue.
     public func stop() {
-        let first = onQueue { () -> Bool in
-            guard !stopped else { return false }
-            _ = ring_buffer__consume(pointer)
-            reportLost()
-            stopped = true
-            resumeAfterPause()
-            return true
+        onQueue {
+            guard !stopped else { return }
+            consumeAll()
+            shutDown()
         }
-        if first { source.cancel() }
     }
 
     /// Events handed to the handler so far.
@@ -180,13 +186,7 @@ public final class RingBuffer: @unchecked Sendable {
             case .lost(let n): continuation.yield(.lost(n))
             }
         }
-        continuation.onTermination = { _ in
-            queue.async {
-                rb.stopped = true
-                rb.resumeAfterPause()
-                rb.source.cancel()
-            }
-        }
+        continuation.onTermination = { _ in queue.async { rb.shutDown() } }
         return stream
     }
 

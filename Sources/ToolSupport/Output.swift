@@ -353,11 +353,6 @@ public struct JSONObject {
         field("ts_ns", ns)
     }
 
-    public mutating func nullField(_ name: String) {
-        key(name)
-        bytes.append(contentsOf: "null".utf8)
-    }
-
     /// The finished object, without a newline.
     public var text: [UInt8] { bytes + [UInt8(ascii: "}")] }
 

@@ -127,7 +127,12 @@ extension Privileged {
             try open.setAutoload(false, program: "unlink_entry")
             try open.setMaxEntries(32, map: "hash")
             #expect(throws: BPFError.self) { try open.setAutoload(false, program: "no_such_program") }
+            // Globals by section and offset, for objects without a skeleton.
+            open.setGlobal(test_config(target_pid: 4242, target_syscall: 7), section: ".rodata", offset: 0)
+            #expect(open.global(test_config.self, section: ".rodata", offset: 0).target_pid == 4242)
             let loaded = try open.load()
+            let frozen = try loaded.global(test_config.self, section: ".rodata", offset: 0)
+            #expect(frozen.target_pid == 4242 && frozen.target_syscall == 7)
             #expect(loaded.program(named: "unlink_entry")?.isLoaded == false)
             #expect(loaded.program(named: "syscall_entry")?.isLoaded == true)
             #expect(loaded.map(named: "hash")?.maxEntries == 32)
