@@ -7,6 +7,7 @@ import Testing
 final class TestNetwork {
     let client: String, target: String, clientIf: String, targetIf: String
     let clientAddress = "10.77.0.1", targetAddress = "10.77.0.2"
+    let clientAddress6 = "fd77::1", targetAddress6 = "fd77::2"
 
     init() throws {
         let tag = String(getpid() % 100_000)
@@ -19,6 +20,8 @@ final class TestNetwork {
         try Self.ip("link", "set", targetIf, "netns", target)
         try Self.ip("-n", client, "addr", "add", "\(clientAddress)/24", "dev", clientIf)
         try Self.ip("-n", target, "addr", "add", "\(targetAddress)/24", "dev", targetIf)
+        try Self.ip("-n", client, "addr", "add", "\(clientAddress6)/64", "dev", clientIf, "nodad")
+        try Self.ip("-n", target, "addr", "add", "\(targetAddress6)/64", "dev", targetIf, "nodad")
         for (ns, dev) in [(client, clientIf), (target, targetIf), (client, "lo"), (target, "lo")] {
             try Self.ip("-n", ns, "link", "set", dev, "up")
         }
@@ -49,10 +52,10 @@ final class TestNetwork {
     func inside(_ ns: String) -> [String] { ["/usr/bin/nsenter", "--net=/run/netns/\(ns)"] }
 
     /// Sends `count` pings from the client; how many were answered.
-    func ping(count: Int = 3) throws -> Int {
+    func ping(count: Int = 3, to address: String? = nil) throws -> Int {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        p.arguments = ["--net=/run/netns/\(client)", "ping", "-c", "\(count)", "-i", "0.2", "-W", "1", targetAddress]
+        p.arguments = ["--net=/run/netns/\(client)", "ping", "-c", "\(count)", "-i", "0.2", "-W", "1", address ?? targetAddress]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -134,6 +137,29 @@ extension Privileged {
             #expect(try net.ping() == 3, "ping works after Ctrl-C")
             #expect(client.run(ssh) == "ok 0", "port 22 works after Ctrl-C")
             #expect(!FileManager.default.fileExists(atPath: "/sys/fs/bpf/swiftbpf/pktfilter/\(net.targetIf)"), "pins removed")
+        }
+
+        /// Deny by default must not cut the link: ARP and IPv6 neighbour
+        /// discovery pass, so allowed traffic still finds its way, v4 and v6.
+        @Test func denyByDefaultKeepsARPAndNeighbourDiscovery() throws {
+            let net = try TestNetwork()
+            let server = try Helper(wrapper: net.inside(net.target))
+            let client = try Helper(wrapper: net.inside(net.client))
+            #expect(server.run("listen 8080") == "ok 0")
+            let run = try ToolRun("pktfilter", ["run", net.targetIf, "--default", "deny", "--allow", "icmp"], wrapper: net.inside(net.target))
+            #expect(run.stderr.wait(for: "Hit Ctrl-C to end"), "\(run.stderr.text)")
+            // Forget the neighbours: resolution must cross the filter again.
+            try TestNetwork.ip("-n", net.client, "neigh", "flush", "dev", net.clientIf)
+            try TestNetwork.ip("-n", net.target, "neigh", "flush", "dev", net.targetIf)
+            #expect(try net.ping(count: 2) == 2, "IPv4: ARP passes, ICMP is allowed")
+            #expect(try net.ping(count: 2, to: net.targetAddress6) == 2, "IPv6: neighbour discovery passes, ICMPv6 is allowed")
+            #expect(client.run("connect \(net.targetAddress) 8080 500") == "err \(ETIMEDOUT)", "everything else is denied")
+            let stats = try net.pktfilter(["stats"])
+            let exempt = stats.stdout.firstMatch(of: /ARP\/ND (\d+)/).flatMap { Int($0.1) } ?? 0
+            #expect(exempt >= 2, "\(stats.stdout)")
+            #expect(stats.stdout.contains("default deny"))
+            run.signal(SIGINT)
+            #expect(run.finish() == 0)
         }
 
         @Test func sigkillLeavesTrafficFlowing() throws {
