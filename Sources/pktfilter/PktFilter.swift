@@ -22,7 +22,8 @@ struct PktFilter: ToolCommand {
         'run' filters until Ctrl-C or SIGTERM; the kernel detaches the filter when the \
         process ends in any way, SIGKILL included. 'attach --persist' pins it so it \
         outlives the process, until 'detach'. While a filter runs, the other commands \
-        edit its rules through the maps pinned under /sys/fs/bpf/swiftbpf/pktfilter/IFACE.
+        edit its rules through the maps pinned under /sys/fs/bpf/swiftbpf/pktfilter/IFACE \
+        (IFACE@net:INODE outside the host's network namespace).
 
         Examples:
           pktfilter run veth0 --drop icmp --drop tcp:22
@@ -36,7 +37,20 @@ struct PktFilter: ToolCommand {
 // MARK: Shared
 
 /// Where a filter's maps (and, with --persist, link) are pinned.
-func pinDirectory(_ interface: String) -> String { "/sys/fs/bpf/swiftbpf/pktfilter/\(interface)" }
+let pinRoot = "/sys/fs/bpf/swiftbpf/pktfilter"
+
+/// "" in the host's network namespace, else "@net:INODE": every pod has an
+/// eth0, so the interface name alone does not say which filter is meant.
+let networkNamespaceSuffix: String = {
+    var mine = stat(), host = stat()
+    guard stat("/proc/self/ns/net", &mine) == 0 else { return "" }
+    if stat("/proc/1/ns/net", &host) == 0 && host.st_ino == mine.st_ino { return "" }
+    return "@net:\(mine.st_ino)"
+}()
+
+/// Where the filter of `interface` in this network namespace pins its maps
+/// (and, with --persist, its link).
+func pinDirectory(_ interface: String) -> String { "\(pinRoot)/\(interface)\(networkNamespaceSuffix)" }
 
 func validateInterface(_ name: String) throws {
     guard if_nametoindex(name) != 0 else { throw ValidationError("no network interface '\(name)'") }
@@ -48,7 +62,11 @@ func resolveInterface(_ given: String?) throws -> String {
         try validateInterface(given)
         return given
     }
-    let running = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/bpf/swiftbpf/pktfilter")) ?? []).sorted()
+    let running = ((try? FileManager.default.contentsOfDirectory(atPath: pinRoot)) ?? []).sorted().compactMap { entry -> String? in
+        // Only filters of this network namespace.
+        if networkNamespaceSuffix.isEmpty { return entry.contains("@") ? nil : entry }
+        return entry.hasSuffix(networkNamespaceSuffix) ? String(entry.dropLast(networkNamespaceSuffix.count)) : nil
+    }
     switch running.count {
     case 1: return running[0]
     case 0: throw ValidationError("no filter is running; start one with 'pktfilter run IFACE'")

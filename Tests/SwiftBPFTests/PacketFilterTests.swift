@@ -30,7 +30,7 @@ final class TestNetwork {
     deinit {
         try? Self.ip("netns", "del", client)
         try? Self.ip("netns", "del", target)
-        try? FileManager.default.removeItem(atPath: "/sys/fs/bpf/swiftbpf/pktfilter/\(targetIf)")
+        for dir in pinDirectories() { try? FileManager.default.removeItem(atPath: dir) }
     }
 
     @discardableResult
@@ -46,6 +46,13 @@ final class TestNetwork {
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard p.terminationStatus == 0 else { throw TestFailure("ip \(args.joined(separator: " ")): \(text)") }
         return text
+    }
+
+    /// The pin directories of filters on the target's interface.
+    func pinDirectories() -> [String] {
+        let root = "/sys/fs/bpf/swiftbpf/pktfilter"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .filter { $0 == targetIf || $0.hasPrefix(targetIf + "@") }.map { root + "/" + $0 }
     }
 
     /// Only the network namespace changes: the bpffs pins stay shared.
@@ -100,6 +107,8 @@ extension Privileged {
                                   wrapper: net.inside(net.target))
             #expect(run.stderr.wait(for: "Hit Ctrl-C to end"), "\(run.stderr.text)")
             #expect(run.stderr.text.contains("XDP native"))
+            // Pinned per network namespace, not by interface name alone.
+            #expect(net.pinDirectories().count == 1 && net.pinDirectories()[0].contains("\(net.targetIf)@net:"), "\(net.pinDirectories())")
             #expect(try net.ping() == 0, "ping is dropped")
             #expect(client.run(ssh) == "err \(ETIMEDOUT)", "port 22 is dropped")
             #expect(client.run("connect \(net.targetAddress) 8080 500") == "ok 0", "another port still works")
@@ -136,7 +145,7 @@ extension Privileged {
             #expect(try !net.xdpAttached())
             #expect(try net.ping() == 3, "ping works after Ctrl-C")
             #expect(client.run(ssh) == "ok 0", "port 22 works after Ctrl-C")
-            #expect(!FileManager.default.fileExists(atPath: "/sys/fs/bpf/swiftbpf/pktfilter/\(net.targetIf)"), "pins removed")
+            #expect(net.pinDirectories().isEmpty, "pins removed")
         }
 
         /// Deny by default must not cut the link: ARP and IPv6 neighbour
