@@ -87,10 +87,17 @@ func withEditLock<T>(_ interface: String, _ body: () throws -> T) throws -> T {
     return try body()
 }
 
-/// The filter running on `interface`, through its pinned maps.
+/// The filter running on `interface`, through its pinned maps. Pins left
+/// by a killed run (no XDP program attached any more) are removed, not
+/// edited as if a filter were there.
 func runningFilter(_ interface: String) throws -> PacketFilter {
+    let start = "start one with 'pktfilter run \(interface)' or 'pktfilter attach \(interface) --persist'"
     guard access(pinDirectory(interface) + "/rules", F_OK) == 0 else {
-        throw BPFError(.notFound, "no filter on \(interface): start one with 'pktfilter run \(interface)' or 'pktfilter attach \(interface) --persist'")
+        throw BPFError(.notFound, "no filter on \(interface): \(start)")
+    }
+    guard let attached = Kernel.xdpProgramID(interface: interface), attached != 0 else {
+        try? FileManager.default.removeItem(atPath: pinDirectory(interface))
+        throw BPFError(.notFound, "no filter on \(interface) (removed the pins a killed run left): \(start)")
     }
     return try PacketFilter(pinDirectory: pinDirectory(interface))
 }

@@ -184,7 +184,13 @@ extension Privileged {
             for _ in 0..<50 where attached { attached = try net.xdpAttached(); if attached { usleep(100_000) } }
             #expect(!attached)
             #expect(try net.ping(count: 2) == 2)
-            // A new run clears the pins the killed one left.
+            // Its pins remain, but edits are refused rather than applied to
+            // maps no program uses, and the stale pins go.
+            #expect(net.pinDirectories().count == 1)
+            let edit = try net.pktfilter(["drop", "tcp:22", "-i", net.targetIf])
+            #expect(edit.status == 1 && edit.stderr.contains("killed run"), "\(edit.stderr)")
+            #expect(net.pinDirectories().isEmpty)
+            // A new run starts cleanly.
             let again = try ToolRun("pktfilter", ["run", net.targetIf, "--duration", "0.5", "--mode", "generic"], wrapper: net.inside(net.target))
             #expect(again.finish() == 0, "\(again.stderr.text)")
         }
