@@ -390,6 +390,14 @@ public final class PacketFilter: Sendable {
         return (try get(PKTF_TOTAL_PASSED), try get(PKTF_TOTAL_DROPPED), try get(PKTF_TOTAL_MALFORMED), try get(PKTF_TOTAL_EXEMPT))
     }
 
+    /// Whether the XDP program attached to `interface` is the one using
+    /// these (pinned) maps, rather than another program or none.
+    public func isAttached(to interface: String) -> Bool {
+        guard let program = Kernel.xdpProgramID(interface: interface), program != 0,
+              let rules = probe.maps.rules.id else { return false }
+        return Kernel.mapIDs(ofProgram: program).contains(rules)
+    }
+
     /// Removes the map pins (a running filter keeps its maps).
     public func unpinMaps() {
         for name in PktfilterSkeleton.MapName.allCases { try? probe.object.requiredMap(name.rawValue).unpin() }

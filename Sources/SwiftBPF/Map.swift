@@ -57,6 +57,14 @@ public struct Map: @unchecked Sendable {
     /// The map's file descriptor, owned by the object.
     public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: bpf_map__fd(pointer)) }
 
+    /// The kernel's ID for the map (as `bpftool map show` lists), or nil.
+    public var id: UInt32? {
+        var info = bpf_map_info()
+        var len = UInt32(MemoryLayout<bpf_map_info>.size)
+        guard bpf_obj_get_info_by_fd(bpf_map__fd(pointer), &info, &len) == 0 else { return nil }
+        return info.id
+    }
+
     /// Removes the map's pin (the map lives on while descriptors remain).
     public func unpin() throws(BPFError) {
         let rc = bpf_map__unpin(pointer, nil)

@@ -95,11 +95,13 @@ func runningFilter(_ interface: String) throws -> PacketFilter {
     guard access(pinDirectory(interface) + "/rules", F_OK) == 0 else {
         throw BPFError(.notFound, "no filter on \(interface): \(start)")
     }
-    guard let attached = Kernel.xdpProgramID(interface: interface), attached != 0 else {
+    let filter = try PacketFilter(pinDirectory: pinDirectory(interface))
+    guard filter.isAttached(to: interface) else {
+        filter.unpinMaps()
         try? FileManager.default.removeItem(atPath: pinDirectory(interface))
         throw BPFError(.notFound, "no filter on \(interface) (removed the pins a killed run left): \(start)")
     }
-    return try PacketFilter(pinDirectory: pinDirectory(interface))
+    return filter
 }
 
 /// Loads a filter for `interface` with its maps pinned, clearing pins a

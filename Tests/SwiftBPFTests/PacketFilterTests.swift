@@ -184,12 +184,18 @@ extension Privileged {
             for _ in 0..<50 where attached { attached = try net.xdpAttached(); if attached { usleep(100_000) } }
             #expect(!attached)
             #expect(try net.ping(count: 2) == 2)
-            // Its pins remain, but edits are refused rather than applied to
-            // maps no program uses, and the stale pins go.
+            // Its pins remain. Even with another XDP program now on the
+            // interface (loaded by ip, with maps of its own), edits are
+            // refused rather than applied to maps no program uses.
             #expect(net.pinDirectories().count == 1)
+            let object = try TestEnvironment.temporaryDirectory() + "/other.o"
+            try #require(Data(base64Encoded: PktfilterSkeleton.embedded.base64)).write(to: URL(fileURLWithPath: object))
+            try TestNetwork.ip("-n", net.target, "link", "set", "dev", net.targetIf, "xdpgeneric", "obj", object, "sec", "xdp")
+            #expect(try net.xdpAttached())
             let edit = try net.pktfilter(["drop", "tcp:22", "-i", net.targetIf])
             #expect(edit.status == 1 && edit.stderr.contains("killed run"), "\(edit.stderr)")
-            #expect(net.pinDirectories().isEmpty)
+            #expect(net.pinDirectories().isEmpty, "stale pins removed")
+            try TestNetwork.ip("-n", net.target, "link", "set", "dev", net.targetIf, "xdpgeneric", "off")
             // A new run starts cleanly.
             let again = try ToolRun("pktfilter", ["run", net.targetIf, "--duration", "0.5", "--mode", "generic"], wrapper: net.inside(net.target))
             #expect(again.finish() == 0, "\(again.stderr.text)")
