@@ -232,17 +232,16 @@ public final class PacketFilter: Sendable {
         try probe.programs.pktfilter.attachXDP(interface: interface, mode: mode)
     }
 
-    var ruleMap: TypedMap<UInt32, pktf_rule> { get throws(BPFError) { try probe.maps.rules.typed(UInt32.self, pktf_rule.self) } }
 
     public var defaultPolicy: Policy {
         get throws(BPFError) {
-            let s = try probe.maps.settings.typed(UInt32.self, pktf_settings.self).lookup(0)
+            let s = try probe.typed.settings.lookup(0)
             return s?.default_drop == 1 ? .deny : .allow
         }
     }
 
     public func setDefaultPolicy(_ policy: Policy) throws(BPFError) {
-        let map = try probe.maps.settings.typed(UInt32.self, pktf_settings.self)
+        let map = probe.typed.settings
         var s = try map.lookup(0) ?? pktf_settings()
         s.default_drop = policy == .deny ? 1 : 0
         try map.update(0, s)
@@ -283,16 +282,16 @@ public final class PacketFilter: Sendable {
             }
             return out
         }
-        let m = probe.maps
-        try sync(m.srcExact4, UInt32.self, exact["src4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-        try sync(m.dstExact4, UInt32.self, exact["dst4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-        try sync(m.srcExact6, pktf_addr6.self, exact["src6"] ?? [:]) { Self.addr6($0) }
-        try sync(m.dstExact6, pktf_addr6.self, exact["dst6"] ?? [:]) { Self.addr6($0) }
-        try sync(m.srcPrefix4, pktf_lpm4_key.self, tries("src4")) { Self.lpm4($0) }
-        try sync(m.dstPrefix4, pktf_lpm4_key.self, tries("dst4")) { Self.lpm4($0) }
-        try sync(m.srcPrefix6, pktf_lpm6_key.self, tries("src6")) { Self.lpm6($0) }
-        try sync(m.dstPrefix6, pktf_lpm6_key.self, tries("dst6")) { Self.lpm6($0) }
-        let settings = try m.settings.typed(UInt32.self, pktf_settings.self)
+        let m = probe.typed
+        try sync(m.srcExact4, exact["src4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        try sync(m.dstExact4, exact["dst4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        try sync(m.srcExact6, exact["src6"] ?? [:]) { Self.addr6($0) }
+        try sync(m.dstExact6, exact["dst6"] ?? [:]) { Self.addr6($0) }
+        try sync(m.srcPrefix4, tries("src4")) { Self.lpm4($0) }
+        try sync(m.dstPrefix4, tries("dst4")) { Self.lpm4($0) }
+        try sync(m.srcPrefix6, tries("src6")) { Self.lpm6($0) }
+        try sync(m.dstPrefix6, tries("dst6")) { Self.lpm6($0) }
+        let settings = m.settings
         var s = try settings.lookup(0) ?? pktf_settings()
         s.any_src4 = any["src4"]!; s.any_src6 = any["src6"]!; s.any_dst4 = any["dst4"]!; s.any_dst6 = any["dst6"]!
         try settings.update(0, s)
@@ -316,9 +315,8 @@ public final class PacketFilter: Sendable {
     }
 
     /// Makes `map` hold exactly `wanted` (keys made by `key`).
-    private func sync<Source: Hashable, Key: BitwiseCopyable>(_ map: Map, _ type: Key.Type, _ wanted: [Source: UInt64],
+    private func sync<Source: Hashable, Key: BitwiseCopyable>(_ typed: TypedMap<Key, UInt64>, _ wanted: [Source: UInt64],
                                                               key: (Source) -> Key) throws(BPFError) {
-        let typed = try map.typed(Key.self, UInt64.self)
         var keep: [[UInt8]] = []
         for (source, mask) in wanted {
             var k = key(source)
@@ -333,9 +331,9 @@ public final class PacketFilter: Sendable {
     /// Adds a rule in the first free slot; returns its id.
     @discardableResult
     public func add(_ rule: PacketRule) throws(BPFError) -> Int {
-        let map = try ruleMap
+        let map = probe.typed.rules
         for id in 0..<UInt32(PKTF_MAX_RULES) where (try map.lookup(id))?.active == 0 {
-            try probe.maps.ruleStats.perCPU(UInt32.self, pktf_counter.self).update(id, [pktf_counter()])
+            try probe.typed.ruleStats.update(id, [pktf_counter()])
             // An array update is a copy the running program may read half
             // done: write the rule inactive, then flip only `active`.
             var raw = rule.raw
@@ -353,7 +351,7 @@ public final class PacketFilter: Sendable {
     @discardableResult
     public func remove(_ id: Int) throws(BPFError) -> Bool {
         guard (0..<Int(PKTF_MAX_RULES)).contains(id) else { return false }
-        let map = try ruleMap
+        let map = probe.typed.rules
         guard let r = try map.lookup(UInt32(id)), r.active != 0 else { return false }
         try map.update(UInt32(id), pktf_rule())
         try syncAddressMaps()
@@ -362,7 +360,7 @@ public final class PacketFilter: Sendable {
 
     /// The active rules by id.
     public func rules() throws(BPFError) -> [(id: Int, rule: PacketRule)] {
-        let map = try ruleMap
+        let map = probe.typed.rules
         var out: [(id: Int, rule: PacketRule)] = []
         for id in 0..<UInt32(PKTF_MAX_RULES) {
             if let raw = try map.lookup(id), let rule = PacketRule(raw: raw) { out.append((Int(id), rule)) }
@@ -378,14 +376,14 @@ public final class PacketFilter: Sendable {
 
     /// Packets decided by rule `id`.
     public func counter(rule id: Int) throws(BPFError) -> Counter {
-        let values = try probe.maps.ruleStats.perCPU(UInt32.self, pktf_counter.self).lookup(UInt32(id)) ?? []
+        let values = try probe.typed.ruleStats.lookup(UInt32(id)) ?? []
         return Self.sum(values)
     }
 
     /// Totals: passed, dropped (by rules or policy), malformed (dropped),
     /// exempt (ARP and neighbour discovery, always passed).
     public func totals() throws(BPFError) -> (passed: Counter, dropped: Counter, malformed: Counter, exempt: Counter) {
-        let map = try probe.maps.totals.perCPU(UInt32.self, pktf_counter.self)
+        let map = probe.typed.totals
         func get(_ t: pktf_total) throws(BPFError) -> Counter { Self.sum(try map.lookup(t.rawValue) ?? []) }
         return (try get(PKTF_TOTAL_PASSED), try get(PKTF_TOTAL_DROPPED), try get(PKTF_TOTAL_MALFORMED), try get(PKTF_TOTAL_EXEMPT))
     }

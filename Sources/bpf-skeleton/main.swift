@@ -86,7 +86,11 @@ struct ELFFile {
 
 // MARK: BTF (only what is needed to type global variables)
 
-struct BTFType { var kind: Int; var name: String; var info: UInt32; var sizeOrType: UInt32; var extra: [UInt32] }
+struct BTFType {
+    var kind: Int; var name: String; var info: UInt32; var sizeOrType: UInt32; var extra: [UInt32]
+    /// For structs and unions: member names, in order (types in `extra`).
+    var memberNames: [String] = []
+}
 
 struct BTF {
     var types: [BTFType] = [BTFType(kind: 0, name: "void", info: 0, sizeOrType: 0, extra: [])]
@@ -115,7 +119,11 @@ struct BTF {
             var extra: [UInt32] = []
             for w in 0..<words { extra.append(elf.u32(o + 4 * w)) }
             o += 4 * words
-            types.append(BTFType(kind: kind, name: elf.cString(strings + nameOff), info: info, sizeOrType: st, extra: extra))
+            var t = BTFType(kind: kind, name: elf.cString(strings + nameOff), info: info, sizeOrType: st, extra: extra)
+            if kind == 4 || kind == 5 {
+                t.memberNames = (0..<vlen).map { elf.cString(strings + Int(extra[3 * $0])) }
+            }
+            types.append(t)
         }
     }
 
@@ -143,7 +151,7 @@ struct BTF {
             default: return nil
             }
         case 4, 5:
-            return !t.name.isEmpty && knownStructs.contains(t.name) ? t.name : nil
+            return !t.name.isEmpty && knownStructs.contains(t.name) && importsWhole(id) ? t.name : nil
         case 6:
             let signed = t.info & 0x8000_0000 != 0
             switch t.sizeOrType {
@@ -153,6 +161,36 @@ struct BTF {
             }
         default: return nil
         }
+    }
+
+    /// Swift imports C arrays of at most 4096 elements; a struct with a
+    /// larger one arrives without that field (and is not BitwiseCopyable).
+    func importsWhole(_ id: Int, depth: Int = 0) -> Bool {
+        guard id > 0, id < types.count, depth < 16 else { return true }
+        let t = types[id]
+        switch t.kind {
+        case 3: return t.extra[2] <= 4096 && importsWhole(Int(t.extra[0]), depth: depth + 1)
+        case 4, 5: return (0..<t.memberNames.count).allSatisfy { importsWhole(Int(t.extra[3 * $0 + 1]), depth: depth + 1) }
+        case 8, 9, 10, 11, 18: return importsWhole(Int(t.sizeOrType), depth: depth + 1)
+        default: return true
+        }
+    }
+
+    /// For a map defined with `__uint(type, ...)`, `__type(key, K)` and
+    /// `__type(value, V)`: its BPF map type number and key/value type ids.
+    func mapDefinition(_ name: String) -> (mapType: Int, key: Int, value: Int)? {
+        guard var id = varType(named: name) else { return nil }
+        while [8, 9, 10, 11, 18].contains(types[id].kind) { id = Int(types[id].sizeOrType) }
+        let def = types[id]
+        guard def.kind == 4 else { return nil }
+        func member(_ n: String) -> Int? {
+            guard let i = def.memberNames.firstIndex(of: n) else { return nil }
+            let ptr = types[Int(def.extra[3 * i + 1])]
+            return ptr.kind == 2 ? Int(ptr.sizeOrType) : nil
+        }
+        guard let typePtr = member("type"), types[typePtr].kind == 3,
+              let key = member("key"), let value = member("value") else { return nil }
+        return (Int(types[typePtr].extra[2]), key, value)
     }
 
     func varType(named name: String) -> Int? {
@@ -224,6 +262,19 @@ func generate(_ options: Options) throws -> String {
     }
     programs.sort { $0.name < $1.name }
     maps.sort()
+    // Maps whose key and value Swift can name get a typed view: hash,
+    // array, LRU hash and LPM trie as TypedMap, per-CPU ones as PerCPUMap.
+    var typedMaps: [(name: String, view: String)] = []
+    for m in maps {
+        guard let def = btf?.mapDefinition(m),
+              let key = btf?.swiftType(def.key, knownStructs: knownStructs),
+              let value = btf?.swiftType(def.value, knownStructs: knownStructs) else { continue }
+        switch def.mapType {
+        case 1, 2, 9, 11: typedMaps.append((m, "TypedMap<\(key), \(value)>"))
+        case 5, 6, 10: typedMaps.append((m, "PerCPUMap<\(key), \(value)>"))
+        default: continue
+        }
+    }
     globals.sort { $0.name < $1.name }
 
     let type = camel(options.name, upperFirst: true) + "Skeleton"
@@ -267,7 +318,7 @@ func generate(_ options: Options) throws -> String {
         o += "        }\n"
     }
     o += "\n        /// Loads every program into the kernel (verifier runs here).\n"
-    o += "        public consuming func load() throws(BPFError) -> \(type) { \(type)(try object.load()) }\n"
+    o += "        public consuming func load() throws(BPFError) -> \(type) { try \(type)(try object.load()) }\n"
     o += "    }\n\n"
     o += "    /// Loaded programs, ready to attach.\n"
     o += "    public struct Programs: Sendable {\n"
@@ -277,16 +328,27 @@ func generate(_ options: Options) throws -> String {
     o += "    public struct Maps: Sendable {\n"
     for m in maps { o += "        public let \(identifier(m)): Map\n" }
     o += "    }\n\n"
+    o += "    /// Typed views of the maps whose key and value types Swift can name.\n"
+    o += "    public struct TypedMaps: Sendable {\n"
+    for t in typedMaps { o += "        public let \(identifier(t.name)): \(t.view)\n" }
+    o += "    }\n\n"
     o += "    /// The loaded object; it owns every file descriptor below.\n"
     o += "    public let object: LoadedObject\n"
     o += "    public let programs: Programs\n"
-    o += "    public let maps: Maps\n\n"
-    o += "    init(_ object: LoadedObject) {\n"
+    o += "    public let maps: Maps\n"
+    o += "    public let typed: TypedMaps\n\n"
+    o += "    init(_ object: LoadedObject) throws(BPFError) {\n"
     o += "        self.object = object\n"
     o += "        self.programs = Programs(\n"
     o += programs.map { "            \(identifier($0.name)): object.requiredProgram(\"\($0.name)\")" }.joined(separator: ",\n") + "\n        )\n"
     o += "        self.maps = Maps(\n"
     o += maps.map { "            \(identifier($0)): object.requiredMap(\"\($0)\")" }.joined(separator: ",\n") + "\n        )\n"
+    o += "        self.typed = TypedMaps(\n"
+    o += typedMaps.map { t in
+        let view = t.view.hasPrefix("PerCPU") ? "perCPU" : "typed"
+        let args = t.view.drop(while: { $0 != "<" }).dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) + ".self" }
+        return "            \(identifier(t.name)): try object.requiredMap(\"\(t.name)\").\(view)(\(args.joined(separator: ", ")))"
+    }.joined(separator: ",\n") + "\n        )\n"
     o += "    }\n"
     for g in globals {
         o += "\n    /// `\(g.name)` in `\(g.section)`, read from the kernel's copy.\n"

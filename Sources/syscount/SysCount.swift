@@ -71,8 +71,8 @@ struct SysCount: ToolCommand {
         try trace.applyCgroup(to: probe.maps.cgroupFilter)
 
         let reporter = SyscountReporter(
-            counts: try probe.maps.counts.perCPU(UInt32.self, syscount_value.self),
-            hist: try probe.maps.hist.perCPU(UInt32.self, UInt64.self),
+            counts: probe.typed.counts,
+            hist: probe.typed.hist,
             table: table, options: self, histName: hist)
         var what = process ? "syscalls per process" : "syscalls"
         if let interval { what += ", reporting every \(interval) s" }

@@ -50,7 +50,7 @@ struct SysNoop: ToolCommand {
         try open.setMaxEntries(trace.bufferBytes, for: .events)
         let probe = try open.load()
         try trace.applyCgroup(to: probe.maps.cgroupFilter)
-        let specs = try probe.maps.specs.typed(UInt32.self, sysnoop_spec.self)
+        let specs = probe.typed.specs
         for (i, f) in formats.enumerated() { try specs.update(UInt32(i), f.spec) }
 
         let format = SysnoopFormat(json: trace.json, relativeTime: trace.timestamp, syscalls: formats)

@@ -13,7 +13,7 @@ private func loadTestProbes(syscall: Int32 = 0) throws -> TestprobesSkeleton {
 }
 
 private func counter(_ probe: TestprobesSkeleton, _ which: test_counter) throws -> UInt64 {
-    try probe.maps.counters.perCPU(UInt32.self, UInt64.self).sum(which.rawValue) ?? 0
+    try probe.typed.counters.sum(which.rawValue) ?? 0
 }
 
 private func callGetpriority(_ times: Int) {
@@ -170,7 +170,8 @@ extension Privileged {
 
         @Test func arrayMapOfStructs() throws {
             let probe = try loadTestProbes()
-            let array = try probe.maps.samples.typed(UInt32.self, test_sample.self)
+            // The skeleton's typed view, generated from the map's BTF.
+            let array = probe.typed.samples
             try array.update(3, test_sample(seq: 7, pid: 42, value: 9))
             let s = try #require(try array.lookup(3))
             #expect(s.seq == 7 && s.pid == 42 && s.value == 9)
