@@ -59,8 +59,8 @@ public final class Link: Sendable, CustomStringConvertible {
     /// Whether the link is still attached (not yet detached by this process).
     public var isAttached: Bool { state.withLock { $0.value != nil } }
 
-    /// Pins the link under bpffs so it outlives this process; remove the
-    /// pin file (or call `unpin()`) to let it go.
+    /// Pins the link under bpffs so it outlives this process; removing the
+    /// pin file lets it go.
     public func pin(at path: FilePath) throws(BPFError) {
         let rc: Int32 = state.withLock { s in
             switch s.value {

@@ -25,6 +25,11 @@ public enum ErrnoName {
         return "E\(n)"
     }
 
+    /// For a syscall result: the errno name when it failed (negative), else nil.
+    public static func ifFailed<T: BinaryInteger>(_ result: T) -> String? {
+        result < 0 ? name(Int32(truncatingIfNeeded: result)) : nil
+    }
+
     /// The number for a name such as "EEXIST".
     public static func number(_ name: String) -> Int32? {
         names.firstIndex(of: name.uppercased()).map(Int32.init)

@@ -87,7 +87,7 @@ struct ExecFormat: Sendable {
 
     func write(_ e: ExecEvent, to out: Output, clockOffset: Int64, start: UInt64) {
         let args = e.arguments
-        let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
+        let errnoName = ErrnoName.ifFailed(e.result)
         if json {
             var o = JSONObject()
             o.timestamp(e.timestamp, clockOffset: clockOffset)

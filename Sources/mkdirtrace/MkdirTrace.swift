@@ -65,7 +65,7 @@ struct MkdirFormat: Sendable {
     }
 
     func write(_ e: MkdirEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
+        let errnoName = ErrnoName.ifFailed(e.result)
         if json {
             var o = JSONObject()
             o.timestamp(e.timestamp, clockOffset: clockOffset)

@@ -97,7 +97,7 @@ struct OpenFormat: Sendable {
     }
 
     func write(_ e: OpenEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        let errnoName = e.result < 0 ? ErrnoName.name(e.result) : nil
+        let errnoName = ErrnoName.ifFailed(e.result)
         if json {
             var o = JSONObject()
             o.timestamp(e.timestamp, clockOffset: clockOffset)

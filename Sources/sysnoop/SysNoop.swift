@@ -129,7 +129,7 @@ struct SysnoopFormat: Sendable {
         guard e.index < syscalls.count else { return }
         let f = syscalls[e.index]
         let args = values(e, f)
-        let errnoName = e.result < 0 ? ErrnoName.name(Int32(truncatingIfNeeded: e.result)) : nil
+        let errnoName = ErrnoName.ifFailed(e.result)
         if json {
             var o = JSONObject()
             o.timestamp(e.timestamp, clockOffset: clockOffset)

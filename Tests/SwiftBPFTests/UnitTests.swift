@@ -53,6 +53,8 @@ import ToolSupport
         #expect(ErrnoName.name(-13) == "EACCES")
         #expect(ErrnoName.name(9999) == "E9999")
         #expect(ErrnoName.number("eexist") == 17)
+        #expect(ErrnoName.ifFailed(Int64(-2)) == "ENOENT")
+        #expect(ErrnoName.ifFailed(Int32(0)) == nil && ErrnoName.ifFailed(3) == nil)
     }
 
     @Test func relativeTime() {
