@@ -68,7 +68,8 @@ struct pktf_addr6 {
 
 struct pktf_settings {
 	__u8 default_drop;  /* 1: deny by default */
-	__u8 pad[7];
+	__u8 persistent;    /* 1: attached with --persist (pinned), not by a running process */
+	__u8 pad[6];
 	__u64 any_src4, any_src6, any_dst4, any_dst6;
 };
 

@@ -1,6 +1,7 @@
+import Dispatch
 import Foundation
 import Glibc
-import SystemPackage
+import SwiftBPF
 
 /// An address or network, IPv4 or IPv6: "10.0.0.1", "10.0.0.0/8", "fe80::/10".
 public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
@@ -197,8 +198,18 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
     static func describe(_ r: ClosedRange<UInt16>) -> String { r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)-\(r.upperBound)" }
 }
 
-/// The pktfilter XDP program with its rule maps: attach it to an interface,
-/// then add and remove rules while it runs.
+/// The pktfilter XDP program with its rule maps: load one and attach it to
+/// an interface, or find the one already attached there (by any process,
+/// from any mount namespace) and edit its rules while it runs.
+///
+/// A running filter is found through the kernel, as `bpftool` would:
+/// interface → its XDP program (recognised by name and by the layout of
+/// `struct pktf_rule` in its BTF) → the program's maps. Nothing is pinned,
+/// so no BPF filesystem is needed and no mount namespace is special.
+/// Edits from several processes are serialised by a lock that lives in the
+/// network namespace (an abstract socket), so every mount namespace sees it.
+///
+/// Needs Linux 5.17+ (`bpf_loop`).
 public final class PacketFilter: Sendable {
     public enum Policy: String, Sendable, CaseIterable { case allow, deny }
 
@@ -210,41 +221,157 @@ public final class PacketFilter: Sendable {
         public var lastHit: UInt64
     }
 
-    public let probe: PktfilterSkeleton
+    /// The program's name in the kernel, by which (with its BTF) a running
+    /// filter is recognised.
+    public static let programName = "pktfilter"
 
-    /// Loads the filter. With `pinDirectory`, its maps are pinned there (or,
-    /// if already pinned by a running filter, reused), so another process
-    /// can edit the same rules.
-    public init(pinDirectory: String? = nil) throws(BPFError) {
-        var open = try PktfilterSkeleton.open()
-        if let dir = pinDirectory {
-            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for map in PktfilterSkeleton.MapName.allCases {
-                try open.object.setPinPath(FilePath("\(dir)/\(map.rawValue)"), map: map.rawValue)
+    /// The object this process loaded; nil for a filter found in the kernel.
+    public let probe: PktfilterSkeleton?
+    let maps: PktfilterSkeleton.TypedMaps
+    /// The kernel's ID of the XDP program.
+    public let programID: UInt32
+
+    /// Loads a new filter (not attached; no rules; default allow).
+    public init() throws(BPFError) {
+        let probe = try PktfilterSkeleton.open().load()
+        self.probe = probe
+        maps = probe.typed
+        programID = probe.programs.pktfilter.id ?? 0
+    }
+
+    private init(program: KernelProgram) throws(BPFError) {
+        var byName: [String: Map] = [:]
+        for map in try program.maps() { byName[map.name] = map }
+        maps = try PktfilterSkeleton.TypedMaps(mapNamed: { name throws(BPFError) in
+            // The kernel keeps 15 characters of a map's name.
+            guard let map = byName[String(name.prefix(15))] else {
+                throw BPFError(.foreignObject, "XDP program id \(program.id) has no map '\(name)': it is not a compatible pktfilter")
             }
+            return map
+        })
+        probe = nil
+        programID = program.id
+    }
+
+    /// The filter attached to `interface` in this network namespace, found
+    /// through the kernel; no program is loaded. nil when the interface has
+    /// no XDP program; `.foreignObject` when it has someone else's.
+    public static func attached(to interface: String) throws(BPFError) -> PacketFilter? {
+        guard let id = try Kernel.xdpProgramID(interface: interface) else { return nil }
+        let program = try KernelProgram(id: id)
+        guard program.name == programName else {
+            throw BPFError(.foreignObject, "the XDP program on \(interface) (id \(id), '\(program.name)') is not a pktfilter")
         }
-        probe = try open.load()
+        guard program.structSize("pktf_rule") == MemoryLayout<pktf_rule>.size,
+              program.structSize("pktf_settings") == MemoryLayout<pktf_settings>.size else {
+            throw BPFError(.foreignObject, "the pktfilter on \(interface) (id \(id)) was built from another version: its rule layout differs from this one's")
+        }
+        return try PacketFilter(program: program)
+    }
+
+    /// Interfaces of this network namespace with a pktfilter attached.
+    public static func attachedInterfaces() -> [String] {
+        guard let list = if_nameindex() else { return [] }
+        defer { if_freenameindex(list) }
+        var names: [String] = []
+        var entry = list
+        while entry.pointee.if_index != 0, let name = entry.pointee.if_name {
+            names.append(String(cString: name))
+            entry += 1
+        }
+        return names.filter { (try? attached(to: $0)) != nil }.sorted()
     }
 
     /// Attaches to `interface` (no fallback between modes, no replacing
-    /// another XDP program). Released links detach.
+    /// another XDP program). Releasing the link, or the process ending,
+    /// detaches it. Only for a filter this process loaded.
     public func attach(interface: String, mode: XDPMode) throws(BPFError) -> Link {
-        try probe.programs.pktfilter.attachXDP(interface: interface, mode: mode)
+        guard let probe else {
+            throw BPFError(.foreignObject, "this filter was found attached, not loaded here: it cannot be attached again")
+        }
+        return try probe.programs.pktfilter.attachXDP(interface: interface, mode: mode)
     }
 
+    /// Attaches to `interface` so that the filter outlives this process,
+    /// until `detachPersistent(interface:)`: attached as `ip link set xdp`
+    /// attaches, without a link, so no pin and no BPF filesystem is needed
+    /// and any mount namespace of the network namespace can detach it.
+    public func attachPersistent(interface: String, mode: XDPMode) throws(BPFError) {
+        guard let probe else {
+            throw BPFError(.foreignObject, "this filter was found attached, not loaded here: it cannot be attached again")
+        }
+        // Marked first: once attached, another process may look at it.
+        var settings = try maps.settings.lookup(0) ?? pktf_settings()
+        settings.persistent = 1
+        try maps.settings.update(0, settings)
+        try probe.programs.pktfilter.attachXDPPersistent(interface: interface, mode: mode)
+    }
+
+    /// Whether the filter was attached with `attachPersistent`, rather than
+    /// by a process that holds it.
+    public var isPersistent: Bool {
+        get throws(BPFError) { try maps.settings.lookup(0)?.persistent == 1 }
+    }
+
+    /// Detaches the persistent filter on `interface`. A filter held by a
+    /// running process is left to that process.
+    public static func detachPersistent(interface: String) throws(BPFError) {
+        guard let filter = try attached(to: interface) else {
+            throw BPFError(.notFound, "no filter on \(interface)")
+        }
+        guard try filter.isPersistent else {
+            throw BPFError(.busy, "the filter on \(interface) belongs to a running 'pktfilter run': stop that process instead", errno: .resourceBusy)
+        }
+        try Kernel.detachXDP(interface: interface, programID: filter.programID)
+    }
+
+    // MARK: Rules
 
     public var defaultPolicy: Policy {
         get throws(BPFError) {
-            let s = try probe.typed.settings.lookup(0)
+            let s = try maps.settings.lookup(0)
             return s?.default_drop == 1 ? .deny : .allow
         }
     }
 
     public func setDefaultPolicy(_ policy: Policy) throws(BPFError) {
-        let map = probe.typed.settings
-        var s = try map.lookup(0) ?? pktf_settings()
-        s.default_drop = policy == .deny ? 1 : 0
-        try map.update(0, s)
+        try withEditLock { () throws(BPFError) in
+            var s = try maps.settings.lookup(0) ?? pktf_settings()
+            s.default_drop = policy == .deny ? 1 : 0
+            try maps.settings.update(0, s)
+        }
+    }
+
+    /// Runs `body` holding this filter's edit lock: an abstract Unix socket
+    /// named after the program, which the kernel releases when the holder
+    /// exits in any way. Abstract sockets belong to the network namespace,
+    /// which every invocation that can see the interface shares.
+    func withEditLock<T>(_ body: () throws(BPFError) -> T) throws(BPFError) -> T {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BPFError.system("cannot create the edit lock socket", errno) }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let name = Array("swiftbpf/pktfilter/\(programID)".utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { path in
+            path[0] = 0  // abstract: no file, nothing to clean up
+            path.baseAddress!.advanced(by: 1).copyMemory(from: name, byteCount: name.count)
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + name.count)
+        let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+        while true {
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+            }
+            if rc == 0 { break }
+            let e = errno
+            guard e == EADDRINUSE else { throw BPFError.system("cannot take the edit lock of filter \(programID)", e) }
+            guard DispatchTime.now().uptimeNanoseconds < deadline else {
+                throw BPFError(.busy, "another pktfilter has been editing filter \(programID) for 10 s", errno: .resourceBusy)
+            }
+            usleep(5_000)
+        }
+        return try body()
     }
 
     /// Rebuilds the address maps from the active rules (plus one being
@@ -282,7 +409,7 @@ public final class PacketFilter: Sendable {
             }
             return out
         }
-        let m = probe.typed
+        let m = maps
         try sync(m.srcExact4, exact["src4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
         try sync(m.dstExact4, exact["dst4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
         try sync(m.srcExact6, exact["src6"] ?? [:]) { Self.addr6($0) }
@@ -291,10 +418,9 @@ public final class PacketFilter: Sendable {
         try sync(m.dstPrefix4, tries("dst4")) { Self.lpm4($0) }
         try sync(m.srcPrefix6, tries("src6")) { Self.lpm6($0) }
         try sync(m.dstPrefix6, tries("dst6")) { Self.lpm6($0) }
-        let settings = m.settings
-        var s = try settings.lookup(0) ?? pktf_settings()
+        var s = try m.settings.lookup(0) ?? pktf_settings()
         s.any_src4 = any["src4"]!; s.any_src6 = any["src6"]!; s.any_dst4 = any["dst4"]!; s.any_dst6 = any["dst6"]!
-        try settings.update(0, s)
+        try m.settings.update(0, s)
     }
 
     static func addr6(_ bytes: [UInt8]) -> pktf_addr6 {
@@ -331,39 +457,40 @@ public final class PacketFilter: Sendable {
     /// Adds a rule in the first free slot; returns its id.
     @discardableResult
     public func add(_ rule: PacketRule) throws(BPFError) -> Int {
-        let map = probe.typed.rules
-        for id in 0..<UInt32(PKTF_MAX_RULES) where (try map.lookup(id))?.active == 0 {
-            try probe.typed.ruleStats.update(id, [pktf_counter()])
-            // An array update is a copy the running program may read half
-            // done: write the rule inactive, then flip only `active`.
-            var raw = rule.raw
-            raw.active = 0
-            try map.update(id, raw)
-            try syncAddressMaps(including: (Int(id), rule))
-            raw.active = 1
-            try map.update(id, raw)
-            return Int(id)
+        try withEditLock { () throws(BPFError) -> Int in
+            for id in 0..<UInt32(PKTF_MAX_RULES) where (try maps.rules.lookup(id))?.active == 0 {
+                try maps.ruleStats.update(id, [pktf_counter()])
+                // An array update is a copy the running program may read half
+                // done: write the rule inactive, then flip only `active`.
+                var raw = rule.raw
+                raw.active = 0
+                try maps.rules.update(id, raw)
+                try syncAddressMaps(including: (Int(id), rule))
+                raw.active = 1
+                try maps.rules.update(id, raw)
+                return Int(id)
+            }
+            throw BPFError(.systemCall, "all \(PKTF_MAX_RULES) rule slots are in use", errno: .noSpace)
         }
-        throw BPFError(.systemCall, "all \(PKTF_MAX_RULES) rule slots are in use", errno: .noSpace)
     }
 
     /// Removes rule `id`; false if there was none.
     @discardableResult
     public func remove(_ id: Int) throws(BPFError) -> Bool {
         guard (0..<Int(PKTF_MAX_RULES)).contains(id) else { return false }
-        let map = probe.typed.rules
-        guard let r = try map.lookup(UInt32(id)), r.active != 0 else { return false }
-        try map.update(UInt32(id), pktf_rule())
-        try syncAddressMaps()
-        return true
+        return try withEditLock { () throws(BPFError) -> Bool in
+            guard let r = try maps.rules.lookup(UInt32(id)), r.active != 0 else { return false }
+            try maps.rules.update(UInt32(id), pktf_rule())
+            try syncAddressMaps()
+            return true
+        }
     }
 
     /// The active rules by id.
     public func rules() throws(BPFError) -> [(id: Int, rule: PacketRule)] {
-        let map = probe.typed.rules
         var out: [(id: Int, rule: PacketRule)] = []
         for id in 0..<UInt32(PKTF_MAX_RULES) {
-            if let raw = try map.lookup(id), let rule = PacketRule(raw: raw) { out.append((Int(id), rule)) }
+            if let raw = try maps.rules.lookup(id), let rule = PacketRule(raw: raw) { out.append((Int(id), rule)) }
         }
         return out
     }
@@ -376,28 +503,13 @@ public final class PacketFilter: Sendable {
 
     /// Packets decided by rule `id`.
     public func counter(rule id: Int) throws(BPFError) -> Counter {
-        let values = try probe.typed.ruleStats.lookup(UInt32(id)) ?? []
-        return Self.sum(values)
+        Self.sum(try maps.ruleStats.lookup(UInt32(id)) ?? [])
     }
 
     /// Totals: passed, dropped (by rules or policy), malformed (dropped),
     /// exempt (ARP and neighbour discovery, always passed).
     public func totals() throws(BPFError) -> (passed: Counter, dropped: Counter, malformed: Counter, exempt: Counter) {
-        let map = probe.typed.totals
-        func get(_ t: pktf_total) throws(BPFError) -> Counter { Self.sum(try map.lookup(t.rawValue) ?? []) }
+        func get(_ t: pktf_total) throws(BPFError) -> Counter { Self.sum(try maps.totals.lookup(t.rawValue) ?? []) }
         return (try get(PKTF_TOTAL_PASSED), try get(PKTF_TOTAL_DROPPED), try get(PKTF_TOTAL_MALFORMED), try get(PKTF_TOTAL_EXEMPT))
-    }
-
-    /// Whether the XDP program attached to `interface` is the one using
-    /// these (pinned) maps, rather than another program or none.
-    public func isAttached(to interface: String) -> Bool {
-        guard let program = Kernel.xdpProgramID(interface: interface), program != 0,
-              let rules = probe.maps.rules.id else { return false }
-        return Kernel.mapIDs(ofProgram: program).contains(rules)
-    }
-
-    /// Removes the map pins (a running filter keeps its maps).
-    public func unpinMaps() {
-        for name in PktfilterSkeleton.MapName.allCases { try? probe.object.requiredMap(name.rawValue).unpin() }
     }
 }

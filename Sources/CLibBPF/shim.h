@@ -3,10 +3,14 @@
 
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #endif

@@ -1,3 +1,4 @@
+import Foundation
 import SystemPackage
 
 /// An error from loading, attaching or using BPF objects, worded so that the
@@ -21,6 +22,13 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
         case notFound
         /// tracefs is not mounted and could not be mounted.
         case tracefsUnavailable
+        /// The BPF filesystem (for pins) is not mounted and could not be mounted.
+        case bpffsUnavailable
+        /// A BPF object in the kernel (program, map, link) that is not what
+        /// the caller expected, such as another tool's XDP program.
+        case foreignObject
+        /// The kernel object is busy: an interface already has an XDP program.
+        case busy
         /// Something else failed with an errno.
         case systemCall
     }
@@ -49,11 +57,12 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
         return ([message, "verifier log (last lines):"] + verifierLog.map { "  " + $0 }).joined(separator: "\n")
     }
 
-    /// An error for a libbpf call that returned `-errno` (or set `errno`).
-    static func system(_ what: String, _ code: Int32, libbpfMessages: [String] = []) -> BPFError {
+    /// An error for a call that returned `-errno` (or set `errno`), worded
+    /// "what: reason"; `what` names the object or path concerned.
+    public static func system(_ what: String, _ code: Int32, libbpfMessages: [String] = []) -> BPFError {
         let e = Errno(rawValue: abs(code))
         var text = "\(what): \(e.description)"
-        if let detail = libbpfMessages.last(where: { !$0.isEmpty }) { text += " (libbpf: \(detail))" }
+        if let detail = mostSpecific(libbpfMessages) { text += " (libbpf: \(detail))" }
         switch e {
         case .permissionDenied, .notPermitted:
             if !Kernel.privileges.canUseBPF {
@@ -62,5 +71,16 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
         default: break
         }
         return BPFError(.systemCall, text, errno: e)
+    }
+
+    /// The libbpf line that says most about a failure: the one naming a
+    /// map, program or path, rather than the closing "failed to load
+    /// object" that only repeats the errno.
+    static func mostSpecific(_ lines: [String]) -> String? {
+        let useful = lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let specific = useful.first { line in
+            ["map '", "prog '", "pin", "path"].contains { line.contains($0) } && !line.contains("failed to load object")
+        }
+        return (specific ?? useful.last).map { $0.hasPrefix("libbpf: ") ? String($0.dropFirst(8)) : $0 }
     }
 }

@@ -177,37 +177,6 @@ public enum Kernel {
         return out
     }
 
-    /// The IDs of the maps a loaded program uses (empty if there is no
-    /// such program).
-    public static func mapIDs(ofProgram id: UInt32) -> [UInt32] {
-        let fd = bpf_prog_get_fd_by_id(id)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var info = bpf_prog_info()
-        var len = UInt32(MemoryLayout<bpf_prog_info>.size)
-        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0, info.nr_map_ids > 0 else { return [] }
-        // Second call: the kernel fills an array of nr_map_ids IDs.
-        var ids = [UInt32](repeating: 0, count: Int(info.nr_map_ids))
-        let count = info.nr_map_ids
-        info = bpf_prog_info()
-        info.nr_map_ids = count
-        len = UInt32(MemoryLayout<bpf_prog_info>.size)
-        let rc = ids.withUnsafeMutableBufferPointer { buf -> Int32 in
-            info.map_ids = UInt64(UInt(bitPattern: buf.baseAddress))
-            return bpf_obj_get_info_by_fd(fd, &info, &len)
-        }
-        return rc == 0 ? Array(ids.prefix(Int(min(count, info.nr_map_ids)))) : []
-    }
-
-    /// The id of the XDP program attached to `interface`, 0 if none, nil
-    /// if there is no such interface.
-    public static func xdpProgramID(interface: String) -> UInt32? {
-        let index = Int32(bitPattern: if_nametoindex(interface))
-        guard index > 0 else { return nil }
-        var id: UInt32 = 0
-        return bpf_xdp_query_id(index, 0, &id) == 0 ? id : 0
-    }
-
     /// The number of possible CPUs, the length of per-CPU map values.
     public static var possibleCPUs: Int { Int(max(1, libbpf_num_possible_cpus())) }
 

@@ -60,8 +60,10 @@ public final class Link: Sendable, CustomStringConvertible {
     public var isAttached: Bool { state.withLock { $0.value != nil } }
 
     /// Pins the link under bpffs so it outlives this process; removing the
-    /// pin file lets it go.
+    /// pin file lets it go. The directory is created, and bpffs mounted at
+    /// `/sys/fs/bpf` first when the path lies under it and it is missing.
     public func pin(at path: FilePath) throws(BPFError) {
+        try Kernel.makeBPFFSDirectory(path.removingLastComponent())
         let rc: Int32 = state.withLock { s in
             switch s.value {
             case .libbpf(let p): bpf_link__pin(p, path.string)

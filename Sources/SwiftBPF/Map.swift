@@ -38,35 +38,73 @@ public struct UpdateFlags: OptionSet, Sendable {
     public static let exist = UpdateFlags(rawValue: UInt64(BPF_EXIST))
 }
 
-/// A map of a loaded object, untyped. Get a typed view with `typed(_:_:)`
-/// or `perCPU(_:_:)`; both check the sizes against the map's.
+/// A map, untyped: one of a loaded object, or one that a program already
+/// in the kernel uses, opened by its ID (`Map(id:)`). Get a typed view with
+/// `typed(_:_:)` or `perCPU(_:_:)`; both check the sizes against the map's.
 public struct Map: @unchecked Sendable {
-    let object: LoadedObject
-    let pointer: OpaquePointer
+    /// Keeps `fd` open: the loaded object that owns it, or the descriptor
+    /// this map was opened with.
+    let owner: AnyObject
+    /// libbpf's map, for maps of a loaded object.
+    let pointer: OpaquePointer?
+    let fd: Int32
+
+    public let name: String
+    public let type: MapType
+    public let keySize: Int
+    public let valueSize: Int
+    public let maxEntries: Int
 
     init(object: LoadedObject, pointer: OpaquePointer) {
-        self.object = object
+        owner = object
         self.pointer = pointer
+        fd = bpf_map__fd(pointer)
+        name = String(cString: bpf_map__name(pointer))
+        type = MapType(rawValue: bpf_map__type(pointer).rawValue)
+        keySize = Int(bpf_map__key_size(pointer))
+        valueSize = Int(bpf_map__value_size(pointer))
+        maxEntries = Int(bpf_map__max_entries(pointer))
     }
 
-    public var name: String { String(cString: bpf_map__name(pointer)) }
-    public var type: MapType { MapType(rawValue: bpf_map__type(pointer).rawValue) }
-    public var keySize: Int { Int(bpf_map__key_size(pointer)) }
-    public var valueSize: Int { Int(bpf_map__value_size(pointer)) }
-    public var maxEntries: Int { Int(bpf_map__max_entries(pointer)) }
-    /// The map's file descriptor, owned by the object.
-    public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: bpf_map__fd(pointer)) }
+    /// Opens the map the kernel knows by `id` (as `bpftool map show` lists
+    /// it), whoever created it: how a second process reaches the maps of a
+    /// running program without any pinned path. Needs CAP_SYS_ADMIN.
+    /// The map's name is the kernel's, at most 15 characters.
+    public init(id: UInt32) throws(BPFError) {
+        let fd = bpf_map_get_fd_by_id(id)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { throw BPFError(.notFound, "no BPF map with id \(id)", errno: .noSuchFileOrDirectory) }
+            throw BPFError.system("cannot open BPF map id \(id)", e)
+        }
+        let descriptor = Descriptor(fd)
+        var info = bpf_map_info()
+        var len = UInt32(MemoryLayout<bpf_map_info>.size)
+        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { throw BPFError.system("cannot read BPF map id \(id)", errno) }
+        owner = descriptor
+        pointer = nil
+        self.fd = fd
+        name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        type = MapType(rawValue: info.type)
+        keySize = Int(info.key_size)
+        valueSize = Int(info.value_size)
+        maxEntries = Int(info.max_entries)
+    }
+
+    /// The map's file descriptor, owned by the object (or by this map).
+    public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: fd) }
 
     /// The kernel's ID for the map (as `bpftool map show` lists), or nil.
     public var id: UInt32? {
         var info = bpf_map_info()
         var len = UInt32(MemoryLayout<bpf_map_info>.size)
-        guard bpf_obj_get_info_by_fd(bpf_map__fd(pointer), &info, &len) == 0 else { return nil }
+        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { return nil }
         return info.id
     }
 
     /// Removes the map's pin (the map lives on while descriptors remain).
     public func unpin() throws(BPFError) {
+        guard let pointer else { return }
         let rc = bpf_map__unpin(pointer, nil)
         if rc != 0 { throw BPFError.system("cannot unpin map '\(name)'", rc) }
     }
@@ -103,7 +141,6 @@ public struct Map: @unchecked Sendable {
 
     func lookup<Key: BitwiseCopyable>(_ key: Key, into buffer: inout [UInt8]) throws(BPFError) -> Bool {
         var k = key
-        let fd = bpf_map__fd(pointer)
         let rc = withUnsafeBytes(of: &k) { kp in buffer.withUnsafeMutableBytes { bpf_map_lookup_elem(fd, kp.baseAddress, $0.baseAddress) } }
         if rc == 0 { return true }
         let e = errno
@@ -113,14 +150,12 @@ public struct Map: @unchecked Sendable {
 
     func update<Key: BitwiseCopyable>(_ key: Key, from buffer: UnsafeRawPointer, flags: UpdateFlags) throws(BPFError) {
         var k = key
-        let fd = bpf_map__fd(pointer)
         let rc = withUnsafeBytes(of: &k) { bpf_map_update_elem(fd, $0.baseAddress, buffer, flags.rawValue) }
         if rc != 0 { throw BPFError.system("update of map '\(name)'", errno) }
     }
 
     func delete<Key: BitwiseCopyable>(_ key: Key) throws(BPFError) -> Bool {
         var k = key
-        let fd = bpf_map__fd(pointer)
         if withUnsafeBytes(of: &k, { bpf_map_delete_elem(fd, $0.baseAddress) }) == 0 { return true }
         let e = errno
         if e == ENOENT { return false }
@@ -130,7 +165,6 @@ public struct Map: @unchecked Sendable {
     func keys<Key: BitwiseCopyable>(_: Key.Type) throws(BPFError) -> [Key] {
         var keys: [Key] = []
         var current: Key? = nil
-        let fd = bpf_map__fd(pointer)
         var next = [UInt8](repeating: 0, count: keySize)
         while true {
             let rc: Int32
@@ -236,4 +270,11 @@ extension PerCPUMap where Value: FixedWidthInteger {
     public func sum(_ key: Key) throws(BPFError) -> Value? {
         try lookup(key)?.reduce(0, &+)
     }
+}
+
+/// A file descriptor this process opened and closes when released.
+final class Descriptor: Sendable {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
 }

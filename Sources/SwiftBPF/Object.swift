@@ -132,10 +132,12 @@ public struct OpenObject: ~Copyable {
         return disabled
     }
 
-    /// Pins `map` at `path` on load, reusing the map already pinned there:
-    /// how a second process edits the maps of a running program.
+    /// Pins `map` at `path` on load, reusing the map already pinned there.
+    /// The directory is created, and bpffs mounted at `/sys/fs/bpf` when
+    /// the path lies under it and it is missing.
     public mutating func setPinPath(_ path: FilePath, map: String) throws(BPFError) {
         guard let m = handle.findMap(map) else { throw BPFError(.notFound, "no map '\(map)' in \(name)") }
+        try Kernel.makeBPFFSDirectory(path.removingLastComponent())
         let rc = bpf_map__set_pin_path(m, path.string)
         if rc != 0 { throw BPFError.system("cannot set pin path of '\(map)'", rc) }
     }

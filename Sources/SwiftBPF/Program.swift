@@ -131,11 +131,9 @@ public struct Program: @unchecked Sendable {
     /// mode asked for: never falling back from native to generic, never
     /// replacing a program already attached there.
     public func attachXDP(interface: String, mode: XDPMode = .native) throws(BPFError) -> Link {
-        let index = Int32(bitPattern: if_nametoindex(interface))
-        guard index > 0 else { throw BPFError(.notFound, "no network interface '\(interface)'", errno: Errno(rawValue: ENODEV)) }
-        var existing: UInt32 = 0
-        if bpf_xdp_query_id(index, 0, &existing) == 0, existing != 0 {
-            throw BPFError(.systemCall, "\(interface) already has an XDP program (id \(existing)); detach it first", errno: .resourceBusy)
+        let index = try Kernel.interfaceIndex(interface)
+        if let existing = try Kernel.xdpProgramID(interface: interface) {
+            throw BPFError(.busy, "\(interface) already has an XDP program (id \(existing)); detach it first", errno: .resourceBusy)
         }
         var opts = bpf_link_create_opts()
         opts.sz = MemoryLayout<bpf_link_create_opts>.size
@@ -149,6 +147,27 @@ public struct Program: @unchecked Sendable {
             throw BPFError.system("cannot attach \(name) to \(interface) (XDP \(mode))", fd)
         }
         return Link(descriptor: fd, kind: .xdp(interface: interface, mode: mode.rawValue), program: self)
+    }
+
+    /// Attaches an XDP program to `interface` without a link, as
+    /// `ip link set dev IFACE xdp` does: it stays attached after this
+    /// process exits, with no pin and no BPF filesystem, until
+    /// `Kernel.detachXDP(interface:programID:)` removes it. Same rules as
+    /// `attachXDP`: the mode asked for, and never over another program.
+    public func attachXDPPersistent(interface: String, mode: XDPMode = .native) throws(BPFError) {
+        let index = try Kernel.interfaceIndex(interface)
+        if let existing = try Kernel.xdpProgramID(interface: interface) {
+            throw BPFError(.busy, "\(interface) already has an XDP program (id \(existing)); detach it first", errno: .resourceBusy)
+        }
+        let flags = UInt32(XDP_FLAGS_UPDATE_IF_NOEXIST) | UInt32(mode == .native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE)
+        let rc = bpf_xdp_attach(index, bpf_program__fd(pointer), flags, nil)
+        guard rc == 0 else {
+            let e = Errno(rawValue: abs(rc))
+            if mode == .native && (e == .notSupported || e == .invalidArgument) {
+                throw BPFError(.featureMissing(.xdp), "\(interface) does not support native XDP (driver mode): \(e); use generic mode", errno: e)
+            }
+            throw BPFError.system("cannot attach \(name) to \(interface) (XDP \(mode))", rc)
+        }
     }
 
     /// Runs the program once on `packet` in the kernel (BPF_PROG_TEST_RUN)

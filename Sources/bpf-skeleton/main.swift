@@ -292,7 +292,13 @@ func generate(_ options: Options) throws -> String {
     for p in programs { o += "        /// `SEC(\"\(p.section)\")`\n        case \(identifier(p.name)) = \"\(p.name)\"\n" }
     o += "    }\n\n"
     o += "    /// The object's maps (not counting the global-variable sections).\n"
-    o += "    public enum MapName: String, CaseIterable, Sendable {\n"
+    if maps.isEmpty {
+        // An enum without cases cannot have a raw type.
+        o += "    public enum MapName: CaseIterable, Sendable {\n"
+        o += "        public var rawValue: String { switch self {} }\n"
+    } else {
+        o += "    public enum MapName: String, CaseIterable, Sendable {\n"
+    }
     for m in maps { o += "        case \(identifier(m)) = \"\(m)\"\n" }
     o += "    }\n\n"
     o += "    /// Opens the embedded object: the phase in which maps, programs and\n    /// read-only globals can still be configured.\n"
@@ -331,6 +337,15 @@ func generate(_ options: Options) throws -> String {
     o += "    /// Typed views of the maps whose key and value types Swift can name.\n"
     o += "    public struct TypedMaps: Sendable {\n"
     for t in typedMaps { o += "        public let \(identifier(t.name)): \(t.view)\n" }
+    o += "\n        /// Typed views over maps found by name: a loaded object's, or\n"
+    o += "        /// those a program already in the kernel uses (`KernelProgram.maps()`).\n"
+    o += "        public init(mapNamed map: (String) throws(BPFError) -> Map) throws(BPFError) {\n"
+    for t in typedMaps {
+        let view = t.view.hasPrefix("PerCPU") ? "perCPU" : "typed"
+        let args = t.view.drop(while: { $0 != "<" }).dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) + ".self" }
+        o += "            \(identifier(t.name)) = try map(\"\(t.name)\").\(view)(\(args.joined(separator: ", ")))\n"
+    }
+    o += "        }\n"
     o += "    }\n\n"
     o += "    /// The loaded object; it owns every file descriptor below.\n"
     o += "    public let object: LoadedObject\n"
@@ -343,12 +358,7 @@ func generate(_ options: Options) throws -> String {
     o += programs.map { "            \(identifier($0.name)): object.requiredProgram(\"\($0.name)\")" }.joined(separator: ",\n") + "\n        )\n"
     o += "        self.maps = Maps(\n"
     o += maps.map { "            \(identifier($0)): object.requiredMap(\"\($0)\")" }.joined(separator: ",\n") + "\n        )\n"
-    o += "        self.typed = TypedMaps(\n"
-    o += typedMaps.map { t in
-        let view = t.view.hasPrefix("PerCPU") ? "perCPU" : "typed"
-        let args = t.view.drop(while: { $0 != "<" }).dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) + ".self" }
-        return "            \(identifier(t.name)): try object.requiredMap(\"\(t.name)\").\(view)(\(args.joined(separator: ", ")))"
-    }.joined(separator: ",\n") + "\n        )\n"
+    o += "        self.typed = try TypedMaps(mapNamed: { name throws(BPFError) in object.requiredMap(name) })\n"
     o += "    }\n"
     for g in globals {
         o += "\n    /// `\(g.name)` in `\(g.section)`, read from the kernel's copy.\n"

@@ -21,9 +21,9 @@ struct PktFilter: ToolCommand {
 
         'run' filters until Ctrl-C or SIGTERM; the kernel detaches the filter when the \
         process ends in any way, SIGKILL included. 'attach --persist' pins it so it \
-        outlives the process, until 'detach'. While a filter runs, the other commands \
-        edit its rules through the maps pinned under /sys/fs/bpf/swiftbpf/pktfilter/IFACE \
-        (IFACE@net:INODE outside the host's network namespace).
+        outlives the process, until 'detach'. The other commands find the filter through \
+        the kernel (the interface's XDP program and its maps), so they work from any \
+        shell of the same network namespace: 'ip netns exec', 'nsenter --net' or a container.
 
         Examples:
           pktfilter run veth0 --drop icmp --drop tcp:22
@@ -36,22 +36,6 @@ struct PktFilter: ToolCommand {
 
 // MARK: Shared
 
-/// Where a filter's maps (and, with --persist, link) are pinned.
-let pinRoot = "/sys/fs/bpf/swiftbpf/pktfilter"
-
-/// "" in the host's network namespace, else "@net:INODE": every pod has an
-/// eth0, so the interface name alone does not say which filter is meant.
-let networkNamespaceSuffix: String = {
-    var mine = stat(), host = stat()
-    guard stat("/proc/self/ns/net", &mine) == 0 else { return "" }
-    if stat("/proc/1/ns/net", &host) == 0 && host.st_ino == mine.st_ino { return "" }
-    return "@net:\(mine.st_ino)"
-}()
-
-/// Where the filter of `interface` in this network namespace pins its maps
-/// (and, with --persist, its link).
-func pinDirectory(_ interface: String) -> String { "\(pinRoot)/\(interface)\(networkNamespaceSuffix)" }
-
 func validateInterface(_ name: String) throws {
     guard if_nametoindex(name) != 0 else { throw ValidationError("no network interface '\(name)'") }
 }
@@ -62,14 +46,10 @@ func resolveInterface(_ given: String?) throws -> String {
         try validateInterface(given)
         return given
     }
-    let running = ((try? FileManager.default.contentsOfDirectory(atPath: pinRoot)) ?? []).sorted().compactMap { entry -> String? in
-        // Only filters of this network namespace.
-        if networkNamespaceSuffix.isEmpty { return entry.contains("@") ? nil : entry }
-        return entry.hasSuffix(networkNamespaceSuffix) ? String(entry.dropLast(networkNamespaceSuffix.count)) : nil
-    }
+    let running = PacketFilter.attachedInterfaces()
     switch running.count {
     case 1: return running[0]
-    case 0: throw ValidationError("no filter is running; start one with 'pktfilter run IFACE'")
+    case 0: throw ValidationError("no filter is running in this network namespace; start one with 'pktfilter run IFACE'")
     default: throw ValidationError("filters run on \(running.joined(separator: ", ")): name one with -i")
     }
 }
@@ -77,45 +57,17 @@ func resolveInterface(_ given: String?) throws -> String {
 extension PacketFilter.Policy: ExpressibleByArgument {}
 extension XDPMode: ExpressibleByArgument {}
 
-/// Serialises rule edits between processes (flock on the pin directory).
-func withEditLock<T>(_ interface: String, _ body: () throws -> T) throws -> T {
-    let fd = open(pinDirectory(interface), O_RDONLY | O_DIRECTORY)
-    guard fd >= 0 else { throw BPFError(.notFound, "no filter on \(interface): start one with 'pktfilter run \(interface)' or 'pktfilter attach \(interface) --persist'") }
-    defer { close(fd) }
-    flock(fd, LOCK_EX)
-    defer { flock(fd, LOCK_UN) }
-    return try body()
-}
-
-/// The filter running on `interface`, through its pinned maps. Pins left
-/// by a killed run (no XDP program attached any more) are removed, not
-/// edited as if a filter were there.
+/// The filter attached to `interface`, found through the kernel.
 func runningFilter(_ interface: String) throws -> PacketFilter {
-    let start = "start one with 'pktfilter run \(interface)' or 'pktfilter attach \(interface) --persist'"
-    guard access(pinDirectory(interface) + "/rules", F_OK) == 0 else {
-        throw BPFError(.notFound, "no filter on \(interface): \(start)")
-    }
-    let filter = try PacketFilter(pinDirectory: pinDirectory(interface))
-    guard filter.isAttached(to: interface) else {
-        filter.unpinMaps()
-        try? FileManager.default.removeItem(atPath: pinDirectory(interface))
-        throw BPFError(.notFound, "no filter on \(interface) (removed the pins a killed run left): \(start)")
+    guard let filter = try PacketFilter.attached(to: interface) else {
+        throw BPFError(.notFound, "no filter on \(interface): start one with 'pktfilter run \(interface)' or 'pktfilter attach \(interface) --persist'")
     }
     return filter
 }
 
-/// Loads a filter for `interface` with its maps pinned, clearing pins a
-/// crashed run left behind, and refusing when one is attached already.
-func newFilter(_ interface: String, policy: PacketFilter.Policy, rules: [PacketRule]) throws -> PacketFilter {
-    let dir = pinDirectory(interface)
-    if access(dir + "/link", F_OK) == 0 {
-        throw BPFError(.systemCall, "a persistent filter is attached to \(interface); 'pktfilter detach \(interface)' first", errno: .resourceBusy)
-    }
-    if let existing = Kernel.xdpProgramID(interface: interface), existing != 0 {
-        throw BPFError(.systemCall, "\(interface) already has an XDP program (id \(existing)); detach it first", errno: .resourceBusy)
-    }
-    try? FileManager.default.removeItem(atPath: dir)  // stale pins of a killed run
-    let filter = try PacketFilter(pinDirectory: dir)
+/// A new filter with its policy and rules, not yet attached.
+func newFilter(policy: PacketFilter.Policy, rules: [PacketRule]) throws -> PacketFilter {
+    let filter = try PacketFilter()
     try filter.setDefaultPolicy(policy)
     for rule in rules { try filter.add(rule) }
     return filter
@@ -180,6 +132,14 @@ struct RuleOptions: ParsableArguments {
     }
 
     func validate() throws { _ = try rule(.drop) }
+
+    /// Adds the rule to the running filter and says which id it got.
+    func add(_ action: PacketRule.Action) throws {
+        try Kernel.requirePrivileges()
+        let rule = try rule(action)
+        let id = try runningFilter(try target.resolved()).add(rule)
+        print("rule \(id): \(rule)")
+    }
 }
 
 func printRules(_ filter: PacketFilter) throws {
@@ -247,15 +207,8 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let filter = try newFilter(interface, policy: self.default, rules: try rules)
-            let link: Link
-            do {
-                link = try filter.attach(interface: interface, mode: mode)
-            } catch {
-                filter.unpinMaps()
-                try? FileManager.default.removeItem(atPath: pinDirectory(interface))
-                throw error
-            }
+            let filter = try newFilter(policy: self.default, rules: try rules)
+            let link = try filter.attach(interface: interface, mode: mode)
             FileHandle.standardError.write(Data("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.\n".utf8))
             try printRules(filter)
             let queue = DispatchQueue(label: "pktfilter.watch")
@@ -270,8 +223,6 @@ extension PktFilter {
             link.detach()
             queue.sync {}
             let t = try filter.totals()
-            filter.unpinMaps()
-            try? FileManager.default.removeItem(atPath: pinDirectory(interface))
             FileHandle.standardError.write(Data(String(format: "\npktfilter: detached from %@; passed %llu, dropped %llu, malformed %llu\n",
                                                        interface, t.passed.packets, t.dropped.packets, t.malformed.packets).utf8))
         }
@@ -299,10 +250,9 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let filter = try newFilter(interface, policy: self.default, rules: [])
-            let link = try filter.attach(interface: interface, mode: mode)
-            try link.pin(at: FilePath(pinDirectory(interface) + "/link"))
-            print("pktfilter: attached to \(interface) (XDP \(mode)), pinned at \(pinDirectory(interface)); 'pktfilter detach \(interface)' removes it")
+            let filter = try newFilter(policy: self.default, rules: [])
+            let pin = try filter.attachPersistent(interface: interface, mode: mode)
+            print("pktfilter: attached to \(interface) (XDP \(mode)), pinned at \(pin); 'pktfilter detach \(interface)' removes it")
         }
     }
 
@@ -314,12 +264,7 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            let dir = pinDirectory(interface)
-            guard access(dir + "/link", F_OK) == 0 else {
-                throw BPFError(.notFound, "no persistent filter on \(interface)")
-            }
-            // Removing the pins drops the last references: the kernel detaches.
-            try FileManager.default.removeItem(atPath: dir)
+            try PacketFilter.detachPersistent(interface: interface)
             print("pktfilter: detached from \(interface)")
         }
     }
@@ -327,25 +272,13 @@ extension PktFilter {
     struct Drop: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a drop rule to a running filter.")
         @OptionGroup var options: RuleOptions
-
-        func run() throws {
-            try Kernel.requirePrivileges()
-            let interface = try options.target.resolved()
-            let id = try withEditLock(interface) { try runningFilter(interface).add(try options.rule(.drop)) }
-            print("rule \(id): \(try options.rule(.drop))")
-        }
+        func run() throws { try options.add(.drop) }
     }
 
     struct Allow: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add an allow rule to a running filter.")
         @OptionGroup var options: RuleOptions
-
-        func run() throws {
-            try Kernel.requirePrivileges()
-            let interface = try options.target.resolved()
-            let id = try withEditLock(interface) { try runningFilter(interface).add(try options.rule(.pass)) }
-            print("rule \(id): \(try options.rule(.pass))")
-        }
+        func run() throws { try options.add(.pass) }
     }
 
     struct Delete: ParsableCommand {
@@ -359,7 +292,7 @@ extension PktFilter {
         func run() throws {
             try Kernel.requirePrivileges()
             let interface = try target.resolved()
-            let removed = try withEditLock(interface) { try runningFilter(interface).remove(id) }
+            let removed = try runningFilter(interface).remove(id)
             guard removed else { throw BPFError(.notFound, "no rule \(id) on \(interface)") }
             print("rule \(id) removed")
         }
@@ -402,7 +335,7 @@ extension PktFilter {
         func run() throws {
             try Kernel.requirePrivileges()
             let interface = try target.resolved()
-            try withEditLock(interface) { try runningFilter(interface).setDefaultPolicy(policy) }
+            try runningFilter(interface).setDefaultPolicy(policy)
             print("default policy on \(interface): \(policy)")
         }
     }

@@ -256,7 +256,7 @@ extension Privileged {
             var mismatches: [String] = []
             var verdicts = [UInt32: Int]()
             for f in frames {
-                let kernel = try filter.probe.programs.pktfilter.testRun(packet: f)
+                let kernel = try #require(filter.probe).programs.pktfilter.testRun(packet: f)
                 let expected = model.decide(f)
                 verdicts[kernel, default: 0] += 1
                 if kernel != expected, mismatches.count < 5 {

@@ -30,7 +30,6 @@ final class TestNetwork {
     deinit {
         try? Self.ip("netns", "del", client)
         try? Self.ip("netns", "del", target)
-        for dir in pinDirectories() { try? FileManager.default.removeItem(atPath: dir) }
     }
 
     @discardableResult
@@ -48,15 +47,13 @@ final class TestNetwork {
         return text
     }
 
-    /// The pin directories of filters on the target's interface.
-    func pinDirectories() -> [String] {
-        let root = "/sys/fs/bpf/swiftbpf/pktfilter"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
-            .filter { $0 == targetIf || $0.hasPrefix(targetIf + "@") }.map { root + "/" + $0 }
-    }
-
-    /// Only the network namespace changes: the bpffs pins stay shared.
+    /// Only the network namespace changes.
     func inside(_ ns: String) -> [String] { ["/usr/bin/nsenter", "--net=/run/netns/\(ns)"] }
+
+    /// How most people run a command in a network namespace: `ip netns
+    /// exec` also gives it a private mount namespace with a fresh /sys, so
+    /// no two invocations share a BPF filesystem or tracefs mount.
+    func netnsExec(_ ns: String) -> [String] { ["/usr/sbin/ip", "netns", "exec", ns] }
 
     /// Sends `count` pings from the client; how many were answered.
     func ping(count: Int = 3, to address: String? = nil) throws -> Int {
@@ -78,8 +75,9 @@ final class TestNetwork {
         try Self.ip("-n", target, "link", "show", "dev", targetIf).contains("xdp")
     }
 
+    /// pktfilter in the target's namespace, through `ip netns exec`.
     func pktfilter(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try ToolRun.complete("pktfilter", args, wrapper: inside(target))
+        try ToolRun.complete("pktfilter", args, wrapper: netnsExec(target))
     }
 }
 
@@ -103,12 +101,12 @@ extension Privileged {
             #expect(try net.ping() == 3, "ping works before the filter")
             #expect(client.run(ssh) == "ok 0", "port 22 works before the filter")
 
+            // Started in one `ip netns exec`, edited and listed from others:
+            // each has its own mount namespace, so nothing may hang on a path.
             let run = try ToolRun("pktfilter", ["run", net.targetIf, "--drop", "icmp:8", "--drop", "tcp:22", "--mode", "native"],
-                                  wrapper: net.inside(net.target))
+                                  wrapper: net.netnsExec(net.target))
             #expect(run.stderr.wait(for: "Hit Ctrl-C to end"), "\(run.stderr.text)")
             #expect(run.stderr.text.contains("XDP native"))
-            // Pinned per network namespace, not by interface name alone.
-            #expect(net.pinDirectories().count == 1 && net.pinDirectories()[0].contains("\(net.targetIf)@net:"), "\(net.pinDirectories())")
             #expect(try net.ping() == 0, "ping is dropped")
             #expect(client.run(ssh) == "err \(ETIMEDOUT)", "port 22 is dropped")
             #expect(client.run("connect \(net.targetAddress) 8080 500") == "ok 0", "another port still works")
@@ -145,7 +143,6 @@ extension Privileged {
             #expect(try !net.xdpAttached())
             #expect(try net.ping() == 3, "ping works after Ctrl-C")
             #expect(client.run(ssh) == "ok 0", "port 22 works after Ctrl-C")
-            #expect(net.pinDirectories().isEmpty, "pins removed")
         }
 
         /// Deny by default must not cut the link: ARP and IPv6 neighbour
@@ -155,7 +152,7 @@ extension Privileged {
             let server = try Helper(wrapper: net.inside(net.target))
             let client = try Helper(wrapper: net.inside(net.client))
             #expect(server.run("listen 8080") == "ok 0")
-            let run = try ToolRun("pktfilter", ["run", net.targetIf, "--default", "deny", "--allow", "icmp"], wrapper: net.inside(net.target))
+            let run = try ToolRun("pktfilter", ["run", net.targetIf, "--default", "deny", "--allow", "icmp"], wrapper: net.netnsExec(net.target))
             #expect(run.stderr.wait(for: "Hit Ctrl-C to end"), "\(run.stderr.text)")
             // Forget the neighbours: resolution must cross the filter again.
             try TestNetwork.ip("-n", net.client, "neigh", "flush", "dev", net.clientIf)
@@ -184,28 +181,33 @@ extension Privileged {
             for _ in 0..<50 where attached { attached = try net.xdpAttached(); if attached { usleep(100_000) } }
             #expect(!attached)
             #expect(try net.ping(count: 2) == 2)
-            // Its pins remain. Even with another XDP program now on the
-            // interface (loaded by ip, with maps of its own), edits are
-            // refused rather than applied to maps no program uses.
-            #expect(net.pinDirectories().count == 1)
+            // Another tool's XDP program on the interface is recognised as
+            // not ours (by name and BTF) and never edited.
             let object = try TestEnvironment.temporaryDirectory() + "/other.o"
-            try #require(Data(base64Encoded: PktfilterSkeleton.embedded.base64)).write(to: URL(fileURLWithPath: object))
+            try #require(Data(base64Encoded: XdppassSkeleton.embedded.base64)).write(to: URL(fileURLWithPath: object))
             try TestNetwork.ip("-n", net.target, "link", "set", "dev", net.targetIf, "xdpgeneric", "obj", object, "sec", "xdp")
             #expect(try net.xdpAttached())
             let edit = try net.pktfilter(["drop", "tcp:22", "-i", net.targetIf])
-            #expect(edit.status == 1 && edit.stderr.contains("killed run"), "\(edit.stderr)")
-            #expect(net.pinDirectories().isEmpty, "stale pins removed")
+            #expect(edit.status == 1 && edit.stderr.contains("is not a pktfilter"), "\(edit.stderr)")
+            let detach = try net.pktfilter(["detach", net.targetIf])
+            #expect(detach.status == 1 && detach.stderr.contains("is not a pktfilter"), "\(detach.stderr)")
+            #expect(try net.xdpAttached(), "left alone")
             try TestNetwork.ip("-n", net.target, "link", "set", "dev", net.targetIf, "xdpgeneric", "off")
             // A new run starts cleanly.
-            let again = try ToolRun("pktfilter", ["run", net.targetIf, "--duration", "0.5", "--mode", "generic"], wrapper: net.inside(net.target))
+            let again = try ToolRun("pktfilter", ["run", net.targetIf, "--duration", "0.5", "--mode", "generic"], wrapper: net.netnsExec(net.target))
             #expect(again.finish() == 0, "\(again.stderr.text)")
         }
 
+        /// Attached from one `ip netns exec`, whose mount namespace ends
+        /// with the command; edited from others, and detached from a plain
+        /// `nsenter --net`: none of it rests on a pinned path.
         @Test func persistOutlivesTheProcessUntilDetach() throws {
             let net = try TestNetwork()
             let attach = try net.pktfilter(["attach", net.targetIf, "--persist", "--mode", "native"])
             #expect(attach.status == 0, "\(attach.stderr)")
             #expect(try net.xdpAttached(), "still attached after the command exits")
+            usleep(300_000)
+            #expect(try net.xdpAttached(), "and after its mount namespace is gone")
             #expect(try net.pktfilter(["drop", "icmp:8", "-i", net.targetIf]).status == 0)
             #expect(try net.ping(count: 2) == 0)
             let stats = try net.pktfilter(["stats", "-i", net.targetIf])
@@ -213,7 +215,8 @@ extension Privileged {
             // No second filter over it.
             let second = try net.pktfilter(["run", net.targetIf, "--duration", "0.5"])
             #expect(second.status == 1 && second.stderr.contains("detach"), "\(second.stderr)")
-            #expect(try net.pktfilter(["detach", net.targetIf]).status == 0)
+            let detach = try ToolRun.complete("pktfilter", ["detach", net.targetIf], wrapper: net.inside(net.target))
+            #expect(detach.status == 0, "\(detach.stderr)")
             var attached = true
             for _ in 0..<50 where attached { attached = try net.xdpAttached(); if attached { usleep(100_000) } }
             #expect(!attached)
@@ -227,9 +230,33 @@ extension Privileged {
             let second = try net.pktfilter(["run", net.targetIf, "--duration", "0.5"])
             #expect(second.status == 1)
             #expect(second.stderr.contains("already has an XDP program"), "\(second.stderr)")
+            // `detach` is for persistent filters; this one belongs to `first`.
+            let detach = try net.pktfilter(["detach", net.targetIf])
+            #expect(detach.status == 1 && detach.stderr.contains("belongs to a running 'pktfilter run'"), "\(detach.stderr)")
             #expect(try net.ping(count: 1) == 0, "the first filter still works")
             first.signal(SIGTERM)
             #expect(first.finish() == 0)
+        }
+
+        /// Reading or editing a running filter reaches its maps through the
+        /// kernel: no BPF program is loaded (so no verifier run) to do it.
+        @Test func listAndEditsLoadNoProgram() throws {
+            let net = try TestNetwork()
+            let run = try ToolRun("pktfilter", ["run", net.targetIf, "--drop", "icmp"], wrapper: net.netnsExec(net.target))
+            #expect(run.stderr.wait(for: "Hit Ctrl-C to end"), "\(run.stderr.text)")
+            let dir = try TestEnvironment.temporaryDirectory()
+            for (i, args) in [["list", "-i", net.targetIf], ["drop", "tcp:22", "-i", net.targetIf], ["stats"],
+                              ["policy", "deny", "-i", net.targetIf], ["delete", "1", "-i", net.targetIf]].enumerated() {
+                let trace = "\(dir)/strace.\(i)"
+                let r = try ToolRun.complete("pktfilter", args,
+                                             wrapper: net.netnsExec(net.target) + ["/usr/bin/strace", "-f", "-e", "trace=bpf", "-o", trace])
+                #expect(r.status == 0, "\(args): \(r.stderr)")
+                let calls = try String(contentsOfFile: trace, encoding: .utf8)
+                #expect(calls.contains("BPF_MAP_LOOKUP_ELEM"), "\(args): it did read the maps")
+                #expect(!calls.contains("BPF_PROG_LOAD"), "\(args) loaded a program:\n\(calls)")
+            }
+            run.signal(SIGTERM)
+            #expect(run.finish() == 0)
         }
 
         @Test func badInputIsAUsageError() throws {
