@@ -13,7 +13,8 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
     case kprobes
     /// uprobes and uretprobes (CONFIG_UPROBE_EVENTS).
     case uprobes
-    /// fentry/fexit tracing programs (BPF trampolines).
+    /// fentry/fexit tracing programs (BPF trampolines): Linux 5.5+ on x86-64,
+    /// and only where the kernel lets them attach (checked by attaching one).
     case fentry
     /// XDP programs.
     case xdp
@@ -83,12 +84,41 @@ public enum Kernel {
             return access("/sys/bus/event_source/devices/uprobe/type", F_OK) == 0
                 || tracefsFile("uprobe_events") != nil
         case .fentry:
-            return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, nil) == 1
+            // A kernel can know the program type and still refuse to attach
+            // it (no ftrace direct calls, or a lockdown): try for real.
+            return fentryWorks
         case .xdp:
             return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, nil) == 1
         case .rawTracepoints:
             return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nil) == 1
         }
+    }
+
+    private static let fentryWorks = canAttachFentry(to: "vfs_read")
+
+    /// Whether an fentry program loads and attaches to kernel function
+    /// `function`: a two-instruction program is loaded against the
+    /// function's BTF and attached, then released. The way to choose
+    /// between fentry and kprobe programs before loading an object.
+    public static func canAttachFentry(to function: String) -> Bool {
+        guard let btf = btf__load_vmlinux_btf() else { return false }
+        defer { btf__free(btf) }
+        let target = btf__find_by_name_kind(btf, function, 12)  // BTF_KIND_FUNC (the name is both a macro and an enum case)
+        guard target > 0 else { return false }
+        var program = [bpf_insn(), bpf_insn()]
+        program[0].code = UInt8(BPF_ALU64 | BPF_MOV | BPF_K)  // r0 = 0
+        program[1].code = UInt8(BPF_JMP | BPF_EXIT)
+        var opts = bpf_prog_load_opts()
+        opts.sz = MemoryLayout<bpf_prog_load_opts>.size
+        opts.expected_attach_type = BPF_TRACE_FENTRY
+        opts.attach_btf_id = UInt32(target)
+        let fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "fentry_probe", "GPL", &program, 2, &opts)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let link = bpf_raw_tracepoint_open(nil, fd)
+        guard link >= 0 else { return false }
+        close(link)
+        return true
     }
 
     /// Throws `.featureMissing` with a reason when the kernel lacks `feature`.
@@ -102,6 +132,8 @@ public enum Kernel {
             why = "this kernel has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF is not set), which CO-RE programs need"
         case .uprobes:
             why = "this kernel was built without uprobes (CONFIG_UPROBE_EVENTS is not set)"
+        case .fentry:
+            why = "this kernel refuses BPF trampolines (fentry/fexit): a test program would not attach to vfs_read"
         default:
             why = "this kernel does not support \(feature)"
         }

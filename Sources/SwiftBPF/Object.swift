@@ -219,6 +219,17 @@ public struct OpenObject: ~Copyable {
             throw BPFError(.verifierRejected, "the kernel verifier rejected program '\(pname)' of \(handle.name): \(reason)",
                            errno: Errno(rawValue: abs(rc)), verifierLog: lines)
         }
+        // A trampoline program the kernel refuses without a verifier word
+        // (no ftrace direct calls, a lockdown): a missing feature, named.
+        let e = Errno(rawValue: abs(rc))
+        if [.notPermitted, .notSupported, Errno(rawValue: 524)].contains(e), Kernel.privileges.canUseBPF,
+           let prog = handle.programPointers.first(where: { bpf_program__autoload($0) && bpf_program__type($0) == BPF_PROG_TYPE_TRACING }),
+           log.contains(where: { $0.contains("prog '\(String(cString: bpf_program__name(prog)))'") }) {
+            let pname = String(cString: bpf_program__name(prog))
+            throw BPFError(.featureMissing(.fentry),
+                           "this kernel refuses BPF trampolines (fentry/fexit): loading program '\(pname)' of \(handle.name) failed with \(e); leave it out (setAutoload) and use a kprobe",
+                           errno: e)
+        }
         throw BPFError.system("cannot load BPF object \(handle.name)", rc, libbpfMessages: log)
     }
 }

@@ -1,3 +1,4 @@
+@testable import SwiftBPF
 import Foundation
 import SystemPackage
 import SwiftBPF
@@ -79,6 +80,41 @@ extension Privileged {
                 #expect(auto?.code == .featureMissing(.kprobes))
                 #expect(!Kernel.supports(.kprobes))
             }
+        }
+
+        /// fentry/fexit where the kernel attaches them (the kernel lane
+        /// counts them exactly); elsewhere, as on a kernel that refuses
+        /// trampolines, one error that names the feature.
+        @Test func fentryAttachesOrSaysTheKernelRefusesIt() throws {
+            var open = try KernellaneSkeleton.open()
+            open.laneTargetPid = UInt32(getpid())
+            if Kernel.supports(.fentry) {
+                let probe = try open.load()
+                let link = try probe.programs.mkdirFentry.attach()
+                let dir = try TestEnvironment.temporaryDirectory()
+                #expect(mkdir(dir + "/d", 0o700) == 0)
+                #expect(try probe.typed.laneCounters.lookup(LANE_FENTRY.rawValue) == 1)
+                _ = link
+            } else {
+                // Refused at load (this machine) or at attach: either way named.
+                do {
+                    let probe = try open.load()
+                    let error = #expect(throws: BPFError.self) { try probe.programs.mkdirFentry.attach() }
+                    #expect(error?.code == .featureMissing(.fentry), "\(String(describing: error))")
+                } catch {
+                    #expect(error.code == .featureMissing(.fentry), "\(error)")
+                    #expect(error.message.contains("fentry") && error.message.contains("mkdir_f"), "\(error)")
+                }
+                let required = #expect(throws: BPFError.self) { try Kernel.require(.fentry) }
+                #expect(required?.code == .featureMissing(.fentry))
+            }
+        }
+
+        @Test func kprobeSectionTargetsWithOffsets() throws {
+            #expect(try Program.kprobeTarget("vfs_mkdir") == ("vfs_mkdir", 0))
+            #expect(try Program.kprobeTarget("vfs_mkdir+0x10") == ("vfs_mkdir", 16))
+            #expect(try Program.kprobeTarget("do_sys_open+9") == ("do_sys_open", 9))
+            #expect(throws: BPFError.self) { try Program.kprobeTarget("vfs_mkdir+zz") }
         }
 
         @Test func unknownTracepointsAreNamed() throws {

@@ -35,10 +35,10 @@ enum TestEnvironment {
         return UInt32(target.split(separator: "/").last ?? "") ?? 0
     }
 
-    /// A fresh directory under /tmp, world-writable so helpers running as
+    /// A fresh directory under /tmp (or `parent`), world-writable so helpers running as
     /// another user can use it too; removed when the test process exits.
-    static func temporaryDirectory() throws -> String {
-        let path = "/tmp/swiftbpf-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    static func temporaryDirectory(under parent: String = "/tmp") throws -> String {
+        let path = "\(parent)/swiftbpf-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         chmod(path, 0o1777)
         let first = temporaryDirectories.withLock { dirs -> Bool in

@@ -17,6 +17,16 @@ enum test_counter {
 	COUNTER_MAX = 4,
 };
 
+/* kernellane.bpf.c: one counter per attach kind. */
+enum lane_counter {
+	LANE_KPROBE = 0,
+	LANE_KPROBE_OFFSET = 1,
+	LANE_KRETPROBE = 2,
+	LANE_FENTRY = 3,
+	LANE_FEXIT = 4,
+	LANE_COUNTER_MAX = 5,
+};
+
 struct test_config {
 	__u32 target_pid;
 	__u32 target_syscall;

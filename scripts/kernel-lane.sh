@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The kernel lane: boots another kernel (default: Debian's stock 6.1, which
+# has kprobes) under qemu with virtme-ng, on this machine's root filesystem
+# over 9p, and runs the whole test suite inside with SWIFTBPF_KERNEL_LANE=1.
+# Results come back through a writable directory: the guest's log, its
+# exit status and its kernel version.
+#   KERNEL=/boot/vmlinuz-...  another kernel image (it needs BTF and 9p)
+#   LANE_FILTER=REGEX         only these tests (swift-testing --filter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if [ -z "${KERNEL:-}" ]; then
+    # The generic image: the -cloud- one has no 9p.
+    KERNEL=$(ls /boot/vmlinuz-6.1*-amd64 2>/dev/null | grep -v -- -cloud- | sort -V | tail -n 1 || true)
+fi
+if [ -z "$KERNEL" ] || [ ! -r "$KERNEL" ]; then
+    echo "kernel-lane: no kernel image (install linux-image-amd64, or set KERNEL=/boot/vmlinuz-...)" >&2
+    exit 1
+fi
+tests=$root/.build/debug/swift-bpfPackageTests.xctest
+if [ ! -x "$tests" ]; then
+    echo "kernel-lane: $tests is missing; build it first with 'swift build --build-tests'" >&2
+    exit 1
+fi
+
+out=$(mktemp -d /tmp/swiftbpf-lane.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+echo "kernel lane: booting $KERNEL under qemu (TCG, 2 CPUs, 2 GiB)..."
+start=$(date +%s)
+# KVM hangs in this nested setup, so software emulation; a boot takes ~30 s.
+set +e
+timeout 1500 vng --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
+    --rwdir "$out" --exec "$root/scripts/kernel-lane-guest.sh $root $out ${LANE_FILTER:-}" >"$out/console" 2>&1
+vm=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+
+if [ ! -s "$out/status" ]; then
+    echo "kernel-lane: the guest did not finish (vng exit $vm after ${elapsed}s); its console:" >&2
+    tail -n 40 "$out/console" >&2
+    exit 1
+fi
+cat "$out/log"
+status=$(cat "$out/status")
+echo "kernel lane: $(cat "$out/kernel"), test exit status $status, ${elapsed}s in all"
+exit "$status"
