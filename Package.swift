@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "sysnoop", targets: ["sysnoop"]),
         .executable(name: "bashreadline", targets: ["bashreadline"]),
         .executable(name: "pktfilter", targets: ["pktfilter"]),
+        .executable(name: "vfsstat", targets: ["vfsstat"]),
+        .executable(name: "filelife", targets: ["filelife"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,6 +73,9 @@ let package = Package(
         .executableTarget(name: "syscount", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "sysnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "bashreadline", dependencies: ["BPFProbes", "ToolSupport"]),
+        // Kernel-function tools: fentry where possible, else kprobes.
+        .executableTarget(name: "vfsstat", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "filelife", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(
             name: "pktfilter",
             dependencies: ["BPFProbes", "ToolSupport", .product(name: "SystemPackage", package: "swift-system")]
@@ -89,6 +94,7 @@ let package = Package(
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
+                "vfsstat", "filelife",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             plugins: ["BPFProbeCompiler"]

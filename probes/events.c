@@ -8,6 +8,8 @@
 #include "sysnoop.h"
 #include "bashreadline.h"
 #include "pktfilter.h"
+#include "vfsstat.h"
+#include "filelife.h"
 #include <stddef.h>
 
 _Static_assert(offsetof(struct mkdir_event, path) == 64, "mkdir_event layout changed");

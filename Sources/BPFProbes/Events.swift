@@ -148,3 +148,30 @@ public struct ReadlineEvent {
     public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
     public var line: UnsafeRawBufferPointer { record.string(\.line, length: Int(record(\.len))) }
 }
+
+/// A `struct filelife_event` from filelife: a file deleted while traced.
+public struct FileLifeEvent {
+    let record: RecordReader<filelife_event>
+
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard let r = RecordReader<filelife_event>(bytes, minimumSize: MemoryLayout<filelife_event>.size) else { return nil }
+        record = r
+    }
+
+    /// CLOCK_MONOTONIC nanoseconds at the deletion.
+    public var timestamp: UInt64 { record(\.ts_ns) }
+    /// From creation to deletion.
+    public var ageNanoseconds: UInt64 { record(\.age_ns) }
+    public var cgroupID: UInt64 { record(\.cgroup_id) }
+    /// The deleting process and thread.
+    public var pid: UInt32 { record(\.pid) }
+    public var tid: UInt32 { record(\.tid) }
+    public var uid: UInt32 { record(\.uid) }
+    /// The deleting task's command name.
+    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
+    /// The process that created the file, and its command name then.
+    public var creatorPID: UInt32 { record(\.creator_pid) }
+    public var creatorComm: UnsafeRawBufferPointer { record.string(\.creator_comm) }
+    /// The file's name (its last path component).
+    public var name: UnsafeRawBufferPointer { record.string(\.name) }
+}

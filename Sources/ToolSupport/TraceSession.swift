@@ -34,6 +34,9 @@ public final class TraceSession: @unchecked Sendable {
         clock_gettime(CLOCK_MONOTONIC, &now)
         startNanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
         LibbpfLog.verbose = options.verbose
+        // Before anything attaches: a SIGTERM that arrives as soon as the
+        // "Tracing" line is out must still detach and report.
+        StopWaiter.takeSignals()
         try Kernel.requirePrivileges()
     }
 
@@ -50,19 +53,19 @@ public final class TraceSession: @unchecked Sendable {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or `stop`
-    /// is signalled. `tick` runs every `interval` seconds on `queue` meanwhile.
-    func waitForStop(_ stop: DispatchSemaphore, interval: Double? = nil, tick: (@Sendable () -> Void)? = nil) {
+    /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or a closed
+    /// output does. `tick` runs every `interval` seconds on `queue` meanwhile.
+    func waitForStop(interval: Double? = nil, tick: (@Sendable () -> Void)? = nil) {
         var timers: [StopWaiter.Timer] = []
         if let interval, let tick { timers.append(.init(queue: queue, interval: interval, handler: tick)) }
         if !output.isTerminal {
             // Batches into a pipe, but never holds a line back for long.
             timers.append(.init(queue: queue, interval: 0.1) { [output] in
                 output.flush()
-                if output.isBroken { stop.signal() }
+                if output.isBroken { StopWaiter.requestStop() }
             })
         }
-        StopWaiter.wait(stop, duration: options.duration, timers: timers)
+        StopWaiter.wait(duration: options.duration, timers: timers)
     }
 
     /// For tools that aggregate in the kernel (syscount): attaches, calls
@@ -73,7 +76,7 @@ public final class TraceSession: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         var links = try attach()
         note("Tracing \(what)... Hit Ctrl-C to end.")
-        waitForStop(DispatchSemaphore(value: 0), interval: interval) { report(false) }
+        waitForStop(interval: interval) { report(false) }
         links.forEach { $0.detach() }
         links.removeAll()
         queue.sync {
@@ -89,7 +92,6 @@ public final class TraceSession: @unchecked Sendable {
                     attach: () throws(BPFError) -> [Link],
                     handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) throws(BPFError) -> TraceSummary {
         signal(SIGPIPE, SIG_IGN)
-        let done = DispatchSemaphore(value: 0)
         var links = try attach()
         let started = DispatchTime.now()
         note("Tracing \(what)... Hit Ctrl-C to end.")
@@ -106,12 +108,12 @@ public final class TraceSession: @unchecked Sendable {
             switch record {
             case .event(let bytes):
                 handler(bytes)
-                if output.isBroken { done.signal() }
+                if output.isBroken { StopWaiter.requestStop() }
             case .lost(let n):
                 note("\(tool): lost \(n) events: the ring buffer was full (a larger --buffer-size helps)")
             }
         }
-        waitForStop(done)
+        waitForStop()
 
         // Detach first so nothing new arrives, then take what is queued.
         links.forEach { $0.detach() }
@@ -139,23 +141,36 @@ public enum StopWaiter {
         }
     }
 
-    /// Blocks until Ctrl-C, SIGTERM, `duration` seconds, or `stop` is
-    /// signalled; runs `timers` meanwhile. Signals are taken through
-    /// Dispatch, so they work even when inherited blocked.
-    public static func wait(_ stop: DispatchSemaphore = DispatchSemaphore(value: 0), duration: Double?, timers: [Timer] = []) {
+    private static let stopRequested = DispatchSemaphore(value: 0)
+
+    /// SIGINT and SIGTERM, taken through Dispatch (so they work even when
+    /// inherited blocked) from the first use on.
+    nonisolated(unsafe) private static let signalSources: [DispatchSourceSignal] = [SIGINT, SIGTERM].map { sig in
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: DispatchQueue(label: "swift-bpf.signals"))
+        source.setEventHandler { stopRequested.signal() }
+        source.resume()
+        return source
+    }
+
+    /// Takes SIGINT and SIGTERM from now on. Call it before attaching: a
+    /// signal that arrives between attaching and `wait` then stops the
+    /// wait instead of being lost (or killing the process mid-set-up).
+    public static func takeSignals() { _ = signalSources }
+
+    /// Ends the current (or next) `wait`, as a signal would.
+    public static func requestStop() { stopRequested.signal() }
+
+    /// Blocks until Ctrl-C, SIGTERM, `duration` seconds or `requestStop()`;
+    /// runs `timers` meanwhile.
+    public static func wait(duration: Double?, timers: [Timer] = []) {
+        takeSignals()
         let control = DispatchQueue(label: "swift-bpf.control")
         var sources: [DispatchSourceProtocol] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: control)
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            sources.append(s)
-        }
         if let duration {
             let t = DispatchSource.makeTimerSource(queue: control)
             t.schedule(deadline: .now() + duration)
-            t.setEventHandler { stop.signal() }
+            t.setEventHandler { stopRequested.signal() }
             t.resume()
             sources.append(t)
         }
@@ -166,7 +181,7 @@ public enum StopWaiter {
             t.resume()
             sources.append(t)
         }
-        stop.wait()
+        stopRequested.wait()
         sources.forEach { $0.cancel() }
     }
 }

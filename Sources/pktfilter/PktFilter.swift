@@ -207,6 +207,7 @@ extension PktFilter {
 
         func run() throws {
             try Kernel.requirePrivileges()
+            StopWaiter.takeSignals()
             let filter = try newFilter(policy: self.default, rules: try rules)
             let link = try filter.attach(interface: interface, mode: mode)
             FileHandle.standardError.write(Data("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.\n".utf8))

@@ -6,6 +6,10 @@
 //   exec PATH ARG...             kill PID SIGNAL
 //   listen PORT (TCP)            connect ADDR PORT TIMEOUT_MS (TCP)
 //   udpbind PORT                 udpsend ADDR PORT   udprecv TIMEOUT_MS
+//   create PATH (O_CREAT|O_EXCL) mknod PATH           unlink PATH
+//   worker (a thread that waits; answers its TID)
+//   vfsload DIR N (the worker does N × mknod, open, write, fsync, pread,
+//     close and mkdir in DIR, then exits: exact VFS counts for that TID)
 //   exit
 // In arguments, \n stands for a newline and \s for a space.
 import Glibc
@@ -61,6 +65,42 @@ func connectWithTimeout(_ address: String, _ port: UInt16, _ timeoutMs: Int32) -
     return 0
 }
 
+/// The worker thread and its job: it waits on `workerStart`, does the job
+/// and exits, so nothing but the job runs under its TID.
+nonisolated(unsafe) var workerThread = pthread_t()
+nonisolated(unsafe) var workerStart = sem_t()
+nonisolated(unsafe) var workerTID = sem_t()
+nonisolated(unsafe) var workerJob: (dir: String, count: Int) = ("", 0)
+nonisolated(unsafe) var workerFailures: Int32 = 0
+nonisolated(unsafe) var workerID: pid_t = 0
+
+func vfsLoad(_ dir: String, _ count: Int) {
+    var buffer: [UInt8] = [1, 2, 3, 4]
+    for i in 0..<count {
+        let file = "\(dir)/f\(i)"
+        if mknod(file, S_IFREG | 0o600, 0) != 0 { workerFailures += 1 }
+        let fd = open(file, O_RDWR)
+        if fd < 0 { workerFailures += 1; continue }
+        if write(fd, &buffer, 4) != 4 { workerFailures += 1 }
+        if fsync(fd) != 0 { workerFailures += 1 }
+        if pread(fd, &buffer, 4, 0) != 4 { workerFailures += 1 }
+        close(fd)
+        if mkdir("\(dir)/d\(i)", 0o700) != 0 { workerFailures += 1 }
+    }
+}
+
+/// Not main-actor code: it runs on the worker thread.
+nonisolated func workerMain(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    var link = [CChar](repeating: 0, count: 64)  // "PID/task/TID"
+    let n = readlink("/proc/thread-self", &link, 63)
+    workerID = pid_t(String(decoding: link.prefix(max(0, n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        .split(separator: "/").last ?? "") ?? 0
+    sem_post(&workerTID)
+    sem_wait(&workerStart)
+    vfsLoad(workerJob.dir, workerJob.count)
+    return nil
+}
+
 func answer(_ rc: Int32) {
     say(rc < 0 ? "err \(errno)" : "ok \(rc)")
 }
@@ -113,6 +153,26 @@ while let line = readLine() {
         if poll(&p, 1, Int32(w[1]) ?? 1000) != 1 { errno = ETIMEDOUT; answer(-1); continue }
         var buf = [UInt8](repeating: 0, count: 64)
         answer(Int32(recv(udpSocket, &buf, 64, 0)))
+    case "create" where w.count == 2:
+        let fd = open(w[1], O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        answer(fd)
+        if fd >= 0 { close(fd) }
+    case "mknod" where w.count == 2:
+        answer(mknod(w[1], S_IFREG | 0o600, 0))
+    case "unlink" where w.count == 2:
+        answer(unlink(w[1]))
+    case "worker":
+        sem_init(&workerStart, 0, 0)
+        sem_init(&workerTID, 0, 0)
+        let rc = pthread_create(&workerThread, nil, workerMain, nil)
+        if rc != 0 { say("err \(rc)"); continue }
+        sem_wait(&workerTID)
+        answer(workerID)
+    case "vfsload" where w.count == 3:
+        workerJob = (w[1], Int(w[2]) ?? 0)
+        sem_post(&workerStart)
+        pthread_join(workerThread, nil)
+        answer(workerFailures == 0 ? 0 : -1)
     case "exit":
         exit(0)
     default:

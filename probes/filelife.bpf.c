@@ -1,0 +1,89 @@
+// filelife: a file's birth at security_inode_create (reached by both
+// open(O_CREAT) and mknod), its death at vfs_unlink, keyed by dentry.
+// fentry and kprobe programs of each; the tool loads one set.
+#include "common.bpf.h"
+#include "filelife.h"
+
+struct birth {
+	__u64 ts_ns;
+	__u32 pid;
+	char comm[TASK_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);   /* the dentry's address */
+	__type(value, struct birth);
+} births SEC(".maps");
+
+static __always_inline int file_born(struct dentry *dentry)
+{
+	__u64 key = (__u64)dentry;
+	struct birth b = {};
+
+	/* The filters pick whose files are followed: their creators. */
+	if (!task_selected())
+		return 0;
+	b.ts_ns = bpf_ktime_get_ns();
+	b.pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(b.comm, sizeof(b.comm));
+	bpf_map_update_elem(&births, &key, &b, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int file_died(struct dentry *dentry)
+{
+	__u64 key = (__u64)dentry, pid_tgid, now;
+	struct birth *b = bpf_map_lookup_elem(&births, &key);
+	const unsigned char *name = NULL;
+	struct filelife_event *e;
+
+	if (!b)
+		return 0;
+	now = bpf_ktime_get_ns();
+	e = reserve_event(sizeof(*e));
+	if (e) {
+		pid_tgid = bpf_get_current_pid_tgid();
+		e->ts_ns = now;
+		e->age_ns = now - b->ts_ns;
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		e->pid = pid_tgid >> 32;
+		e->tid = (__u32)pid_tgid;
+		e->uid = (__u32)bpf_get_current_uid_gid();
+		e->creator_pid = b->pid;
+		__builtin_memcpy(e->creator_comm, b->comm, sizeof(e->creator_comm));
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		bpf_core_read(&name, sizeof(name), &dentry->d_name.name);
+		bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&births, &key);
+	return 0;
+}
+
+SEC("fentry/security_inode_create")
+int BPF_PROG(create_fentry, struct inode *dir, struct dentry *dentry)
+{
+	return file_born(dentry);
+}
+
+SEC("kprobe/security_inode_create")
+int BPF_KPROBE(create_kprobe, struct inode *dir, struct dentry *dentry)
+{
+	return file_born(dentry);
+}
+
+/* vfs_unlink(idmap or user namespace, dir, dentry, delegated): the dentry
+ * is the third argument since Linux 5.12. */
+SEC("fentry/vfs_unlink")
+int BPF_PROG(unlink_fentry, void *idmap, struct inode *dir, struct dentry *dentry)
+{
+	return file_died(dentry);
+}
+
+SEC("kprobe/vfs_unlink")
+int BPF_KPROBE(unlink_kprobe, void *idmap, struct inode *dir, struct dentry *dentry)
+{
+	return file_died(dentry);
+}

@@ -1,0 +1,22 @@
+/* filelife: files created and deleted while tracing, with their age. */
+#ifndef SWIFTBPF_FILELIFE_H
+#define SWIFTBPF_FILELIFE_H
+
+#include "common.h"
+
+#define FILELIFE_NAME_LEN 256
+
+struct filelife_event {
+	__u64 ts_ns;        /* CLOCK_MONOTONIC at the delete */
+	__u64 age_ns;       /* from create to delete */
+	__u64 cgroup_id;    /* of the deleting task */
+	__u32 pid;          /* the deleting process */
+	__u32 tid;
+	__u32 uid;
+	__u32 creator_pid;
+	char comm[TASK_COMM_LEN];
+	char creator_comm[TASK_COMM_LEN];
+	char name[FILELIFE_NAME_LEN]; /* the last path component */
+};
+
+#endif
