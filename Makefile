@@ -5,12 +5,16 @@
 SWIFT ?= swift
 # Build and run dependencies (libbpf 1.1, its ELF and zlib deps, bpftool for
 # vmlinux.h, setpriv and script for tests, libbpf-tools for the parity test,
-# linux-libc-dev for syscall numbers, iproute2 and ping for the packet filter tests).
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping
+# linux-libc-dev for syscall numbers, iproute2 and ping for the packet filter
+# tests, strace to show which bpf() commands a tool makes).
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping strace
 # The other yardstick `make bench` compares against.
 BENCH_PACKAGES := bpftrace
+# The kernel lane: Debian's stock kernel (6.1, with kprobes and BTF) booted
+# under qemu by virtme-ng (PyPI), which needs busybox for its initramfs.
+LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 
-.PHONY: deps bench-deps build demo test example bench clean
+.PHONY: deps bench-deps lane-deps build demo test test-host test-kernels example bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -28,21 +32,44 @@ deps:
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))
 
+lane-deps: deps
+	$(call apt_install,$(LANE_PACKAGES))
+	@python3 -c 'import virtme_ng' 2>/dev/null || { echo "installing: virtme-ng (PyPI)"; python3 -m pip install -q --root-user-action=ignore virtme-ng; }
+
 build: deps
 	$(SWIFT) build
 
 demo: build
 	$(SWIFT) run mkdirtrace
 
-# The library's tests, then the example package that imports the library
-# as another project would.
-test: deps
-	$(SWIFT) test
+# Everything: the host's tests as a fresh machine runs them, the example
+# package, then the kernel lane.
+test:
+	$(MAKE) test-host
 	$(MAKE) example
+	$(MAKE) test-kernels
+
+# The tests run in a private mount namespace with bpffs, tracefs and
+# debugfs unmounted, as on a fresh machine: a tool that needs a mount it
+# does not make itself fails here, whatever this machine has mounted.
+# The kernel lane's own tests run only inside its VM.
+test-host: deps
+	$(SWIFT) build --build-tests
+	@if [ "$$(id -u)" = 0 ]; then \
+		SWIFTBPF_OUTER_MNTNS=$$(readlink /proc/self/ns/mnt) unshare --mount --propagation private sh -c 'for m in /sys/fs/bpf /sys/kernel/tracing /sys/kernel/debug; do umount -l $$m 2>/dev/null; done; exec "$$0" "$$@"' \
+			$(SWIFT) test --skip-build --skip KernelLane; \
+	else \
+		$(SWIFT) test --skip-build --skip KernelLane; \
+	fi
+
+# Boots Debian's 6.1 under qemu and runs the suite there, KernelLane included
+# (KERNEL=/boot/vmlinuz-... for another image; scripts/kernel-lane.sh).
+test-kernels: lane-deps
+	$(SWIFT) build --build-tests
+	scripts/kernel-lane.sh
 
 example: deps
 	cd Examples/SignalWatch && $(SWIFT) build
-
 # Our release tools beside C yardsticks on syscall storms (bench/run.py says
 # what is measured), then the library's per-event cost. Root.
 bench: bench-deps

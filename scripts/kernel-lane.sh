@@ -24,13 +24,20 @@ if [ ! -x "$tests" ]; then
     exit 1
 fi
 
+# pip may have put vng beside its Python rather than on PATH.
+vng=$(command -v vng || echo "$(dirname "$(python3 -c 'import sys; print(sys.executable)')")/vng")
+if [ ! -x "$vng" ]; then
+    echo "kernel-lane: no vng (install virtme-ng from PyPI: python3 -m pip install virtme-ng)" >&2
+    exit 1
+fi
+
 out=$(mktemp -d /tmp/swiftbpf-lane.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 echo "kernel lane: booting $KERNEL under qemu (TCG, 2 CPUs, 2 GiB)..."
 start=$(date +%s)
 # KVM hangs in this nested setup, so software emulation; a boot takes ~30 s.
 set +e
-timeout 1500 vng --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
+timeout 1500 "$vng" --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
     --rwdir "$out" --exec "$root/scripts/kernel-lane-guest.sh $root $out ${LANE_FILTER:-}" >"$out/console" 2>&1
 vm=$?
 set -e
