@@ -2,7 +2,7 @@
 // records. Each is valid only while the handler that received it runs.
 
 /// A `struct exec_event` from execsnoop.
-public struct ExecEvent {
+public struct ExecEvent: EventRecord {
     let record: RecordReader<exec_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {
@@ -38,7 +38,7 @@ public struct ExecEvent {
 }
 
 /// A `struct open_event` from opensnoop.
-public struct OpenEvent {
+public struct OpenEvent: EventRecord {
     let record: RecordReader<open_event>
 
     /// Field offsets, computed once (tracers read millions of events).
@@ -89,7 +89,7 @@ public struct OpenEvent {
 }
 
 /// A `struct sysnoop_event` from sysnoop.
-public struct SyscallEvent {
+public struct SyscallEvent: EventRecord {
     let record: RecordReader<sysnoop_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {
@@ -133,7 +133,7 @@ public struct SyscallEvent {
 }
 
 /// A `struct readline_event` from bashreadline.
-public struct ReadlineEvent {
+public struct ReadlineEvent: EventRecord {
     let record: RecordReader<readline_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {
@@ -150,7 +150,7 @@ public struct ReadlineEvent {
 }
 
 /// A `struct filelife_event` from filelife: a file deleted while traced.
-public struct FileLifeEvent {
+public struct FileLifeEvent: EventRecord {
     let record: RecordReader<filelife_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {

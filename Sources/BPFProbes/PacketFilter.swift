@@ -348,7 +348,7 @@ public final class PacketFilter: Sendable {
     /// which every invocation that can see the interface shares.
     func withEditLock<T>(_ body: () throws(BPFError) -> T) throws(BPFError) -> T {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw BPFError.system("cannot create the edit lock socket", errno) }
+        guard fd >= 0 else { throw BPFError.fromErrno("cannot create the edit lock socket") }
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import SystemPackage
 
 /// An error from loading, attaching or using BPF objects, worded so that the
@@ -14,8 +15,14 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
         case unknownTracepoint
         /// The verifier refused a program; see `verifierLog`.
         case verifierRejected
-        /// A typed map view whose key or value size differs from the map's.
+        /// A typed view or value whose size differs from the map's or the
+        /// global variable's.
         case sizeMismatch
+        /// An offset or length outside the object it addresses.
+        case outOfBounds
+        /// A map used as a kind it is not (a hash as a ring buffer, a
+        /// per-CPU map through a plain typed view).
+        case wrongMapType
         /// The object file is not a usable BPF object.
         case invalidObject
         /// A program, map, interface, file or function that does not exist.
@@ -55,6 +62,14 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
     public var report: String {
         guard !verifierLog.isEmpty else { return message }
         return ([message, "verifier log (last lines):"] + verifierLog.map { "  " + $0 }).joined(separator: "\n")
+    }
+
+    /// An error for the call that just failed and set `errno`, which is
+    /// read before `what` is built: building a message can itself change
+    /// errno (it allocates), so the reason would be another call's.
+    public static func fromErrno(_ what: @autoclosure () -> String) -> BPFError {
+        let code = Glibc.errno
+        return system(what(), code)
     }
 
     /// An error for a call that returned `-errno` (or set `errno`), worded

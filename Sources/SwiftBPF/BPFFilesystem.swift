@@ -44,7 +44,7 @@ extension Kernel {
         for component in directory.components {
             path.append(component)
             if mkdir(path.string, 0o700) != 0 && errno != EEXIST {
-                throw BPFError.system("cannot create directory \(path)", errno)
+                throw BPFError.fromErrno("cannot create directory \(path)")
             }
         }
         guard isOnBPFFS(directory) else {

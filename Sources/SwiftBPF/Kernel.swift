@@ -156,10 +156,11 @@ public enum Kernel {
     public static func ensureTracefs() throws(BPFError) -> FilePath {
         if let root = tracefsRoot() { return FilePath(root) }
         let target = tracefsCandidates[0]
-        if mount("nodev", target, "tracefs", 0, nil) == 0 || tracefsRoot() != nil {
+        let rc = mount("nodev", target, "tracefs", 0, nil)
+        let e = Errno(rawValue: errno)  // before tracefsRoot() can change it
+        if rc == 0 || tracefsRoot() != nil {
             return FilePath(target)
         }
-        let e = Errno(rawValue: errno)
         let how = "mount it with: mount -t tracefs nodev \(target)"
         if e == .notPermitted || e == .permissionDenied {
             throw BPFError(.tracefsUnavailable, "tracefs is not mounted and mounting it needs root; \(how)", errno: e)
@@ -194,23 +195,28 @@ public enum Kernel {
         var out: [LoadedProgramInfo] = []
         var id: UInt32 = 0
         while bpf_prog_get_next_id(id, &id) == 0 {
-            let fd = bpf_prog_get_fd_by_id(id)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            var info = bpf_prog_info()
-            var len = UInt32(MemoryLayout<bpf_prog_info>.size)
-            guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { continue }
-            let name = withUnsafeBytes(of: info.name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            let type = libbpf_bpf_prog_type_str(bpf_prog_type(info.type)).map { String(cString: $0) } ?? "\(info.type)"
-            out.append(LoadedProgramInfo(id: id, name: name, type: type))
+            // Unloaded between listing and opening: not loaded any more.
+            guard let program = try? KernelProgram(id: id) else { continue }
+            out.append(LoadedProgramInfo(id: id, name: program.name, type: program.type))
         }
         return out
     }
 
-    /// The number of possible CPUs, the length of per-CPU map values.
-    public static var possibleCPUs: Int { Int(max(1, libbpf_num_possible_cpus())) }
+    /// The number of possible CPUs, the length of per-CPU map values
+    /// (from /sys/devices/system/cpu/possible). An error is thrown, not
+    /// papered over: a guessed count would size per-CPU buffers wrongly,
+    /// and the kernel would write past them.
+    public static var possibleCPUs: Int {
+        get throws(BPFError) { try cpuCount(libbpf_num_possible_cpus()) }
+    }
+
+    /// libbpf's answer (a count, or -errno) as a count.
+    static func cpuCount(_ result: Int32) throws(BPFError) -> Int {
+        guard result > 0 else {
+            throw BPFError.system("cannot count the possible CPUs (/sys/devices/system/cpu/possible)", result == 0 ? -EINVAL : result)
+        }
+        return Int(result)
+    }
 
     /// Nanoseconds between the BPF clock (`bpf_ktime_get_ns`, CLOCK_MONOTONIC)
     /// and the wall clock, to turn event timestamps into dates.

@@ -11,6 +11,8 @@ public final class KernelProgram: Sendable {
     public let id: UInt32
     /// The kernel's name for the program: at most 15 characters.
     public let name: String
+    /// libbpf's name for the program type, e.g. "tracepoint", "xdp".
+    public let type: String
     /// IDs of the maps the program uses.
     public let mapIDs: [UInt32]
     private let btfID: UInt32
@@ -27,8 +29,9 @@ public final class KernelProgram: Sendable {
         self.id = id
         var info = bpf_prog_info()
         var len = UInt32(MemoryLayout<bpf_prog_info>.size)
-        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { throw BPFError.system("cannot read BPF program id \(id)", errno) }
+        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { throw BPFError.fromErrno("cannot read BPF program id \(id)") }
         name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        type = libbpf_bpf_prog_type_str(bpf_prog_type(info.type)).map { String(cString: $0) } ?? "\(info.type)"
         btfID = info.btf_id
         // A second call fills an array of nr_map_ids IDs.
         let count = info.nr_map_ids
@@ -41,7 +44,7 @@ public final class KernelProgram: Sendable {
                 info.map_ids = UInt64(UInt(bitPattern: buf.baseAddress))
                 return bpf_obj_get_info_by_fd(fd, &info, &len)
             }
-            if rc != 0 { throw BPFError.system("cannot read the maps of BPF program id \(id)", errno) }
+            if rc != 0 { throw BPFError.fromErrno("cannot read the maps of BPF program id \(id)") }
             ids = Array(ids.prefix(Int(min(count, info.nr_map_ids))))
         }
         mapIDs = ids
@@ -83,7 +86,7 @@ extension Kernel {
             throw BPFError(.busy, "XDP program \(programID) is no longer the one on \(interface)", errno: .resourceBusy)
         }
         let fd = bpf_prog_get_fd_by_id(programID)
-        guard fd >= 0 else { throw BPFError.system("cannot open BPF program id \(programID)", errno) }
+        guard fd >= 0 else { throw BPFError.fromErrno("cannot open BPF program id \(programID)") }
         defer { close(fd) }
         var opts = bpf_xdp_attach_opts()
         opts.sz = MemoryLayout<bpf_xdp_attach_opts>.size

@@ -16,9 +16,13 @@ public struct MapType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let ringBuffer = MapType(rawValue: BPF_MAP_TYPE_RINGBUF.rawValue)
     public static let cgroupArray = MapType(rawValue: BPF_MAP_TYPE_CGROUP_ARRAY.rawValue)
 
-    /// Per-CPU maps hold one value per possible CPU.
+    public static let lruPerCPUHash = MapType(rawValue: BPF_MAP_TYPE_LRU_PERCPU_HASH.rawValue)
+    public static let perCPUCgroupStorage = MapType(rawValue: BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE.rawValue)
+
+    /// Per-CPU maps hold one value per possible CPU: a lookup's buffer must
+    /// have room for all of them, or the kernel writes past it.
     public var isPerCPU: Bool {
-        [BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH].map(\.rawValue).contains(rawValue)
+        [Self.perCPUHash, .perCPUArray, .lruPerCPUHash, .perCPUCgroupStorage].contains(self)
     }
 
     public var description: String {
@@ -80,7 +84,7 @@ public struct Map: @unchecked Sendable {
         let descriptor = Descriptor(fd)
         var info = bpf_map_info()
         var len = UInt32(MemoryLayout<bpf_map_info>.size)
-        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { throw BPFError.system("cannot read BPF map id \(id)", errno) }
+        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { throw BPFError.fromErrno("cannot read BPF map id \(id)") }
         owner = descriptor
         pointer = nil
         self.fd = fd
@@ -113,7 +117,7 @@ public struct Map: @unchecked Sendable {
     /// layout, nothing else: use `perCPU` for per-CPU maps).
     public func typed<Key: BitwiseCopyable, Value: BitwiseCopyable>(_ key: Key.Type, _ value: Value.Type) throws(BPFError) -> TypedMap<Key, Value> {
         guard !type.isPerCPU else {
-            throw BPFError(.sizeMismatch, "map '\(name)' is \(type): use perCPU(_:_:) for per-CPU values")
+            throw BPFError(.wrongMapType, "map '\(name)' is \(type): use perCPU(_:_:) for per-CPU values")
         }
         try checkSizes(Key.self, Value.self)
         return TypedMap(map: self)
@@ -122,7 +126,7 @@ public struct Map: @unchecked Sendable {
     /// A typed view for per-CPU hash and array maps.
     public func perCPU<Key: BitwiseCopyable, Value: BitwiseCopyable>(_ key: Key.Type, _ value: Value.Type) throws(BPFError) -> PerCPUMap<Key, Value> {
         guard type.isPerCPU else {
-            throw BPFError(.sizeMismatch, "map '\(name)' is \(type), not a per-CPU map")
+            throw BPFError(.wrongMapType, "map '\(name)' is \(type), not a per-CPU map")
         }
         try checkSizes(Key.self, Value.self)
         return PerCPUMap(map: self)
@@ -151,7 +155,7 @@ public struct Map: @unchecked Sendable {
     func update<Key: BitwiseCopyable>(_ key: Key, from buffer: UnsafeRawPointer, flags: UpdateFlags) throws(BPFError) {
         var k = key
         let rc = withUnsafeBytes(of: &k) { bpf_map_update_elem(fd, $0.baseAddress, buffer, flags.rawValue) }
-        if rc != 0 { throw BPFError.system("update of map '\(name)'", errno) }
+        if rc != 0 { throw BPFError.fromErrno("update of map '\(name)'") }
     }
 
     func delete<Key: BitwiseCopyable>(_ key: Key) throws(BPFError) -> Bool {
@@ -175,7 +179,7 @@ public struct Map: @unchecked Sendable {
             }
             if rc != 0 {
                 if errno == ENOENT { return keys }
-                throw BPFError.system("iteration of map '\(name)'", errno)
+                throw BPFError.fromErrno("iteration of map '\(name)'")
             }
             let key = next.withUnsafeBytes { $0.loadUnaligned(as: Key.self) }
             keys.append(key)
@@ -235,7 +239,7 @@ public struct PerCPUMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendable 
 
     /// The values of `key`, one per possible CPU, or nil when absent.
     public func lookup(_ key: Key) throws(BPFError) -> [Value]? {
-        let cpus = Kernel.possibleCPUs, stride = self.stride
+        let cpus = try Kernel.possibleCPUs, stride = self.stride
         var buffer = [UInt8](repeating: 0, count: cpus * stride)
         guard try map.lookup(key, into: &buffer) else { return nil }
         return buffer.withUnsafeBytes { raw in
@@ -246,7 +250,7 @@ public struct PerCPUMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendable 
     /// Sets `key` to `values`, one per possible CPU (or the same value on
     /// every CPU when `values` has one element).
     public func update(_ key: Key, _ values: [Value], flags: UpdateFlags = .any) throws(BPFError) {
-        let cpus = Kernel.possibleCPUs, stride = self.stride
+        let cpus = try Kernel.possibleCPUs, stride = self.stride
         guard values.count == cpus || values.count == 1 else {
             throw BPFError(.sizeMismatch, "map '\(map.name)' needs \(cpus) per-CPU values, got \(values.count)")
         }

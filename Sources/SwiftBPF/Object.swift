@@ -50,6 +50,29 @@ final class ObjectHandle: @unchecked Sendable {
         return out
     }
 
+    /// Where global variable `name` lives, from the object's BTF: the
+    /// DATASEC that lists it gives its section, offset and size.
+    func globalLocation(_ name: String) -> (section: String, offset: Int, size: Int)? {
+        guard let btf = bpf_object__btf(pointer) else { return nil }
+        for id in 1..<btf__type_cnt(btf) {
+            guard let type = btf__type_by_id(btf, id), btf_is_datasec(type), let infos = btf_var_secinfos(type) else { continue }
+            for info in UnsafeBufferPointer(start: infos, count: Int(btf_vlen(type))) {
+                guard let variable = btf__type_by_id(btf, info.type),
+                      String(cString: btf__name_by_offset(btf, variable.pointee.name_off)) == name else { continue }
+                return (String(cString: btf__name_by_offset(btf, type.pointee.name_off)), Int(info.offset), Int(info.size))
+            }
+        }
+        return nil
+    }
+
+    func requiredGlobal(_ name: String, size: Int) throws(BPFError) -> (section: String, offset: Int, size: Int) {
+        guard let location = globalLocation(name) else { throw BPFError(.notFound, "no global variable '\(name)' in \(self.name)") }
+        guard location.size == size else {
+            throw BPFError(.sizeMismatch, "global '\(name)' of \(self.name) is \(location.size) bytes, not \(size)")
+        }
+        return location
+    }
+
     /// The internal map holding a global-variable section (".rodata", ".bss"...).
     func sectionMap(_ section: String) -> OpaquePointer? {
         mapPointers.first { bpf_map__is_internal($0) && String(cString: bpf_map__name($0)).hasSuffix(section) }
@@ -76,24 +99,30 @@ public struct OpenObject: ~Copyable {
         bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
         var opts = bpf_object_open_opts()
         opts.sz = MemoryLayout<bpf_object_open_opts>.size
-        let (result, log) = LibbpfLog.capturing { () -> OpaquePointer? in
+        // errno is taken inside: the log capture runs code after the call.
+        let (result, log) = LibbpfLog.capturing { () -> (OpaquePointer?, Int32) in
             name.withCString { cname in
                 opts.object_name = cname
-                return bpf_object__open_mem(storage.baseAddress, bytes.count, &opts)
+                let object = bpf_object__open_mem(storage.baseAddress, bytes.count, &opts)
+                return (object, errno)
             }
         }
-        guard case .success(let pointer?) = result else {
+        guard case .success((let pointer?, _)) = result else {
+            let e = if case .success((_, let code)) = result { Errno(rawValue: code) } else { Errno.invalidArgument }
             storage.deallocate()
-            throw BPFError(.invalidObject, "cannot open BPF object '\(name)': \(Errno(rawValue: errno)) \(log.last ?? "")")
+            throw BPFError(.invalidObject, "cannot open BPF object '\(name)': \(e) \(BPFError.mostSpecific(log) ?? "")", errno: e)
         }
         handle = ObjectHandle(pointer: pointer, storage: storage)
     }
 
     /// Opens a BPF ELF object file.
     public init(path: FilePath) throws(BPFError) {
-        let (result, log) = LibbpfLog.capturing { bpf_object__open_file(path.string, nil) }
-        guard case .success(let pointer?) = result else {
-            let e = Errno(rawValue: errno)
+        let (result, log) = LibbpfLog.capturing { () -> (OpaquePointer?, Int32) in
+            let object = bpf_object__open_file(path.string, nil)
+            return (object, errno)
+        }
+        guard case .success((let pointer?, _)) = result else {
+            let e = if case .success((_, let code)) = result { Errno(rawValue: code) } else { Errno.invalidArgument }
             let code: BPFError.Code = e == .noSuchFileOrDirectory ? .notFound : .invalidObject
             throw BPFError(code, "cannot open BPF object \(path): \(e) \(log.last ?? "")", errno: e)
         }
@@ -156,40 +185,74 @@ public struct OpenObject: ~Copyable {
         if rc != 0 { throw BPFError.system("cannot resize map '\(map)'", rc) }
     }
 
+    /// Whether the object has a global variable called `name`.
+    public func hasGlobal(_ name: String) -> Bool { handle.globalLocation(name) != nil }
+
+    /// Reads global variable `name`, found through the object's BTF (its
+    /// DATASEC records say which section and offset).
+    public func global<T: BitwiseCopyable>(_ name: String, as type: T.Type = T.self) throws(BPFError) -> T {
+        let location = try handle.requiredGlobal(name, size: MemoryLayout<T>.size)
+        return try global(T.self, section: location.section, offset: location.offset)
+    }
+
+    /// Sets global variable `name`'s initial value, found through the
+    /// object's BTF; for a `const volatile` global this is the value the
+    /// verifier sees as a constant. Throws `.notFound` for no such global
+    /// and `.sizeMismatch` when `T` is not the variable's size.
+    public mutating func setGlobal<T: BitwiseCopyable>(_ name: String, to value: T) throws(BPFError) {
+        let location = try handle.requiredGlobal(name, size: MemoryLayout<T>.size)
+        try setGlobal(value, section: location.section, offset: location.offset)
+    }
+
     /// Reads a global variable at `offset` in `section` (".rodata", ".bss", ".data").
-    public func global<T: BitwiseCopyable>(_ type: T.Type, section: String, offset: Int) -> T {
-        let (base, size) = sectionData(section)
-        precondition(offset + MemoryLayout<T>.size <= size, "global outside \(section)")
+    public func global<T: BitwiseCopyable>(_ type: T.Type, section: String, offset: Int) throws(BPFError) -> T {
+        let base = try sectionData(section, offset: offset, count: MemoryLayout<T>.size)
         return base.loadUnaligned(fromByteOffset: offset, as: T.self)
     }
 
-    /// Sets a global variable's initial value; for `const volatile` globals
-    /// this is the value the verifier sees as a constant.
-    public mutating func setGlobal<T: BitwiseCopyable>(_ value: T, section: String, offset: Int) {
-        let (base, size) = sectionData(section)
-        precondition(offset + MemoryLayout<T>.size <= size, "global outside \(section)")
+    /// Sets a global variable's initial value by section and offset.
+    public mutating func setGlobal<T: BitwiseCopyable>(_ value: T, section: String, offset: Int) throws(BPFError) {
+        let base = try sectionData(section, offset: offset, count: MemoryLayout<T>.size)
         base.storeBytes(of: value, toByteOffset: offset, as: T.self)
     }
 
     /// The bytes of a global variable (for generated skeletons).
-    public func globalBytes(section: String, offset: Int, count: Int) -> [UInt8] {
-        let (base, size) = sectionData(section)
-        precondition(offset + count <= size, "global outside \(section)")
+    public func globalBytes(section: String, offset: Int, count: Int) throws(BPFError) -> [UInt8] {
+        let base = try sectionData(section, offset: offset, count: count)
         return Array(UnsafeRawBufferPointer(start: base + offset, count: count))
     }
 
     /// Sets a global variable's initial bytes (for generated skeletons).
-    public mutating func setGlobalBytes(_ bytes: [UInt8], section: String, offset: Int) {
-        let (base, size) = sectionData(section)
-        precondition(offset + bytes.count <= size, "global outside \(section)")
+    public mutating func setGlobalBytes(_ bytes: [UInt8], section: String, offset: Int) throws(BPFError) {
+        let base = try sectionData(section, offset: offset, count: bytes.count)
         bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
-    private func sectionData(_ section: String) -> (UnsafeMutableRawPointer, Int) {
-        guard let map = handle.sectionMap(section) else { preconditionFailure("no \(section) section in \(name)") }
+    /// For generated skeletons' properties, whose sections and offsets come
+    /// from this very object: a mismatch means a stale skeleton, a bug.
+    @_spi(Skeleton)
+    public func skeletonGlobalBytes(section: String, offset: Int, count: Int) -> [UInt8] {
+        do { return try globalBytes(section: section, offset: offset, count: count) } catch {
+            preconditionFailure("skeleton out of date: \(error)")
+        }
+    }
+
+    @_spi(Skeleton)
+    public mutating func setSkeletonGlobalBytes(_ bytes: [UInt8], section: String, offset: Int) {
+        do { try setGlobalBytes(bytes, section: section, offset: offset) } catch {
+            preconditionFailure("skeleton out of date: \(error)")
+        }
+    }
+
+    /// The section's initial data, checked to hold `count` bytes at `offset`.
+    private func sectionData(_ section: String, offset: Int, count: Int) throws(BPFError) -> UnsafeMutableRawPointer {
+        guard let map = handle.sectionMap(section) else { throw BPFError(.notFound, "no \(section) section in \(name)") }
         var size = 0
-        guard let base = bpf_map__initial_value(map, &size) else { preconditionFailure("\(section) has no data") }
-        return (UnsafeMutableRawPointer(mutating: base), size)
+        guard let base = bpf_map__initial_value(map, &size) else { throw BPFError(.notFound, "\(section) of \(name) has no data") }
+        guard offset >= 0, count >= 0, offset + count <= size else {
+            throw BPFError(.outOfBounds, "\(count) bytes at offset \(offset) do not fit \(section) of \(name) (\(size) bytes)", errno: .invalidArgument)
+        }
+        return UnsafeMutableRawPointer(mutating: base)
     }
 
     /// Creates the maps and loads every program whose autoload is on. A
@@ -282,6 +345,13 @@ public final class LoadedObject: Sendable {
         return m
     }
 
+    /// Reads global variable `name` from the kernel's copy of its section,
+    /// found through the object's BTF.
+    public func global<T: BitwiseCopyable>(_ name: String, as type: T.Type = T.self) throws(BPFError) -> T {
+        let location = try handle.requiredGlobal(name, size: MemoryLayout<T>.size)
+        return try global(T.self, section: location.section, offset: location.offset)
+    }
+
     /// Reads a global variable from the kernel's copy of its section.
     public func global<T: BitwiseCopyable>(_ type: T.Type, section: String, offset: Int) throws(BPFError) -> T {
         try globalBytes(section: section, offset: offset, count: MemoryLayout<T>.size).withUnsafeBytes { $0.loadUnaligned(as: T.self) }
@@ -291,11 +361,13 @@ public final class LoadedObject: Sendable {
     public func globalBytes(section: String, offset: Int, count: Int) throws(BPFError) -> [UInt8] {
         guard let m = handle.sectionMap(section) else { throw BPFError(.notFound, "no \(section) section in \(name)") }
         let size = Int(bpf_map__value_size(m))
-        precondition(offset + count <= size, "global outside \(section)")
+        guard offset >= 0, count >= 0, offset + count <= size else {
+            throw BPFError(.outOfBounds, "\(count) bytes at offset \(offset) do not fit \(section) of \(name) (\(size) bytes)", errno: .invalidArgument)
+        }
         var buffer = [UInt8](repeating: 0, count: size)
         var key: UInt32 = 0
         if bpf_map_lookup_elem(bpf_map__fd(m), &key, &buffer) != 0 {
-            throw BPFError.system("cannot read \(section) of \(name)", errno)
+            throw BPFError.fromErrno("cannot read \(section) of \(name)")
         }
         return Array(buffer[offset..<(offset + count)])
     }

@@ -222,9 +222,14 @@ public struct Program: @unchecked Sendable {
         guard isLoaded else {
             throw BPFError(.systemCall, "cannot \(what): program '\(name)' was not loaded (autoload off)", errno: .badFileDescriptor)
         }
-        let (result, log) = LibbpfLog.capturing(attach)
-        guard case .success(let link?) = result else {
-            throw BPFError.system("cannot \(what)", errno, libbpfMessages: log)
+        // errno is taken inside: the log capture runs code after the call.
+        let (result, log) = LibbpfLog.capturing { () -> (OpaquePointer?, Int32) in
+            let link = attach()
+            return (link, errno)
+        }
+        guard case .success((let link?, _)) = result else {
+            let code = if case .success((_, let e)) = result { e } else { EINVAL }
+            throw BPFError.system("cannot \(what)", code, libbpfMessages: log)
         }
         return Link(pointer: link, kind: kind, program: self)
     }

@@ -3,6 +3,7 @@ import Glibc
 import Dispatch
 import Foundation
 import Synchronization
+import SystemPackage
 
 /// What a ring buffer hands its handler: an event's bytes, valid only for
 /// the duration of the call (zero-copy), or a count of events the kernel
@@ -32,6 +33,12 @@ public final class RingBuffer: @unchecked Sendable {
     private final class Context {
         let handler: (RingBufferRecord) -> Void
         var delivered: UInt64 = 0
+        /// Inside the handler: libbpf has not yet committed the record, so
+        /// consuming again now would deliver it a second time.
+        var delivering = false
+        /// Set by `stop()`: the callback then makes libbpf stop after
+        /// committing the current record.
+        var stopRequested = false
         init(handler: @escaping (RingBufferRecord) -> Void) { self.handler = handler }
     }
 
@@ -60,7 +67,7 @@ public final class RingBuffer: @unchecked Sendable {
     public init(_ map: Map, lostCounter: Map? = nil, queue: DispatchQueue,
                 handler: @escaping @Sendable (RingBufferRecord) -> Void) throws(BPFError) {
         guard map.type == .ringBuffer else {
-            throw BPFError(.sizeMismatch, "map '\(map.name)' is \(map.type), not a ring buffer")
+            throw BPFError(.wrongMapType, "map '\(map.name)' is \(map.type), not a ring buffer")
         }
         self.map = map
         self.queue = queue
@@ -68,8 +75,9 @@ public final class RingBuffer: @unchecked Sendable {
         context = Context(handler: handler)
         contextRef = Unmanaged.passRetained(context)
         guard let rb = ring_buffer__new(map.fileDescriptor.rawValue, ringBufferCallback, contextRef.toOpaque(), nil) else {
+            let e = errno  // before release() can change it
             contextRef.release()
-            throw BPFError.system("cannot open ring buffer '\(map.name)'", errno)
+            throw BPFError.system("cannot open ring buffer '\(map.name)'", e)
         }
         pointer = rb
         // Dispatch watches its own duplicate of the epoll descriptor and
@@ -77,6 +85,12 @@ public final class RingBuffer: @unchecked Sendable {
         // then close whenever it is freed without its number being reused
         // under Dispatch's feet.
         let watched = dup(ring_buffer__epoll_fd(rb))
+        guard watched >= 0 else {
+            let e = errno
+            ring_buffer__free(rb)
+            contextRef.release()
+            throw BPFError.system("cannot watch ring buffer '\(map.name)' (dup of its epoll descriptor)", e)
+        }
         source = DispatchSource.makeReadSource(fileDescriptor: watched, queue: queue)
         queue.setSpecific(key: queueKey, value: ObjectIdentifier(self))
         source.setEventHandler { [weak self] in self?.poll() }
@@ -105,6 +119,13 @@ public final class RingBuffer: @unchecked Sendable {
         guard !stopped, !pausedForBatching else { return }
         // poll (not consume) so epoll re-arms; timeout 0: data is there.
         let count = ring_buffer__poll(pointer, 0)
+        // -ECANCELED is a stop from the handler; EINTR a signal: neither is
+        // a failure. Anything else would repeat on every wakeup.
+        if count < 0 && count != -ECANCELED && count != -EINTR {
+            FileHandle.standardError.write(Data("swift-bpf: reading ring buffer '\(map.name)' failed: \(Errno(rawValue: -count)); stopping it\n".utf8))
+            shutDown()
+            return
+        }
         let now = DispatchTime.now()
         if lostCounter != nil, now.uptimeNanoseconds - lastLostCheck.uptimeNanoseconds > 100_000_000 {
             lastLostCheck = now
@@ -136,8 +157,11 @@ public final class RingBuffer: @unchecked Sendable {
         DispatchQueue.getSpecific(key: queueKey) == ObjectIdentifier(self) ? body() : queue.sync(execute: body)
     }
 
-    /// On the queue: everything already in the buffer, then any lost count.
+    /// On the queue: everything already in the buffer, then any lost
+    /// count. From inside the handler, the poll in progress goes on
+    /// consuming by itself.
     private func consumeAll() {
+        guard !context.delivering else { return }
         _ = ring_buffer__consume(pointer)
         reportLost()
     }
@@ -145,6 +169,7 @@ public final class RingBuffer: @unchecked Sendable {
     /// On the queue: no deliveries from now on.
     private func shutDown() {
         stopped = true
+        context.stopRequested = true
         resumeAfterPause()
         source.cancel()
     }
@@ -155,8 +180,9 @@ public final class RingBuffer: @unchecked Sendable {
         onQueue { consumeAll() }
     }
 
-    /// Drains, then stops delivering. Safe to call more than once and from
-    /// the handler's queue.
+    /// Drains, then stops delivering. Safe to call more than once, from
+    /// the handler's queue and from the handler itself, where the current
+    /// record is the last one delivered.
     public func stop() {
         onQueue {
             guard !stopped else { return }
@@ -190,15 +216,21 @@ public final class RingBuffer: @unchecked Sendable {
         return stream
     }
 
-    fileprivate static func deliver(_ ctx: UnsafeMutableRawPointer, _ data: UnsafeRawPointer, _ size: Int) {
+    /// libbpf's callback: a negative result makes it commit this record and
+    /// stop consuming, which is how a stop from inside the handler ends
+    /// the poll in progress.
+    fileprivate static func deliver(_ ctx: UnsafeMutableRawPointer, _ data: UnsafeRawPointer, _ size: Int) -> Int32 {
         let context = Unmanaged<Context>.fromOpaque(ctx).takeUnretainedValue()
+        guard !context.stopRequested else { return -ECANCELED }
         context.delivered += 1
+        context.delivering = true
         context.handler(.event(UnsafeRawBufferPointer(start: data, count: size)))
+        context.delivering = false
+        return context.stopRequested ? -ECANCELED : 0
     }
 }
 
 private func ringBufferCallback(_ ctx: UnsafeMutableRawPointer?, _ data: UnsafeMutableRawPointer?, _ size: Int) -> Int32 {
     guard let ctx, let data else { return 0 }
-    RingBuffer.deliver(ctx, data, size)
-    return 0
+    return RingBuffer.deliver(ctx, data, size)
 }

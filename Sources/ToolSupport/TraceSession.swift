@@ -68,6 +68,41 @@ public final class TraceSession: @unchecked Sendable {
         StopWaiter.wait(duration: options.duration, timers: timers)
     }
 
+    /// Configures and loads a tool's probe, the steps every tool shares:
+    /// the shared filters go into its `filter` global, `--buffer-size`
+    /// sizes its `events` ring buffer, programs for tracepoints this kernel
+    /// lacks are left out, and after loading `--cgroup` goes into its
+    /// `cgroup_filter` map. A probe without one of these skips that step.
+    public func load<Open: OpenSkeleton & ~Copyable>(_ open: consuming Open) throws(BPFError) -> Open.Loaded {
+        if open.object.hasGlobal("filter") { try open.object.setGlobal("filter", to: options.filter) }
+        if open.object.mapNames.contains("events") { try open.object.setMaxEntries(options.bufferBytes, map: "events") }
+        try open.object.disableProgramsForMissingTracepoints()
+        let probe = try open.load()
+        if let cgroups = probe.object.map(named: "cgroup_filter") { try options.applyCgroup(to: cgroups) }
+        return probe
+    }
+
+    /// Attaches `probe` (every program by its `SEC()`, unless `attach` says
+    /// otherwise), prints the events of its `events` ring buffer with
+    /// `format` until stopped, then detaches and reports, counting what the
+    /// probe's `lost_events` counter says the kernel dropped.
+    @discardableResult
+    public func stream<Probe: Skeleton, Format: EventFormat>(
+        _ probe: Probe, format: Format, what: String,
+        attach: ((Probe) throws(BPFError) -> [Link])? = nil
+    ) throws(BPFError) -> TraceSummary {
+        let output = self.output, clockOffset = self.clockOffset, start = startNanoseconds
+        return try run(events: probe.object.requiredMap("events"), lostCounter: probe.object.map(named: "lost_events"),
+                       what: what, header: format.header,
+                       attach: { () throws(BPFError) -> [Link] in
+                           if let attach { return try attach(probe) }
+                           return try probe.object.attachAll()
+                       }) { bytes in
+            guard let event = Format.Event(bytes) else { return }
+            format.write(event, to: output, clockOffset: clockOffset, start: start)
+        }
+    }
+
     /// For tools that aggregate in the kernel (syscount): attaches, calls
     /// `report` every `interval` seconds (if given) and once at the end,
     /// on the session's queue, then detaches.
@@ -184,4 +219,15 @@ public enum StopWaiter {
         stopRequested.wait()
         sources.forEach { $0.cancel() }
     }
+}
+
+/// How a tool prints its events: text columns under a header, or JSON lines.
+public protocol EventFormat: Sendable {
+    associatedtype Event: EventRecord
+    /// The column heading, printed once before the first event; nil for JSON.
+    var header: String? { get }
+    /// Appends one event as a line. `clockOffset` turns the probe's
+    /// CLOCK_MONOTONIC timestamps into wall-clock time; `start` is when
+    /// tracing started, for `-T`.
+    func write(_ event: Event, to out: Output, clockOffset: Int64, start: UInt64)
 }

@@ -28,22 +28,10 @@ struct BashReadline: ToolCommand {
     func run() throws {
         let binary = try resolveShell()
         let session = try TraceSession(tool: "bashreadline", options: trace)
-        var open = try BashreadlineSkeleton.open()
-        open.filter = trace.filter
-        try open.setMaxEntries(trace.bufferBytes, for: .events)
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
-
+        let probe = try session.load(BashreadlineSkeleton.open())
         let format = ReadlineFormat(json: trace.json, relativeTime: trace.timestamp)
-        _ = try session.run(
-            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
-            what: "readline() in \(binary)", header: format.header,
-            attach: { () throws(BPFError) in
-                [try probe.programs.readlineReturn.attachUretprobe(binary: binary, function: "readline")]
-            }
-        ) { bytes in
-            guard let event = ReadlineEvent(bytes) else { return }
-            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
+        try session.stream(probe, format: format, what: "readline() in \(binary)") { probe throws(BPFError) in
+            [try probe.programs.readlineReturn.attachUretprobe(binary: binary, function: "readline")]
         }
     }
 
@@ -61,7 +49,7 @@ struct BashReadline: ToolCommand {
 }
 
 /// How bashreadline prints a line.
-struct ReadlineFormat: Sendable {
+struct ReadlineFormat: EventFormat {
     var json: Bool
     var relativeTime: Bool
 

@@ -51,28 +51,16 @@ struct ExecSnoop: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "execsnoop", options: trace)
         var open = try ExecsnoopSkeleton.open()
-        open.filter = trace.filter
         open.execCfg = exec_config(max_args: maxArgs, max_arg_len: maxArgLen)
-        try open.setMaxEntries(trace.bufferBytes, for: .events)
-        try open.object.disableProgramsForMissingTracepoints()
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
-
+        let probe = try session.load(open)
         let format = ExecFormat(json: trace.json, relativeTime: trace.timestamp, printUID: printUID, quote: quote,
                                 maxArgLen: Int(maxArgLen))
-        _ = try session.run(
-            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
-            what: "execve and execveat", header: format.header,
-            attach: { () throws(BPFError) in try probe.attachAll() }
-        ) { bytes in
-            guard let event = ExecEvent(bytes) else { return }
-            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
-        }
+        try session.stream(probe, format: format, what: "execve and execveat")
     }
 }
 
 /// How execsnoop prints an event.
-struct ExecFormat: Sendable {
+struct ExecFormat: EventFormat {
     var json: Bool
     var relativeTime: Bool
     var printUID: Bool

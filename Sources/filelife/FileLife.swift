@@ -31,26 +31,15 @@ struct FileLife: ToolCommand {
         let kind = try functions.chosen()
         if trace.verbose { session.note("filelife: probing kernel functions with \(kind)") }
         var open = try FilelifeSkeleton.open()
-        open.filter = trace.filter
         open.object.useFunctionProbes(kind)
-        try open.setMaxEntries(trace.bufferBytes, for: .events)
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
-
+        let probe = try session.load(open)
         let format = FilelifeFormat(json: trace.json, relativeTime: trace.timestamp)
-        _ = try session.run(
-            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
-            what: "file creation and deletion (\(kind))", header: format.header,
-            attach: { () throws(BPFError) in try probe.attachAll() }
-        ) { bytes in
-            guard let event = FileLifeEvent(bytes) else { return }
-            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
-        }
+        try session.stream(probe, format: format, what: "file creation and deletion (\(kind))")
     }
 }
 
 /// How filelife prints an event, as columns or as a JSON line.
-struct FilelifeFormat: Sendable {
+struct FilelifeFormat: EventFormat {
     var json: Bool
     var relativeTime: Bool
 

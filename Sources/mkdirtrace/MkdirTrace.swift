@@ -28,26 +28,13 @@ struct MkdirTrace: ToolCommand {
 
     func run() throws {
         let session = try TraceSession(tool: "mkdirtrace", options: trace)
-        var open = try MkdirtraceSkeleton.open()
-        open.filter = trace.filter
-        try open.setMaxEntries(trace.bufferBytes, for: .events)
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
-
-        let format = MkdirFormat(json: trace.json, relativeTime: trace.timestamp)
-        _ = try session.run(
-            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
-            what: "mkdir and mkdirat", header: format.header,
-            attach: { () throws(BPFError) in try probe.attachAll() }
-        ) { bytes in
-            guard let event = MkdirEvent(bytes) else { return }
-            format.write(event, session: session)
-        }
+        let probe = try session.load(MkdirtraceSkeleton.open())
+        try session.stream(probe, format: MkdirFormat(json: trace.json, relativeTime: trace.timestamp), what: "mkdir and mkdirat")
     }
 }
 
 /// How mkdirtrace prints an event, as columns or as a JSON line.
-struct MkdirFormat: Sendable {
+struct MkdirFormat: EventFormat {
     static func octal(_ mode: UInt32) -> String {
         let digits = String(mode, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
@@ -58,10 +45,6 @@ struct MkdirFormat: Sendable {
 
     var header: String? {
         json ? nil : "\(Output.timeHeading(relative: relativeTime))PID     PPID    UID    COMM             MODE RESULT       PATH"
-    }
-
-    func write(_ e: MkdirEvent, session: TraceSession) {
-        write(e, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
     }
 
     func write(_ e: MkdirEvent, to out: Output, clockOffset: Int64, start: UInt64) {

@@ -37,27 +37,15 @@ struct OpenSnoop: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "opensnoop", options: trace)
         var open = try OpensnoopSkeleton.open()
-        open.filter = trace.filter
         if let name {
             var cfg = open_config()
             cfg.use_name = 1
             withUnsafeMutableBytes(of: &cfg.name) { raw in for (i, b) in name.utf8.enumerated() { raw[i] = b } }
             open.openCfg = cfg
         }
-        try open.setMaxEntries(trace.bufferBytes, for: .events)
-        try open.object.disableProgramsForMissingTracepoints()
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
-
+        let probe = try session.load(open)
         let format = OpenFormat(json: trace.json, relativeTime: trace.timestamp, extended: extended)
-        _ = try session.run(
-            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
-            what: "open, openat and openat2", header: format.header,
-            attach: { () throws(BPFError) in try probe.attachAll() }
-        ) { bytes in
-            guard let event = OpenEvent(bytes) else { return }
-            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
-        }
+        try session.stream(probe, format: format, what: "open, openat and openat2")
     }
 }
 
@@ -86,7 +74,7 @@ enum OpenFlags {
 }
 
 /// How opensnoop prints an event.
-struct OpenFormat: Sendable {
+struct OpenFormat: EventFormat {
     var json: Bool
     var relativeTime: Bool
     var extended: Bool

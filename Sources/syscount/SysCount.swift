@@ -65,10 +65,8 @@ struct SysCount: ToolCommand {
         }
         let session = try TraceSession(tool: "syscount", options: trace)
         var open = try SyscountSkeleton.open()
-        open.filter = trace.filter
         open.countCfg = syscount_config(by_process: process ? 1 : 0, latency: latency ? 1 : 0, pad: (0, 0), hist_nr: histNumber)
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
+        let probe = try session.load(open)
 
         let reporter = SyscountReporter(
             counts: probe.typed.counts,

@@ -45,29 +45,18 @@ struct SysNoop: ToolCommand {
         }
 
         let session = try TraceSession(tool: "sysnoop", options: trace)
-        var open = try SysnoopSkeleton.open()
-        open.filter = trace.filter
-        try open.setMaxEntries(trace.bufferBytes, for: .events)
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
+        let probe = try session.load(SysnoopSkeleton.open())
         let specs = probe.typed.specs
         for (i, f) in formats.enumerated() { try specs.update(UInt32(i), f.spec) }
 
         let format = SysnoopFormat(json: trace.json, relativeTime: trace.timestamp, syscalls: formats)
-        _ = try session.run(
-            events: probe.maps.events, lostCounter: probe.maps.lostEvents,
-            what: syscalls.joined(separator: ", "), header: format.header,
-            attach: { () throws(BPFError) in
+        try session.stream(probe, format: format, what: syscalls.joined(separator: ", ")) { probe throws(BPFError) in
                 var links: [Link] = []
                 for (i, name) in syscalls.enumerated() {
                     links.append(try probe.programs.syscallEnter.attachTracepoint(category: "syscalls", name: "sys_enter_\(name)", cookie: UInt64(i)))
                     links.append(try probe.programs.syscallExit.attachTracepoint(category: "syscalls", name: "sys_exit_\(name)", cookie: UInt64(i)))
                 }
                 return links
-            }
-        ) { bytes in
-            guard let event = SyscallEvent(bytes) else { return }
-            format.write(event, to: session.output, clockOffset: session.clockOffset, start: session.startNanoseconds)
         }
     }
 }
@@ -91,7 +80,7 @@ struct SyscallFormat: Sendable {
 }
 
 /// How sysnoop prints a call.
-struct SysnoopFormat: Sendable {
+struct SysnoopFormat: EventFormat {
     var json: Bool
     var relativeTime: Bool
     var syscalls: [SyscallFormat]

@@ -39,10 +39,8 @@ struct VfsStat: ToolCommand {
         let kind = try functions.chosen()
         if trace.verbose { session.note("vfsstat: probing kernel functions with \(kind)") }
         var open = try VfsstatSkeleton.open()
-        open.filter = trace.filter
         open.object.useFunctionProbes(kind)
-        let probe = try open.load()
-        try trace.applyCgroup(to: probe.maps.cgroupFilter)
+        let probe = try session.load(open)
 
         let reporter = VfsstatReporter(counts: probe.typed.vfsCounts, json: trace.json)
         try session.runPeriodic(what: "VFS calls (\(kind)), a line every \(interval) s", interval: interval,

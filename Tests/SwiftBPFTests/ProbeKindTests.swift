@@ -165,8 +165,8 @@ extension Privileged {
             try open.setMaxEntries(32, map: "hash")
             #expect(throws: BPFError.self) { try open.setAutoload(false, program: "no_such_program") }
             // Globals by section and offset, for objects without a skeleton.
-            open.setGlobal(test_config(target_pid: 4242, target_syscall: 7), section: ".rodata", offset: 0)
-            #expect(open.global(test_config.self, section: ".rodata", offset: 0).target_pid == 4242)
+            try open.setGlobal(test_config(target_pid: 4242, target_syscall: 7), section: ".rodata", offset: 0)
+            #expect(try open.global(test_config.self, section: ".rodata", offset: 0).target_pid == 4242)
             let loaded = try open.load()
             let frozen = try loaded.global(test_config.self, section: ".rodata", offset: 0)
             #expect(frozen.target_pid == 4242 && frozen.target_syscall == 7)
@@ -175,6 +175,31 @@ extension Privileged {
             #expect(loaded.map(named: "hash")?.maxEntries == 32)
             let missing = #expect(throws: BPFError.self) { _ = try OpenObject(path: FilePath("/nonexistent.bpf.o")) }
             #expect(missing?.code == .notFound)
+        }
+
+        /// Globals by name, as aya and cilium/ebpf set them: the object's
+        /// BTF says where each lives, so no section or offset is written
+        /// by hand; wrong names, sizes and offsets throw instead of trapping.
+        @Test func globalsByNameAndBoundsChecked() throws {
+            var open = try TestprobesSkeleton.open()
+            #expect(open.object.hasGlobal("test_cfg") && open.object.hasGlobal("last_return"))
+            try open.object.setGlobal("test_cfg", to: test_config(target_pid: 99, target_syscall: 3))
+            #expect(open.testCfg.target_pid == 99, "the same bytes the typed property reads")
+            try open.object.setGlobal("last_return", to: Int64(-7))
+            #expect(try open.object.global("last_return", as: Int64.self) == -7)
+            let unknown = #expect(throws: BPFError.self) { try open.object.setGlobal("no_such_global", to: UInt32(1)) }
+            #expect(unknown?.code == .notFound && unknown?.message.contains("no_such_global") == true)
+            let size = #expect(throws: BPFError.self) { try open.object.setGlobal("test_cfg", to: UInt8(1)) }
+            #expect(size?.code == .sizeMismatch)
+            for offset in [-1, -8, 1 << 20] {
+                let bad = #expect(throws: BPFError.self) { try open.object.setGlobal(UInt32(1), section: ".rodata", offset: offset) }
+                #expect(bad?.code == .outOfBounds, "offset \(offset)")
+                #expect(throws: BPFError.self) { try open.object.setGlobalBytes([1, 2], section: ".rodata", offset: offset) }
+                #expect(throws: BPFError.self) { _ = try open.object.globalBytes(section: ".rodata", offset: offset, count: 4) }
+            }
+            let loaded = try open.load()
+            #expect(try loaded.object.global("test_cfg", as: test_config.self).target_syscall == 3)
+            #expect(throws: BPFError.self) { _ = try loaded.object.globalBytes(section: ".rodata", offset: -4, count: 4) }
         }
 
         @Test func featureProbes() {
@@ -219,7 +244,7 @@ extension Privileged {
         @Test func perCPUValuesReadPerCPUAndSummed() throws {
             let probe = try loadTestProbes()
             let map = try probe.maps.percpuHash.perCPU(UInt32.self, UInt64.self)
-            let cpus = Kernel.possibleCPUs
+            let cpus = try Kernel.possibleCPUs
             try map.update(5, (0..<cpus).map { UInt64($0 + 1) })
             #expect(try map.lookup(5) == (0..<cpus).map { UInt64($0 + 1) })
             #expect(try map.sum(5) == UInt64(cpus * (cpus + 1) / 2))
@@ -235,9 +260,9 @@ extension Privileged {
             let wrongValue = #expect(throws: BPFError.self) { _ = try probe.maps.samples.typed(UInt32.self, UInt64.self) }
             #expect(wrongValue?.code == .sizeMismatch)
             let notPerCPU = #expect(throws: BPFError.self) { _ = try probe.maps.hash.perCPU(UInt32.self, UInt64.self) }
-            #expect(notPerCPU?.code == .sizeMismatch)
+            #expect(notPerCPU?.code == .wrongMapType)
             let perCPUAsPlain = #expect(throws: BPFError.self) { _ = try probe.maps.counters.typed(UInt32.self, UInt64.self) }
-            #expect(perCPUAsPlain?.code == .sizeMismatch)
+            #expect(perCPUAsPlain?.code == .wrongMapType)
         }
     }
 }

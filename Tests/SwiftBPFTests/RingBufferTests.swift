@@ -70,6 +70,36 @@ extension Privileged {
             #expect(rb.lostEvents == 0)
         }
 
+        /// stop() from inside the handler: the current record is the last
+        /// one, each record is delivered once, and stop() returns (it used
+        /// to consume again before libbpf had committed the record, so the
+        /// record came twice and stop() recursed).
+        @Test func stopFromTheHandlerDeliversEachRecordOnce() throws {
+            let dir = try TestEnvironment.temporaryDirectory()
+            let probe = try loadMkdirProbe(tid: TestEnvironment.currentThreadID())
+            let links = try probe.attachAll()
+            for i in 0..<10 { #expect(mkdir("\(dir)/d\(i)", 0o755) == 0) }
+            links.forEach { $0.detach() }
+            let seen = Mutex<[String]>([])
+            let ring = Mutex<RingBuffer?>(nil)
+            let queue = DispatchQueue(label: "test.stop-in-handler")
+            queue.suspend()  // no delivery before `ring` is set
+            let rb = try RingBuffer(probe.maps.events, queue: queue) { record in
+                guard case .event(let bytes) = record, let e = MkdirEvent(bytes) else { return }
+                let count = seen.withLock { $0.append(String(decoding: e.path, as: UTF8.self)); return $0.count }
+                if count == 3 { ring.withLock { $0 }?.stop() }
+            }
+            ring.withLock { $0 = rb }
+            queue.resume()
+            let deadline = Date().addingTimeInterval(5)
+            while seen.withLock({ $0.count }) < 3 && Date() < deadline { usleep(10_000) }
+            queue.sync {}
+            #expect(seen.withLock { $0 } == (0..<3).map { "\(dir)/d\($0)" })
+            #expect(rb.deliveredEvents == 3)
+            rb.stop()  // again, from outside: nothing more
+            #expect(rb.deliveredEvents == 3)
+        }
+
         /// A one-page ring buffer and a burst before anyone reads: the kernel
         /// counts what it could not store, and delivered + lost is the burst.
         @Test func tinyRingBufferReportsExactlyWhatWasLost() throws {
