@@ -1,13 +1,12 @@
 #!/bin/sh
-# Runs inside the kernel lane's VM (see kernel-lane.sh): REPO OUT [FILTERS],
-# FILTERS being space-separated test-name patterns.
+# Runs inside the kernel lane's VM (see kernel-lane.sh): REPO OUT [FILTER].
 # As on the host, the suite runs in a mount namespace of its own with the
 # BPF filesystem, tracefs and debugfs unmounted.
 repo=$1 out=$2 filter=$3
 uname -r >"$out/kernel"
 cd "$repo" || exit 1
 set -- --testing-library swift-testing
-for f in $filter; do set -- "$@" --filter "$f"; done
+[ -n "$filter" ] && set -- "$@" --filter "$filter"
 SWIFTBPF_OUTER_MNTNS=$(readlink /proc/self/ns/mnt) SWIFTBPF_KERNEL_LANE=1 CI=true \
     unshare --mount --propagation private sh -c \
     'for m in /sys/fs/bpf /sys/kernel/tracing /sys/kernel/debug; do umount -l $m 2>/dev/null; done; exec "$0" "$@"' \

@@ -5,7 +5,7 @@
 # Results come back through a writable directory: the guest's log, its
 # exit status and its kernel version.
 #   KERNEL=/boot/vmlinuz-...  another kernel image (it needs BTF and 9p)
-#   LANE_FILTER="A B"         only tests matching A or B (swift-testing --filter)
+#   LANE_FILTER=NAME          only the tests NAME selects (swift-testing --filter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

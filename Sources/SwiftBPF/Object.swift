@@ -19,16 +19,33 @@ public struct EmbeddedObject: Sendable {
 /// it closes every program and map descriptor of the object.
 final class ObjectHandle: @unchecked Sendable {
     let pointer: OpaquePointer
-    private let storage: UnsafeMutableRawBufferPointer?
+    /// What the object was opened from: its bytes (owned here) or a file.
+    enum Source { case memory(UnsafeMutableRawBufferPointer), file(String) }
+    let source: Source
 
-    init(pointer: OpaquePointer, storage: UnsafeMutableRawBufferPointer?) {
+    init(pointer: OpaquePointer, source: Source) {
         self.pointer = pointer
-        self.storage = storage
+        self.source = source
     }
 
     deinit {
         bpf_object__close(pointer)
-        storage?.deallocate()
+        if case .memory(let storage) = source { storage.deallocate() }
+    }
+
+    /// Opens another copy of the same object (not configured).
+    func reopen() -> OpaquePointer? {
+        switch source {
+        case .memory(let bytes):
+            var opts = bpf_object_open_opts()
+            opts.sz = MemoryLayout<bpf_object_open_opts>.size
+            return name.withCString { cname in
+                opts.object_name = cname
+                return bpf_object__open_mem(bytes.baseAddress, bytes.count, &opts)
+            }
+        case .file(let path):
+            return bpf_object__open_file(path, nil)
+        }
     }
 
     var name: String { String(cString: bpf_object__name(pointer)) }
@@ -48,6 +65,46 @@ final class ObjectHandle: @unchecked Sendable {
         var m = bpf_object__next_map(pointer, nil)
         while let map = m { out.append(map); m = bpf_object__next_map(pointer, map) }
         return out
+    }
+
+    /// The whole verifier log of `program`: a second copy of the object,
+    /// configured as this one (map sizes, global values) but loading only
+    /// that program, is loaded with log buffers growing from
+    /// `startingSize` until the log fits. nil when it never does.
+    func fullVerifierLog(program: String, startingSize: Int) -> String? {
+        var size = startingSize
+        while size <= 1 << 30 {
+            guard let copy = reopen() else { return nil }
+            defer { bpf_object__close(copy) }
+            var map = bpf_object__next_map(copy, nil)
+            while let m = map {
+                if let original = findMap(String(cString: bpf_map__name(m))) {
+                    bpf_map__set_max_entries(m, bpf_map__max_entries(original))
+                    var length = 0
+                    if bpf_map__is_internal(m), let data = bpf_map__initial_value(original, &length) {
+                        bpf_map__set_initial_value(m, data, length)
+                    }
+                }
+                map = bpf_object__next_map(copy, m)
+            }
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
+            defer { buffer.deallocate() }
+            buffer[0] = 0
+            var prog = bpf_object__next_program(copy, nil)
+            while let p = prog {
+                let wanted = String(cString: bpf_program__name(p)) == program
+                bpf_program__set_autoload(p, wanted)
+                if wanted {
+                    bpf_program__set_log_buf(p, buffer, size)
+                    bpf_program__set_log_level(p, 1)
+                }
+                prog = bpf_object__next_program(copy, p)
+            }
+            _ = LibbpfLog.capturing { bpf_object__load(copy) }
+            if strlen(buffer) < size - 1 { return String(cString: buffer) }
+            size *= 4
+        }
+        return nil
     }
 
     /// Where global variable `name` lives, from the object's BTF: the
@@ -112,7 +169,7 @@ public struct OpenObject: ~Copyable {
             storage.deallocate()
             throw BPFError(.invalidObject, "cannot open BPF object '\(name)': \(e) \(BPFError.mostSpecific(log) ?? "")", errno: e)
         }
-        handle = ObjectHandle(pointer: pointer, storage: storage)
+        handle = ObjectHandle(pointer: pointer, source: .memory(UnsafeMutableRawBufferPointer(rebasing: storage[..<bytes.count])))
     }
 
     /// Opens a BPF ELF object file.
@@ -126,7 +183,7 @@ public struct OpenObject: ~Copyable {
             let code: BPFError.Code = e == .noSuchFileOrDirectory ? .notFound : .invalidObject
             throw BPFError(code, "cannot open BPF object \(path): \(e) \(log.last ?? "")", errno: e)
         }
-        handle = ObjectHandle(pointer: pointer, storage: nil)
+        handle = ObjectHandle(pointer: pointer, source: .file(path.string))
     }
 
     /// The object's name.
@@ -275,9 +332,15 @@ public struct OpenObject: ~Copyable {
         guard case .success(let rc) = result, rc != 0 else { return LoadedObject(handle) }
 
         for (i, prog) in handle.programPointers.filter({ bpf_program__autoload($0) }).enumerated() where buffers[i][0] != 0 {
-            let text = String(cString: buffers[i])
-            let lines = relevantVerifierLines(text)
             let pname = String(cString: bpf_program__name(prog))
+            var text = String(cString: buffers[i])
+            // Before Linux 6.4 an overflowing log keeps its head, not the
+            // lines that say why: verify that program again, alone, with a
+            // log large enough to hold its end.
+            if strlen(buffers[i]) >= logSize - 1, let whole = handle.fullVerifierLog(program: pname, startingSize: logSize * 16) {
+                text = whole
+            }
+            let lines = relevantVerifierLines(text)
             let reason = lines.last ?? "rejected"
             throw BPFError(.verifierRejected, "the kernel verifier rejected program '\(pname)' of \(handle.name): \(reason)",
                            errno: Errno(rawValue: abs(rc)), verifierLog: lines)

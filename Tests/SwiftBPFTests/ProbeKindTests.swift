@@ -142,6 +142,21 @@ extension Privileged {
             }
         }
 
+        /// A log longer than the first buffer still ends with the reason:
+        /// kernels before 6.4 keep an overflowing log's head (ENOSPC), so
+        /// the library verifies the program again with a larger buffer
+        /// (the kernel lane runs this on 6.1).
+        @Test func longVerifierLogsKeepTheirTail() throws {
+            do {
+                _ = try LonglogSkeleton.open().load()
+                Issue.record("the verifier accepted a program it must reject")
+            } catch {
+                #expect(error.code == .verifierRejected)
+                #expect(error.message.contains("long_then_unchecked"))
+                #expect(error.verifierLog.contains { $0.contains("invalid mem access") }, "\(error.verifierLog)")
+            }
+        }
+
         @Test func releasedObjectsLeaveNothingLoaded() throws {
             var ids: Set<UInt32> = []
             do {
