@@ -2,7 +2,7 @@
 // records. Each is valid only while the handler that received it runs.
 
 /// A `struct exec_event` from execsnoop.
-public struct ExecEvent: EventRecord {
+public struct ExecEvent: TaskEvent {
     let record: RecordReader<exec_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {
@@ -38,7 +38,7 @@ public struct ExecEvent: EventRecord {
 }
 
 /// A `struct open_event` from opensnoop.
-public struct OpenEvent: EventRecord {
+public struct OpenEvent: TaskEvent {
     let record: RecordReader<open_event>
 
     /// Field offsets, computed once (tracers read millions of events).
@@ -89,7 +89,7 @@ public struct OpenEvent: EventRecord {
 }
 
 /// A `struct sysnoop_event` from sysnoop.
-public struct SyscallEvent: EventRecord {
+public struct SyscallEvent: TaskEvent {
     let record: RecordReader<sysnoop_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {
@@ -150,7 +150,7 @@ public struct ReadlineEvent: EventRecord {
 }
 
 /// A `struct filelife_event` from filelife: a file deleted while traced.
-public struct FileLifeEvent: EventRecord {
+public struct FileLifeEvent: TaskEvent {
     let record: RecordReader<filelife_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {

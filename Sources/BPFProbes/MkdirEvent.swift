@@ -1,6 +1,6 @@
 /// A `struct mkdir_event` record from the mkdirtrace probe, read in place.
 /// Valid only while the ring buffer handler that received it runs.
-public struct MkdirEvent: EventRecord {
+public struct MkdirEvent: TaskEvent {
     let record: RecordReader<mkdir_event>
 
     /// Field offsets, computed once (tracers read millions of events).

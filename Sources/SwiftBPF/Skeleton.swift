@@ -25,3 +25,18 @@ public protocol EventRecord {
     /// nil for a record too short to be this event.
     init?(_ bytes: UnsafeRawBufferPointer)
 }
+
+/// An event about a task: what every tracing probe records of who did it.
+public protocol TaskEvent: EventRecord {
+    /// CLOCK_MONOTONIC nanoseconds (`bpf_ktime_get_ns`).
+    var timestamp: UInt64 { get }
+    /// Process (thread group) ID, as the host's PID namespace sees it.
+    var pid: UInt32 { get }
+    /// Thread ID.
+    var tid: UInt32 { get }
+    var uid: UInt32 { get }
+    /// The command name's bytes (15 at most).
+    var comm: UnsafeRawBufferPointer { get }
+    /// The task's cgroup v2 ID.
+    var cgroupID: UInt64 { get }
+}

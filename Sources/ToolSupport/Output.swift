@@ -1,4 +1,5 @@
 import Foundation
+import SwiftBPF
 
 /// Buffered standard output for event lines. On a terminal every line is
 /// written as it completes; into a pipe or file lines are batched (64 KiB,
@@ -351,6 +352,24 @@ public struct JSONObject {
     public mutating func timestamp(_ ns: UInt64, clockOffset: Int64) {
         field("time", TimeFormat.iso8601(monotonicNanoseconds: ns, offset: clockOffset))
         field("ts_ns", ns)
+    }
+
+    /// The fields every task event has, in one order for every tool:
+    /// `time`, `ts_ns`, `pid`, `tid`, `uid`, `comm`, `cgroup_id`.
+    public mutating func task(_ e: some TaskEvent, clockOffset: Int64) {
+        timestamp(e.timestamp, clockOffset: clockOffset)
+        field("pid", e.pid)
+        field("tid", e.tid)
+        field("uid", e.uid)
+        field("comm", bytes: e.comm)
+        field("cgroup_id", e.cgroupID)
+    }
+
+    /// A syscall's result: `ret` (0, a value, or -errno) and `errno` (its
+    /// name, or null when it succeeded).
+    public mutating func result<T: BinaryInteger>(_ ret: T) {
+        field("ret", ret)
+        field("errno", ErrnoName.ifFailed(ret))
     }
 
     /// The finished object, without a newline.

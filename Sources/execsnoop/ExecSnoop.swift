@@ -78,15 +78,9 @@ struct ExecFormat: EventFormat {
         let errnoName = ErrnoName.ifFailed(e.result)
         if json {
             var o = JSONObject()
-            o.timestamp(e.timestamp, clockOffset: clockOffset)
-            o.field("pid", e.pid)
-            o.field("tid", e.tid)
+            o.task(e, clockOffset: clockOffset)
             o.field("ppid", e.ppid)
-            o.field("uid", e.uid)
-            o.field("comm", bytes: e.comm)
-            o.field("cgroup_id", e.cgroupID)
-            o.field("ret", e.result)
-            o.field("errno", errnoName)
+            o.result(e.result)
             o.field("filename", bytes: e.filename)
             o.array("args") { list in for a in args { list.string(bytes: a) } }
             o.field("args_truncated", e.moreArguments)

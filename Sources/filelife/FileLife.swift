@@ -50,12 +50,7 @@ struct FilelifeFormat: EventFormat {
     func write(_ e: FileLifeEvent, to out: Output, clockOffset: Int64, start: UInt64) {
         if json {
             var o = JSONObject()
-            o.timestamp(e.timestamp, clockOffset: clockOffset)
-            o.field("pid", e.pid)
-            o.field("tid", e.tid)
-            o.field("uid", e.uid)
-            o.field("comm", bytes: e.comm)
-            o.field("cgroup_id", e.cgroupID)
+            o.task(e, clockOffset: clockOffset)
             o.field("creator_pid", e.creatorPID)
             o.field("creator_comm", bytes: e.creatorComm)
             o.field("age_ns", e.ageNanoseconds)

@@ -51,20 +51,14 @@ struct MkdirFormat: EventFormat {
         let errnoName = ErrnoName.ifFailed(e.result)
         if json {
             var o = JSONObject()
-            o.timestamp(e.timestamp, clockOffset: clockOffset)
+            o.task(e, clockOffset: clockOffset)
             o.field("syscall", e.syscall)
-            o.field("pid", e.pid)
-            o.field("tid", e.tid)
             o.field("ppid", e.ppid)
-            o.field("uid", e.uid)
-            o.field("comm", bytes: e.comm)
-            o.field("cgroup_id", e.cgroupID)
             o.field("dfd", e.directoryFD)
             o.field("mode", Self.octal(e.mode))
             o.field("path", bytes: e.path)
             o.field("path_truncated", e.pathTruncated)
-            o.field("ret", e.result)
-            o.field("errno", errnoName)
+            o.result(e.result)
             o.write(to: out)
             return
         }

@@ -121,14 +121,9 @@ struct SysnoopFormat: EventFormat {
         let errnoName = ErrnoName.ifFailed(e.result)
         if json {
             var o = JSONObject()
-            o.timestamp(e.timestamp, clockOffset: clockOffset)
+            o.task(e, clockOffset: clockOffset)
             o.field("syscall", f.name)
             o.field("nr", e.number)
-            o.field("pid", e.pid)
-            o.field("tid", e.tid)
-            o.field("uid", e.uid)
-            o.field("comm", bytes: e.comm)
-            o.field("cgroup_id", e.cgroupID)
             var a = JSONObject()
             for (name, v) in args {
                 switch v {
@@ -140,8 +135,7 @@ struct SysnoopFormat: EventFormat {
                 }
             }
             o.object("args", a)
-            o.field("ret", e.result)
-            o.field("errno", errnoName)
+            o.result(e.result)
             o.field("latency_ns", e.latencyNanoseconds)
             o.write(to: out)
             return
