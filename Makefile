@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # swift-bpf: everything a fresh Debian 12 machine needs, as root.
 #   make demo   install what is missing, build, run mkdirtrace
 #   make test   install what is missing, run the tests (root: they load BPF)

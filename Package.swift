@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// SPDX-License-Identifier: BSD-2-Clause
 import PackageDescription
 
 let package = Package(

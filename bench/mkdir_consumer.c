@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* mkdir_consumer: the smallest C libbpf consumer of swift-bpf's own mkdir
  * probe (the object the build plugin compiled), formatting one text line per
  * event like mkdirtrace does. The benchmark's lower bound on consumer cost.

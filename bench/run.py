@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """swift-bpf benchmark: our tracers beside C yardsticks on syscall storms.
 
 For each storm (mkdir on an existing directory, openat of a missing file),

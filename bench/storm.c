@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* storm: N calls of a cheap syscall path, for the benchmark.
  *   storm mkdir N DIR   mkdir(DIR) on an existing directory (EEXIST)
  *   storm open N DIR    openat(DIR/missing) (ENOENT)

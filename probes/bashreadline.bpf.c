@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // bashreadline: a uretprobe on readline() in the bash binary.
 #include "common.bpf.h"
 #include "bashreadline.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* bashreadline: each line bash's readline() returns. */
 #ifndef SWIFTBPF_BASHREADLINE_H
 #define SWIFTBPF_BASHREADLINE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* Kernel-side support every bundled probe shares: the event ring buffer,
  * the lost-event counter, and the filters behind the common tool flags. */
 #ifndef SWIFTBPF_COMMON_BPF_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* Types shared by every bundled probe and the Swift side (imported through
  * the ProbeEvents module). Fixed-width kernel types only, so both compilers
  * agree on the layout. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* Compiles the shared headers for the host, so a header that only builds
  * for BPF fails here too, and pins the layouts Swift relies on. */
 #include "common.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // execsnoop: argv is read at entry (the old image still exists), the event
 // is sent at exit with the result and the new command name.
 #include "common.bpf.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* execsnoop: one event per execve(2)/execveat(2), at its return. */
 #ifndef SWIFTBPF_EXECSNOOP_H
 #define SWIFTBPF_EXECSNOOP_H

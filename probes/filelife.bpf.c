@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // filelife: a file's birth at security_inode_create (reached by both
 // open(O_CREAT) and mknod), its death at vfs_unlink, keyed by dentry.
 // fentry and kprobe programs of each; the tool loads one set.

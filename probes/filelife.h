@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* filelife: files created and deleted while tracing, with their age. */
 #ifndef SWIFTBPF_FILELIFE_H
 #define SWIFTBPF_FILELIFE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // mkdirtrace: every mkdir(2) and mkdirat(2), reported at syscall exit with
 // its result. Enter stores the arguments per thread; exit emits the event.
 #include "common.bpf.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* mkdirtrace: one event per completed mkdir(2) or mkdirat(2). */
 #ifndef SWIFTBPF_MKDIRTRACE_H
 #define SWIFTBPF_MKDIRTRACE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // opensnoop: arguments stored per thread at entry, event sent at exit.
 #include "common.bpf.h"
 #include "opensnoop.h"

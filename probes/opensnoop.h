@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* opensnoop: one event per open(2), openat(2) or openat2(2). */
 #ifndef SWIFTBPF_OPENSNOOP_H
 #define SWIFTBPF_OPENSNOOP_H

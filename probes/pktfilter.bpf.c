@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // pktfilter: parses each frame as far as the rules need, then decides.
 // Deny wins: a packet matching any drop rule is dropped; else one matching
 // an allow rule passes; else the default policy applies. ARP and IPv6

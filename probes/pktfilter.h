@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* pktfilter: XDP packet filter whose rules live in BPF maps. */
 #ifndef SWIFTBPF_PKTFILTER_H
 #define SWIFTBPF_PKTFILTER_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // syscount: raw_syscalls enter/exit. Counts live in a per-CPU hash, so
 // busy CPUs never contend; user space sums them.
 #include "common.bpf.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* syscount: syscalls counted per syscall number or per process, in the
  * kernel; user space reads and clears the map each interval. */
 #ifndef SWIFTBPF_SYSCOUNT_H

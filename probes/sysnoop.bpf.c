@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // sysnoop: generic syscall tracer. The same two programs serve every
 // requested syscall; the attach cookie says which one fired.
 #include "common.bpf.h"

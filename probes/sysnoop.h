@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* sysnoop: any syscalls by name. One pair of programs is attached to each
  * requested syscalls:sys_enter_NAME / sys_exit_NAME tracepoint, with the
  * syscall's index in the request as the BPF cookie. */

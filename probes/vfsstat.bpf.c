@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // vfsstat: counts vfs_read, vfs_write, vfs_fsync_range, vfs_open,
 // vfs_create and vfs_mkdir. Syncs are counted at vfs_fsync_range: the
 // compiler inlines vfs_fsync into fsync(2) (Debian's 6.1), so a probe on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* vfsstat: calls of the VFS's main entry points, counted per CPU in the
  * kernel; user space reads the counters every interval. */
 #ifndef SWIFTBPF_VFSSTAT_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs each tool beside its libbpf-tools counterpart (Debian's libbpf-tools,
 # /usr/sbin) on the same workload and prints both outputs, for a person to
 # compare. Root; `make build` first. tests/ParityTests assert the same.

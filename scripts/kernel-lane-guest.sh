@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs inside the kernel lane's VM (see kernel-lane.sh): REPO OUT [FILTER].
 # As on the host, the suite runs in a mount namespace of its own with the
 # BPF filesystem, tracefs and debugfs unmounted.

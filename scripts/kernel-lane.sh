@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The kernel lane: boots another kernel (default: Debian's stock 6.1, which
 # has kprobes) under qemu with virtme-ng, on this machine's root filesystem
 # over 9p, and runs the whole test suite inside with SWIFTBPF_KERNEL_LANE=1.

@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// SPDX-License-Identifier: BSD-2-Clause
 // An example of a tool outside swift-bpf: it depends on the library and its
 // build plugin, and ships a probe of its own.
 import PackageDescription

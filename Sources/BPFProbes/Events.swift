@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Swift views of the bundled probes' events, read in place from ring-buffer
 // records. Each is valid only while the handler that received it runs.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /// A `struct mkdir_event` record from the mkdirtrace probe, read in place.
 /// Valid only while the ring buffer handler that received it runs.
 public struct MkdirEvent: TaskEvent {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #ifndef SWIFTBPF_CLIBBPF_SHIM_H
 #define SWIFTBPF_CLIBBPF_SHIM_H
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 import CLibBPF
 
 /// How programs reach kernel functions. An object can carry both kinds for

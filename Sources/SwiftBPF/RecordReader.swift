@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /// Reads fields of a C event struct out of a ring-buffer record without
 /// copying the record. Records may be shorter than the struct (probes send
 /// only the used part of a trailing buffer), so every read is bounds-checked.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /// What every generated skeleton offers once loaded, so code such as a
 /// tool's run loop can drive any of them: the loaded object, whose maps
 /// and programs can also be found by name.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /// Linux errno names by number (the generic table, shared by x86, arm64
 /// and riscv), for results like EEXIST instead of 17.
 public enum ErrnoName {

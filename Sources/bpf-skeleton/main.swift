@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // bpf-skeleton: reads a compiled BPF object (ELF with BTF) and writes a Swift
 // skeleton with the object embedded, typed program and map names, and typed
 // accessors for its global variables. Run by the BPFProbeCompiler plugin.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 @testable import BPFProbes
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // swiftbpf-testhelper: performs syscalls when told, so a test knows the PID
 // of the process it traces before the events happen. One command per line
 // on stdin, one answer per line on stdout ("ok N" or "err ERRNO"):

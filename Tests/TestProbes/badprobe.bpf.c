@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // Deliberately rejected by the verifier: a map value is used without the
 // NULL check the verifier insists on. Tests the verifier-log error path.
 #include "vmlinux.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // Probes for the kernel lane (a kernel with kprobes, booted under qemu):
 // every kernel-function attach kind on one function, counted per kind.
 #include "vmlinux.h"

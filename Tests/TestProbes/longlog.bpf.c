@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // Rejected by the verifier only after a long straight run of instructions,
 // so its log is longer than the library's first log buffer: a kernel
 // before 6.4 then keeps the head of the log (ENOSPC), not the reason.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // Probes for the library's own tests: one program per attach kind, and
 // maps of each type the typed map API covers.
 #include "vmlinux.h"

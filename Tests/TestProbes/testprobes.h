@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* Test-only probe types, shared by testprobes.bpf.c and the tests. */
 #ifndef SWIFTBPF_TESTPROBES_H
 #define SWIFTBPF_TESTPROBES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* An XDP program that is not pktfilter: what another tool might attach. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // eventpath: the library's per-event cost, ring buffer → handler →
 // formatted line, on real records. A burst of mkdir calls from this thread
 // fills the mkdirtrace probe's ring buffer; then the drain is timed with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // signalwatch: who signals whom, from the signal:signal_generate tracepoint.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /* One event per signal generated anywhere on the machine. */
 #ifndef SIGNALWATCH_H
 #define SIGNALWATCH_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SignalWatch: prints every signal sent on this machine, consuming the ring
 // buffer as an AsyncSequence. Run as root: `swift run SignalWatch [COUNT]`.
 import Foundation
