@@ -81,9 +81,11 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A filter rule: what to match and whether to pass or drop it.
+/// A filter rule: what to match and whether to allow or drop it. (The
+/// command line's short forms, such as `tcp:22`, are pktfilter's own.)
 public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
-    public enum Action: String, Sendable { case pass = "allow", drop }
+    /// What a matching packet gets: the words the CLI uses, too.
+    public enum Action: String, Sendable, CaseIterable { case allow, drop }
     public enum Proto: UInt8, Sendable { case any = 0, icmp = 1, tcp = 6, udp = 17 }
 
     public var action: Action
@@ -104,39 +106,6 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
         self.sourcePorts = sourcePorts
         self.destinationPorts = destinationPorts
         self.icmpType = icmpType
-    }
-
-    public struct ParseError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
-    /// Parses the short form: "icmp", "icmp:8" (type), "tcp", "tcp:22",
-    /// "udp:1000-2000" (destination ports), "any".
-    public init(_ spec: String, action: Action) throws(ParseError) {
-        let parts = spec.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
-        guard let name = parts.first, let proto = ["any": Proto.any, "icmp": .icmp, "tcp": .tcp, "udp": .udp][name] else {
-            throw ParseError(description: "unknown protocol '\(parts.first ?? spec)' (use icmp, tcp, udp or any)")
-        }
-        self.init(action: action, proto: proto)
-        guard parts.count == 2 else { return }
-        switch proto {
-        case .icmp:
-            guard let t = UInt8(parts[1]) else { throw ParseError(description: "bad ICMP type '\(parts[1])' (0-255)") }
-            icmpType = t
-        case .tcp, .udp:
-            destinationPorts = try Self.ports(parts[1])
-        case .any:
-            throw ParseError(description: "'any' takes no port or type")
-        }
-    }
-
-    /// "22" or "1000-2000".
-    public static func ports(_ text: String) throws(ParseError) -> ClosedRange<UInt16> {
-        let ends = text.split(separator: "-", maxSplits: 1).map { UInt16($0) }
-        guard let lo = ends.first ?? nil, let hi = ends.last ?? nil, lo <= hi, (ends.count == 1 ? lo > 0 : true) else {
-            throw ParseError(description: "bad port '\(text)' (1-65535, or a range like 1000-2000)")
-        }
-        return lo...hi
     }
 
     /// The address family the rule is limited to (0: both).
@@ -167,7 +136,7 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
 
     init?(raw r: pktf_rule) {
         guard r.active != 0 else { return nil }
-        action = r.action == UInt8(PKTF_ACTION_DROP.rawValue) ? .drop : .pass
+        action = r.action == UInt8(PKTF_ACTION_DROP.rawValue) ? .drop : .allow
         proto = Proto(rawValue: r.proto) ?? .any
         icmpType = r.match_icmp_type != 0 ? r.icmp_type : nil
         sourcePorts = (r.sport_lo, r.sport_hi) == (0, 0xFFFF) ? nil : r.sport_lo...r.sport_hi

@@ -122,7 +122,7 @@ struct RuleOptions: ParsableArguments {
                 r.icmpType = icmpType
             }
             return r
-        } catch let e as PacketRule.ParseError {
+        } catch let e as RuleSyntaxError {
             throw ValidationError(e.description)
         }
     }
@@ -194,8 +194,8 @@ extension PktFilter {
         var rules: [PacketRule] {
             get throws {
                 do {
-                    return try drop.map { s throws(PacketRule.ParseError) in try PacketRule(s, action: .drop) }
-                        + allow.map { s throws(PacketRule.ParseError) in try PacketRule(s, action: .pass) }
+                    return try drop.map { s throws(RuleSyntaxError) in try PacketRule(s, action: .drop) }
+                        + allow.map { s throws(RuleSyntaxError) in try PacketRule(s, action: .allow) }
                 } catch { throw ValidationError(error.description) }
             }
         }
@@ -280,7 +280,7 @@ extension PktFilter {
     struct Allow: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add an allow rule to a running filter.")
         @OptionGroup var options: RuleOptions
-        func run() throws { try options.add(.pass) }
+        func run() throws { try options.add(.allow) }
     }
 
     struct Delete: ParsableCommand {

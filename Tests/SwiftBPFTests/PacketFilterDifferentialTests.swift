@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 @testable import BPFProbes
+@testable import pktfilter
 import Foundation
 import Testing
 
@@ -223,16 +224,16 @@ extension Privileged {
             }
             add("icmp:8", .drop)
             add("tcp:22", .drop) { $0.source = IPPrefix("10.0.0.0/8") }
-            add("udp:1000-2000", .pass)
+            add("udp:1000-2000", .allow)
             add("udp", .drop) { $0.destination = IPPrefix("2001:db8::/32") }
-            add("tcp", .pass) { $0.sourcePorts = 53...80; $0.destination = IPPrefix("192.168.0.0/16") }
+            add("tcp", .allow) { $0.sourcePorts = 53...80; $0.destination = IPPrefix("192.168.0.0/16") }
             add("any", .drop) { $0.source = IPPrefix("fe80::/10") }
-            add("icmp:128", .pass)
+            add("icmp:128", .allow)
             add("tcp:8080", .drop)
             // Exact addresses (hash maps) and nested prefixes (LPM tries).
             add("udp", .drop) { $0.source = IPPrefix("172.16.0.5") }
-            add("icmp", .pass) { $0.destination = IPPrefix("2001:db8::1") }
-            add("tcp", .pass) { $0.source = IPPrefix("10.1.0.0/16") }
+            add("icmp", .allow) { $0.destination = IPPrefix("2001:db8::1") }
+            add("tcp", .allow) { $0.source = IPPrefix("10.1.0.0/16") }
             add("any", .drop) { $0.source = IPPrefix("10.1.2.3"); $0.destination = IPPrefix("192.168.7.9") }
             return rules
         }()

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 @testable import BPFProbes
+@testable import pktfilter
 import Foundation
 import Testing
 
@@ -282,9 +283,9 @@ extension Privileged {
         #expect(icmp.proto == .icmp && icmp.icmpType == nil && icmp.description == "drop icmp")
         #expect(try PacketRule("icmp:8", action: .drop).icmpType == 8)
         #expect(try PacketRule("tcp:22", action: .drop).destinationPorts == 22...22)
-        #expect(try PacketRule("udp:1000-2000", action: .pass).description == "allow udp dport 1000-2000")
+        #expect(try PacketRule("udp:1000-2000", action: .allow).description == "allow udp dport 1000-2000")
         for bad in ["gre", "tcp:0", "tcp:99999", "tcp:9-3", "icmp:300", "any:5", "tcp:x"] {
-            #expect(throws: PacketRule.ParseError.self, "\(bad)") { try PacketRule(bad, action: .drop) }
+            #expect(throws: RuleSyntaxError.self, "\(bad)") { try PacketRule(bad, action: .drop) }
         }
     }
 
@@ -305,7 +306,7 @@ extension Privileged {
         let back = try #require(PacketRule(raw: r.raw))
         #expect(back.description == r.description)
         #expect(back.description == "drop tcp from 10.0.0.0/8 sport 1024-65535 dport 22")
-        let v6 = PacketRule(action: .pass, proto: .udp, destination: IPPrefix("2001:db8::/32"))
+        let v6 = PacketRule(action: .allow, proto: .udp, destination: IPPrefix("2001:db8::/32"))
         #expect(PacketRule(raw: v6.raw)?.description == "allow udp to 2001:db8::/32")
     }
 }
