@@ -167,25 +167,34 @@ public struct Map: @unchecked Sendable {
         throw BPFError.system("delete from map '\(name)'", e)
     }
 
+    /// The map's keys, each once. A key deleted while the walk stands on
+    /// it (an LRU map evicting, another process deleting) sends the kernel
+    /// back to the first key, so under churn the walk would repeat keys and
+    /// might never end: repeats are dropped, and the walk takes at most
+    /// twice the map's capacity of steps.
     func keys<Key: BitwiseCopyable>(_: Key.Type) throws(BPFError) -> [Key] {
         var keys: [Key] = []
-        var current: Key? = nil
+        var seen = Set<[UInt8]>()
+        var current: [UInt8]? = nil
         var next = [UInt8](repeating: 0, count: keySize)
-        while true {
+        for _ in 0..<(2 * max(maxEntries, 1) + 2) {
             let rc: Int32
-            if var c = current {
-                rc = withUnsafeBytes(of: &c) { bpf_map_get_next_key(fd, $0.baseAddress, &next) }
+            if let c = current {
+                rc = c.withUnsafeBytes { bpf_map_get_next_key(fd, $0.baseAddress, &next) }
             } else {
                 rc = bpf_map_get_next_key(fd, nil, &next)
             }
             if rc != 0 {
-                if errno == ENOENT { return keys }
-                throw BPFError.fromErrno("iteration of map '\(name)'")
+                let e = errno
+                if e == ENOENT { return keys }
+                throw BPFError.system("iteration of map '\(name)'", e)
             }
-            let key = next.withUnsafeBytes { $0.loadUnaligned(as: Key.self) }
-            keys.append(key)
-            current = key
+            if seen.insert(next).inserted {
+                keys.append(next.withUnsafeBytes { $0.loadUnaligned(as: Key.self) })
+            }
+            current = next
         }
+        return keys
     }
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 @testable import SwiftBPF
 import Foundation
+import Synchronization
 import SystemPackage
 import SwiftBPF
 import TestProbeEvents
@@ -266,6 +267,33 @@ extension Privileged {
             #expect(try map.sum(5) == UInt64(cpus * (cpus + 1) / 2))
             try map.update(6, [10])
             #expect(try map.sum(6) == UInt64(10 * cpus))
+        }
+
+        /// Iterating an LRU map while another thread churns it: each walk
+        /// ends, and lists each key once (deleted keys send the kernel's
+        /// walk back to the start, which repeated keys without end).
+        @Test func iterationUnderChurnEndsWithoutRepeats() throws {
+            let probe = try loadTestProbes()
+            let lru = try probe.maps.lru.typed(UInt32.self, UInt64.self)
+            for k in 0..<UInt32(32) { try lru.update(k, UInt64(k)) }
+            let done = Atomic<Bool>(false)
+            let churn = Thread {
+                var k: UInt32 = 32
+                while !done.load(ordering: .relaxed) {
+                    try? lru.update(k, 1)  // evicts the least recently used
+                    _ = try? lru.delete(k &- 16)
+                    k &+= 1
+                }
+            }
+            churn.start()
+            defer { done.store(true, ordering: .relaxed) }
+            var repeated = 0
+            for _ in 0..<2000 {
+                let keys = try lru.keys()
+                if Set(keys).count != keys.count { repeated += 1 }
+                #expect(keys.count <= 2 * 32)
+            }
+            #expect(repeated == 0, "\(repeated) of 2000 walks listed a key twice")
         }
 
         @Test func sizeMismatchesAreRefused() throws {

@@ -31,6 +31,14 @@ struct {
 	__type(value, struct test_sample);
 } samples SEC(".maps");
 
+/* Churned by a test while it iterates. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32);
+	__type(key, __u32);
+	__type(value, __u64);
+} lru SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16);
