@@ -348,21 +348,30 @@ public final class PacketFilter: Sendable {
     /// added): exact addresses into the hashes, prefixes into the tries,
     /// each entry the bitmask of rules matching an address found there.
     /// New entries go in before stale ones go, so no packet sees a gap.
+    /// Which of the address maps: a side of the packet and a family.
+    struct AddressKey: Hashable {
+        enum Side { case source, destination }
+        var side: Side
+        var family: Int
+        static let source4 = AddressKey(side: .source, family: 4), source6 = AddressKey(side: .source, family: 6)
+        static let destination4 = AddressKey(side: .destination, family: 4), destination6 = AddressKey(side: .destination, family: 6)
+    }
+
     func syncAddressMaps(including pending: (Int, PacketRule)? = nil) throws(BPFError) {
         var all = try rules()
         if let pending { all.append(pending) }
-        var any: [String: UInt64] = ["src4": 0, "src6": 0, "dst4": 0, "dst6": 0]
-        var exact: [String: [[UInt8]: UInt64]] = [:]
-        var prefixes: [String: [(IPPrefix, UInt64)]] = [:]
+        var any: [AddressKey: UInt64] = [:]
+        var exact: [AddressKey: [[UInt8]: UInt64]] = [:]
+        var prefixes: [AddressKey: [(IPPrefix, UInt64)]] = [:]
         for (id, rule) in all {
             let bit = UInt64(1) << UInt64(id)
-            for (side, prefix) in [("src", rule.source), ("dst", rule.destination)] {
+            for (side, prefix) in [(AddressKey.Side.source, rule.source), (.destination, rule.destination)] {
                 guard let prefix, prefix.length > 0 else {
-                    if rule.family != 6 { any[side + "4", default: 0] |= bit }
-                    if rule.family != 4 { any[side + "6", default: 0] |= bit }
+                    if rule.family != 6 { any[AddressKey(side: side, family: 4), default: 0] |= bit }
+                    if rule.family != 4 { any[AddressKey(side: side, family: 6), default: 0] |= bit }
                     continue
                 }
-                let key = side + String(prefix.family)
+                let key = AddressKey(side: side, family: prefix.family)
                 if prefix.length == prefix.bytes.count * 8 {
                     exact[key, default: [:]][prefix.bytes, default: 0] |= bit
                 } else {
@@ -371,7 +380,7 @@ public final class PacketFilter: Sendable {
             }
         }
         // A trie entry carries every rule whose prefix contains it.
-        func tries(_ key: String) -> [IPPrefix: UInt64] {
+        func tries(_ key: AddressKey) -> [IPPrefix: UInt64] {
             let list = prefixes[key] ?? []
             var out: [IPPrefix: UInt64] = [:]
             for (p, _) in list {
@@ -380,16 +389,19 @@ public final class PacketFilter: Sendable {
             return out
         }
         let m = maps
-        try sync(m.srcExact4, exact["src4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-        try sync(m.dstExact4, exact["dst4"] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-        try sync(m.srcExact6, exact["src6"] ?? [:]) { Self.addr6($0) }
-        try sync(m.dstExact6, exact["dst6"] ?? [:]) { Self.addr6($0) }
-        try sync(m.srcPrefix4, tries("src4")) { Self.lpm4($0) }
-        try sync(m.dstPrefix4, tries("dst4")) { Self.lpm4($0) }
-        try sync(m.srcPrefix6, tries("src6")) { Self.lpm6($0) }
-        try sync(m.dstPrefix6, tries("dst6")) { Self.lpm6($0) }
+        try sync(m.srcExact4, exact[.source4] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        try sync(m.dstExact4, exact[.destination4] ?? [:]) { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        try sync(m.srcExact6, exact[.source6] ?? [:]) { Self.addr6($0) }
+        try sync(m.dstExact6, exact[.destination6] ?? [:]) { Self.addr6($0) }
+        try sync(m.srcPrefix4, tries(.source4)) { Self.lpm4($0) }
+        try sync(m.dstPrefix4, tries(.destination4)) { Self.lpm4($0) }
+        try sync(m.srcPrefix6, tries(.source6)) { Self.lpm6($0) }
+        try sync(m.dstPrefix6, tries(.destination6)) { Self.lpm6($0) }
         var s = try m.settings.lookup(0) ?? pktf_settings()
-        s.any_src4 = any["src4"]!; s.any_src6 = any["src6"]!; s.any_dst4 = any["dst4"]!; s.any_dst6 = any["dst6"]!
+        s.any_src4 = any[.source4] ?? 0
+        s.any_src6 = any[.source6] ?? 0
+        s.any_dst4 = any[.destination4] ?? 0
+        s.any_dst6 = any[.destination6] ?? 0
         try m.settings.update(0, s)
     }
 
@@ -440,7 +452,7 @@ public final class PacketFilter: Sendable {
                 try maps.rules.update(id, raw)
                 return Int(id)
             }
-            throw BPFError(.systemCall, "all \(PKTF_MAX_RULES) rule slots are in use", errno: .noSpace)
+            throw BPFError(.full, "all \(PKTF_MAX_RULES) rule slots are in use", errno: .noSpace)
         }
     }
 

@@ -37,6 +37,13 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
         case foreignObject
         /// The kernel object is busy: an interface already has an XDP program.
         case busy
+        /// An argument the operation cannot take (a ring buffer size that is
+        /// not a power of two, XDP attached as a tracepoint).
+        case invalidArgument
+        /// A program that was left out of the load (autoload off).
+        case notLoaded
+        /// A fixed capacity is used up (every rule slot of a filter).
+        case full
         /// Something else failed with an errno.
         case systemCall
     }

@@ -7,7 +7,8 @@ import SystemPackage
 /// opened by its ID. It reaches what the kernel knows about the program:
 /// its name, the maps it uses and its BTF. This is how one invocation of a
 /// tool finds the maps of a program another invocation attached, from any
-/// mount namespace, with no pinned path. Needs CAP_SYS_ADMIN.
+/// mount namespace, with no pinned path. Needs CAP_SYS_ADMIN; Linux 4.13+
+/// (program BTF 5.0+).
 public final class KernelProgram: Sendable {
     public let id: UInt32
     /// The kernel's name for the program: at most 15 characters.

@@ -73,7 +73,8 @@ public struct Map: @unchecked Sendable {
 
     /// Opens the map the kernel knows by `id` (as `bpftool map show` lists
     /// it), whoever created it: how a second process reaches the maps of a
-    /// running program without any pinned path. Needs CAP_SYS_ADMIN.
+    /// running program without any pinned path. Needs CAP_SYS_ADMIN;
+    /// Linux 4.13+.
     /// The map's name is the kernel's, at most 15 characters.
     public init(id: UInt32) throws(BPFError) {
         let fd = bpf_map_get_fd_by_id(id)

@@ -236,7 +236,7 @@ public struct OpenObject: ~Copyable {
         if bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF {
             let page = UInt32(sysconf(Int32(_SC_PAGESIZE)))
             guard count >= page, count.nonzeroBitCount == 1 else {
-                throw BPFError(.systemCall, "ring buffer '\(map)' size \(count) must be a power of two and at least \(page) bytes", errno: .invalidArgument)
+                throw BPFError(.invalidArgument, "ring buffer '\(map)' size \(count) must be a power of two and at least \(page) bytes", errno: .invalidArgument)
             }
         }
         let rc = bpf_map__set_max_entries(m, count)

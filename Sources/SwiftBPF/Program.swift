@@ -48,7 +48,7 @@ public struct Program: @unchecked Sendable {
         case ("fentry", 2), ("fexit", 2), ("fmod_ret", 2):
             return try attachTrampoline()
         case ("xdp", _):
-            throw BPFError(.systemCall, "program '\(name)' is an XDP program: attach it with attachXDP(interface:mode:)", errno: .invalidArgument)
+            throw BPFError(.invalidArgument, "program '\(name)' is an XDP program: attach it with attachXDP(interface:mode:)", errno: .invalidArgument)
         default:
             return try makeLink("attach \(section)", kind: .other(section)) { bpf_program__attach(pointer) }
         }
@@ -57,6 +57,7 @@ public struct Program: @unchecked Sendable {
     /// Attaches to the tracepoint `category:name` (tracefs is mounted first
     /// when it is not). `cookie` is what `bpf_get_attach_cookie()` returns
     /// in the program, so one program can serve several tracepoints.
+    /// Linux 4.7+; cookies 5.15+ (a cookie of 0 works everywhere).
     public func attachTracepoint(category: String, name tracepoint: String, cookie: UInt64 = 0) throws(BPFError) -> Link {
         guard try Kernel.tracepointExists(category: category, name: tracepoint) else {
             throw BPFError(.unknownTracepoint, "no tracepoint \(category):\(tracepoint) in this kernel", errno: .noSuchFileOrDirectory)
@@ -70,6 +71,7 @@ public struct Program: @unchecked Sendable {
     }
 
     /// Attaches to the raw tracepoint `name` (e.g. `sys_enter`, `sched_switch`).
+    /// Linux 4.17+.
     public func attachRawTracepoint(_ tracepoint: String) throws(BPFError) -> Link {
         do {
             return try makeLink("attach \(name) to raw tracepoint \(tracepoint)", kind: .rawTracepoint(tracepoint)) {
@@ -81,7 +83,8 @@ public struct Program: @unchecked Sendable {
     }
 
     /// Attaches to the entry (or, with `isReturn`, the return) of a kernel
-    /// function. Needs a kernel with CONFIG_KPROBES.
+    /// function. Needs a kernel with CONFIG_KPROBES (Linux 4.1+); an
+    /// `offset` must fall on an instruction boundary of the function.
     public func attachKprobe(function: String, offset: Int = 0, isReturn: Bool = false) throws(BPFError) -> Link {
         try Kernel.require(.kprobes)
         var opts = bpf_kprobe_opts()
@@ -135,6 +138,7 @@ public struct Program: @unchecked Sendable {
     /// Attaches to a user-space function: `function` in `binary` (a path,
     /// or a library name such as `libc.so.6`), or `offset` bytes into the
     /// file when `function` is nil. `pid` nil traces every process.
+    /// Linux 4.3+ (CONFIG_UPROBE_EVENTS).
     public func attachUprobe(binary: String, function: String?, offset: Int = 0, pid: pid_t? = nil, isReturn: Bool = false) throws(BPFError) -> Link {
         try Kernel.require(.uprobes)
         let binary = resolveBinary(binary)
@@ -162,7 +166,7 @@ public struct Program: @unchecked Sendable {
 
     /// Attaches an XDP program to `interface` through a bpf_link, in the
     /// mode asked for: never falling back from native to generic, never
-    /// replacing a program already attached there.
+    /// replacing a program already attached there. Linux 5.9+ (XDP links).
     public func attachXDP(interface: String, mode: XDPMode = .native) throws(BPFError) -> Link {
         let index = try Kernel.interfaceIndex(interface)
         if let existing = try Kernel.xdpProgramID(interface: interface) {
@@ -187,6 +191,7 @@ public struct Program: @unchecked Sendable {
     /// process exits, with no pin and no BPF filesystem, until
     /// `Kernel.detachXDP(interface:programID:)` removes it. Same rules as
     /// `attachXDP`: the mode asked for, and never over another program.
+    /// Linux 4.8+.
     public func attachXDPPersistent(interface: String, mode: XDPMode = .native) throws(BPFError) {
         let index = try Kernel.interfaceIndex(interface)
         if let existing = try Kernel.xdpProgramID(interface: interface) {
@@ -206,6 +211,7 @@ public struct Program: @unchecked Sendable {
     /// Runs the program once on `packet` in the kernel (BPF_PROG_TEST_RUN)
     /// without attaching it, and returns its return value (for XDP, the
     /// verdict: 1 drop, 2 pass). Lets tests feed a filter any frame.
+    /// Linux 4.12+ for XDP programs.
     public func testRun(packet: [UInt8]) throws(BPFError) -> UInt32 {
         var opts = bpf_test_run_opts()
         opts.sz = MemoryLayout<bpf_test_run_opts>.size
@@ -221,7 +227,7 @@ public struct Program: @unchecked Sendable {
 
     func makeLink(_ what: String, kind: Link.Kind, _ attach: () -> OpaquePointer?) throws(BPFError) -> Link {
         guard isLoaded else {
-            throw BPFError(.systemCall, "cannot \(what): program '\(name)' was not loaded (autoload off)", errno: .badFileDescriptor)
+            throw BPFError(.notLoaded, "cannot \(what): program '\(name)' was not loaded (autoload off)", errno: .badFileDescriptor)
         }
         // errno is taken inside: the log capture runs code after the call.
         let (result, log) = LibbpfLog.capturing { () -> (OpaquePointer?, Int32) in

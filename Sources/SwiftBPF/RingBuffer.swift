@@ -21,8 +21,8 @@ public enum RingBufferEvent: Sendable, Equatable {
     case lost(UInt64)
 }
 
-/// Delivers the records of a BPF ring buffer map to a handler on a dispatch
-/// queue. The queue is woken through the ring buffer's epoll descriptor, so
+/// Delivers the records of a BPF ring buffer map (Linux 5.8+) to a handler
+/// on a dispatch queue. The queue is woken through the ring buffer's epoll descriptor, so
 /// an idle tracer uses no CPU.
 ///
 /// Lost events: a ring buffer tells only the BPF program that a reserve
