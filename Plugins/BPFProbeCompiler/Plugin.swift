@@ -24,6 +24,12 @@ struct BPFProbeCompiler: BuildToolPlugin {
         let path = [inheritedPath, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/opt/swift/usr/bin"]
             .filter { !$0.isEmpty }.joined(separator: ":")
         let environment = ["PATH": path]
+        // swift-bpf's public probe headers (swiftbpf.bpf.h), from this
+        // package's own checkout, for probes in any package.
+        let publicHeaders = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "probes/include")
+        let publicHeaderFiles = ["swiftbpf.bpf.h", "swiftbpf.h"].map { publicHeaders.appending(path: $0) }
 
         // The header is written beside a stamp file: SwiftPM warns about .h
         // outputs of build commands, so the stamp is the declared output.
@@ -47,9 +53,9 @@ struct BPFProbeCompiler: BuildToolPlugin {
                     displayName: "Compiling BPF probe \(source)",
                     executable: sh,
                     arguments: ["-c", compileScript, "bpf-compile", sourceURL.path, object.path,
-                                vmlinux.deletingLastPathComponent().path, dir.path],
+                                vmlinux.deletingLastPathComponent().path, dir.path, publicHeaders.path],
                     environment: environment,
-                    inputFiles: [sourceURL, vmlinux] + headers,
+                    inputFiles: [sourceURL, vmlinux] + headers + publicHeaderFiles,
                     outputFiles: [object]
                 ))
                 commands.append(.buildCommand(
@@ -97,12 +103,13 @@ mv "$dir/vmlinux.h.tmp" "$dir/vmlinux.h"
 touch "$out"
 """#
 
-/// $1 source, $2 object, $3 vmlinux.h directory, $4 probe headers directory.
+/// $1 source, $2 object, $3 vmlinux.h directory, $4 probe headers directory,
+/// $5 swift-bpf's public probe headers.
 /// DWARF is stripped afterwards: BTF (.BTF, .BTF.ext) is all libbpf needs,
 /// and the embedded object shrinks about tenfold.
 private let compileScript = #"""
 set -e
-src="$1"; obj="$2"; vmdir="$3"; incdir="$4"
+src="$1"; obj="$2"; vmdir="$3"; incdir="$4"; pubdir="$5"
 clang="${BPF_CLANG:-}"
 if [ -z "$clang" ]; then
   for c in clang /opt/swift/usr/bin/clang clang-16 clang-15 clang-14; do
@@ -118,7 +125,7 @@ case "$(uname -m)" in
   riscv64) arch=riscv ;; *) arch="$(uname -m)" ;;
 esac
 "$clang" -target bpf -O2 -g -Wall -Wno-unused-function -D__TARGET_ARCH_$arch \
-  -I"$vmdir" -I"$incdir" -c "$src" -o "$obj.tmp"
+  -I"$vmdir" -I"$incdir" -I"$pubdir" -c "$src" -o "$obj.tmp"
 objcopy="$(dirname "$clang")/llvm-objcopy"
 if [ -x "$objcopy" ]; then
   "$objcopy" --strip-debug "$obj.tmp" "$obj"

@@ -232,9 +232,14 @@ func generate(_ options: Options) throws -> String {
 
     var knownStructs = Set<String>()
     let headerDir = options.headers ?? URL(fileURLWithPath: options.object).deletingLastPathComponent().path
-    if let files = try? FileManager.default.contentsOfDirectory(atPath: headerDir) {
-        for f in files where f.hasSuffix(".h") && !f.hasSuffix(".bpf.h") && f != "vmlinux.h" {
-            let text = (try? String(contentsOfFile: headerDir + "/" + f, encoding: .utf8)) ?? ""
+    // The probe's headers, and its include/ directory (where the bundled
+    // probes keep swift-bpf's public swiftbpf.h).
+    let headerFiles = [headerDir, headerDir + "/include"].flatMap { dir in
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).map { (dir, $0) }
+    }
+    do {
+        for (dir, f) in headerFiles where f.hasSuffix(".h") && !f.hasSuffix(".bpf.h") && f != "vmlinux.h" {
+            let text = (try? String(contentsOfFile: dir + "/" + f, encoding: .utf8)) ?? ""
             let collapsed = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).joined(separator: " ")
             for t in btf?.types ?? [] where (t.kind == 4 || t.kind == 5 || t.kind == 8) && !t.name.isEmpty {
                 if collapsed.contains("struct \(t.name) {") || collapsed.contains("union \(t.name) {") || collapsed.contains("} \(t.name);") {

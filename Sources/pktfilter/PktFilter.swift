@@ -253,8 +253,8 @@ extension PktFilter {
         func run() throws {
             try Kernel.requirePrivileges()
             let filter = try newFilter(policy: self.default, rules: [])
-            let pin = try filter.attachPersistent(interface: interface, mode: mode)
-            print("pktfilter: attached to \(interface) (XDP \(mode)), pinned at \(pin); 'pktfilter detach \(interface)' removes it")
+            try filter.attachPersistent(interface: interface, mode: mode)
+            print("pktfilter: attached to \(interface) (XDP \(mode), program \(filter.programID)) until 'pktfilter detach \(interface)'")
         }
     }
 

@@ -30,8 +30,8 @@ final class TestNetwork {
     }
 
     deinit {
-        try? Self.ip("netns", "del", client)
-        try? Self.ip("netns", "del", target)
+        _ = try? Self.ip("netns", "del", client)
+        _ = try? Self.ip("netns", "del", target)
     }
 
     @discardableResult
@@ -207,6 +207,8 @@ extension Privileged {
             let net = try TestNetwork()
             let attach = try net.pktfilter(["attach", net.targetIf, "--persist", "--mode", "native"])
             #expect(attach.status == 0, "\(attach.stderr)")
+            #expect(attach.stdout.contains("attached to \(net.targetIf) (XDP native, program ") && attach.stdout.contains("until 'pktfilter detach"),
+                    "\(attach.stdout)")
             #expect(try net.xdpAttached(), "still attached after the command exits")
             usleep(300_000)
             #expect(try net.xdpAttached(), "and after its mount namespace is gone")

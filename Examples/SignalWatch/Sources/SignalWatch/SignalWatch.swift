@@ -11,7 +11,10 @@ struct SignalWatch {
         let limit = CommandLine.arguments.dropFirst().first.flatMap { Int($0) }
         do {
             try Kernel.requirePrivileges()
-            let probe = try SignalwatchSkeleton.open().load()
+            var open = try SignalwatchSkeleton.open()
+            // `events` and `lost_events` come from swift-bpf's swiftbpf.bpf.h.
+            try open.setMaxEntries(256 * 1024, for: .events)
+            let probe = try open.load()
             let links = try probe.attachAll()
             print("SENDER            PID      SIGNAL   TARGET            PID      RESULT")
             var seen = 0

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/* swift-bpf's probe contract, for probes in any package that applies the
+ * BPFProbeCompiler plugin (it puts this header on the include path):
+ *
+ * - `events`: the ring buffer. RingBuffer and TraceSession.stream read it;
+ *   TraceSession.load sizes it from --buffer-size.
+ * - `lost_events`: a per-CPU count of records the ring buffer had no room
+ *   for (ring buffers only tell the producer). RingBuffer reports it.
+ *   Emit with reserve_event()/emit_event() and it is kept for you.
+ * - `filter` and `cgroup_filter`: what the shared tool flags (-p, -t, -u,
+ *   -c, -x, --cgroup) select, tested with task_selected() and
+ *   result_selected(). TraceSession.load fills both by name.
+ *
+ * Include it after vmlinux.h and the libbpf headers it needs. */
+#ifndef SWIFTBPF_BPF_H
+#define SWIFTBPF_BPF_H
+
+#include <bpf/bpf_helpers.h>
+#include "swiftbpf.h"
+
+/* User space resizes this before load (tools' --buffer-size). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} events SEC(".maps");
+
+/* Ring buffers only tell the producer that a reserve failed, so count the
+ * failures here; the library sums the CPUs and reports them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+/* Slot 0 holds the cgroup v2 directory given with --cgroup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+const volatile struct trace_filter filter = {
+	.uid = (__u32)-1,
+};
+
+static __always_inline void count_lost_event(void)
+{
+	__u32 zero = 0;
+	__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+	if (lost)
+		*lost += 1; /* per-CPU slot: no atomics needed */
+}
+
+/* Copies size bytes of data into the ring buffer, counting a failure. */
+static __always_inline void emit_event(void *data, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, data, size, 0))
+		count_lost_event();
+}
+
+/* Reserves a fixed-size record in place (no copy), counting a failure. */
+static __always_inline void *reserve_event(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count_lost_event();
+	return e;
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[TASK_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < TASK_COMM_LEN; i++) {
+		if (comm[i] != filter.comm[i])
+			return false;
+		if (comm[i] == 0)
+			break;
+	}
+	return true;
+}
+
+/* The filters on who the task is (PID, TID, UID, cgroup), without the
+ * command name, which exec changes. */
+static __always_inline bool ids_selected(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (filter.pid && (pid_tgid >> 32) != filter.pid)
+		return false;
+	if (filter.tid && (__u32)pid_tgid != filter.tid)
+		return false;
+	if (filter.uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != filter.uid)
+		return false;
+	if (filter.use_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
+	return true;
+}
+
+static __always_inline bool comm_selected(void)
+{
+	return !filter.use_comm || comm_matches();
+}
+
+/* True when the current task passes every filter that does not depend on
+ * the syscall's result. */
+static __always_inline bool task_selected(void)
+{
+	return ids_selected() && comm_selected();
+}
+
+static __always_inline bool result_selected(long ret)
+{
+	return !filter.failed_only || ret < 0;
+}
+
+#endif

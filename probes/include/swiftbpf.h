@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/* swift-bpf's types shared between probes and Swift: the filter every
+ * tool's flags fill in. Fixed-width kernel types only, so the BPF and host
+ * compilers agree on the layout. Part of the public probe contract (see
+ * swiftbpf.bpf.h). */
+#ifndef SWIFTBPF_H
+#define SWIFTBPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TASK_COMM_LEN 16
+
+/* Set in .rodata before load (TraceSession.load sets it by name), so the
+ * verifier sees constants and dead branches cost nothing. Zero means "no
+ * filter" except for uid, where (__u32)-1 means "no filter". */
+struct trace_filter {
+	__u32 pid;          /* process (tgid) */
+	__u32 tid;          /* thread */
+	__u32 uid;          /* (__u32)-1: any */
+	__u8 failed_only;   /* only calls that returned an error */
+	__u8 use_comm;
+	__u8 use_cgroup;    /* task must be in cgroup_filter[0] */
+	__u8 pad;
+	char comm[TASK_COMM_LEN];
+};
+
+#endif
