@@ -37,7 +37,7 @@ let package = Package(
         ),
 
         // Build-time tooling: compile probes/*.bpf.c and generate skeletons.
-        .executableTarget(name: "bpf-skeleton", path: "Sources/bpf-skeleton"),
+        .executableTarget(name: "bpf-skeleton", dependencies: ["CLibBPF", "SwiftBPF"], path: "Sources/bpf-skeleton"),
         .plugin(
             name: "BPFProbeCompiler",
             capability: .buildTool(),

@@ -104,7 +104,7 @@ public enum Kernel {
     public static func canAttachFentry(to function: String) -> Bool {
         guard let btf = btf__load_vmlinux_btf() else { return false }
         defer { btf__free(btf) }
-        let target = btf__find_by_name_kind(btf, function, 12)  // BTF_KIND_FUNC (the name is both a macro and an enum case)
+        let target = btf__find_by_name_kind(btf, function, UInt32(BTFKind.function.rawValue))
         guard target > 0 else { return false }
         var program = [bpf_insn(), bpf_insn()]
         program[0].code = UInt8(BPF_ALU64 | BPF_MOV | BPF_K)  // r0 = 0

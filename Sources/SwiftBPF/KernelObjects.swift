@@ -65,7 +65,7 @@ public final class KernelProgram: Sendable {
     public func structSize(_ name: String) -> Int? {
         guard btfID != 0, let btf = btf__load_from_kernel_by_id(btfID) else { return nil }
         defer { btf__free(btf) }
-        let type = btf__find_by_name_kind(btf, name, UInt32(BTF_KIND_STRUCT))
+        let type = btf__find_by_name_kind(btf, name, UInt32(BTFKind.structure.rawValue))
         guard type > 0 else { return nil }
         let size = btf__resolve_size(btf, UInt32(type))
         return size >= 0 ? Int(size) : nil

@@ -26,6 +26,19 @@ public struct MapType: RawRepresentable, Hashable, Sendable, CustomStringConvert
         [Self.perCPUHash, .perCPUArray, .lruPerCPUHash, .perCPUCgroupStorage].contains(self)
     }
 
+    /// Which typed view reads a map of this type: `TypedMap` (`.single`),
+    /// `PerCPUMap` (`.perCPU`), or none (ring buffers, program arrays...).
+    /// The skeleton generator reads this table too.
+    public enum TypedView: Sendable { case single, perCPU }
+
+    public var typedView: TypedView? {
+        switch self {
+        case .hash, .array, .lruHash, .lpmTrie: .single
+        case .perCPUHash, .perCPUArray, .lruPerCPUHash: .perCPU
+        default: nil
+        }
+    }
+
     public var description: String {
         libbpf_bpf_map_type_str(bpf_map_type(rawValue)).map { String(cString: $0) } ?? "unknown(\(rawValue))"
     }
