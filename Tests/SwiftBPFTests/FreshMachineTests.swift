@@ -4,6 +4,7 @@ import SystemPackage
 import Foundation
 import SwiftBPF
 import TestProbeEvents
+import TestSupport
 import Testing
 
 /// A fresh machine has neither the BPF filesystem nor tracefs mounted, and

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import Foundation
 import SwiftBPF
+import TestSupport
 import Testing
 
 /// vfsstat and filelife probe kernel functions: fentry, else kprobes.

@@ -3,6 +3,7 @@ import Foundation
 import SwiftBPF
 import TestProbeEvents
 import BPFProbes
+import TestSupport
 import Testing
 
 /// Tests for attach kinds this machine's kernel lacks (kprobes, and fentry,

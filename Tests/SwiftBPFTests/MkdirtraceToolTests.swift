@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import BPFProbes
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the mkdirtrace binary as a user would: real child processes make
@@ -177,35 +178,5 @@ extension Privileged {
             #expect(run.stderr.hasPrefix("mkdirtrace: error: BPF tracing needs privileges: run as root"))
             #expect(run.stdout.isEmpty)
         }
-    }
-}
-
-/// Usage errors need no privileges: one line, exit code 2.
-@Suite struct MkdirtraceUsage {
-    @Test(arguments: [
-        (["--pid", "abc"], "--pid"),
-        (["--buffer-size", "3"], "--buffer-size"),
-        (["--bogus"], "--bogus"),
-        (["-c", "a-name-longer-than-15"], "15-byte"),
-        (["-u", "no-such-user-here"], "no user"),
-        (["--cgroup", "/nonexistent/cgroup"], "no such cgroup"),
-        (["--duration", "-1"], "--duration"),
-        (["-p", "2147483000"], "no process"),
-    ])
-    func badInputGivesOneLineAndExitCode2(arguments: [String], mention: String) throws {
-        let run = try ToolRun.complete("mkdirtrace", arguments)
-        #expect(run.status == 2)
-        #expect(run.stderr.split(separator: "\n").count == 1)
-        #expect(run.stderr.hasPrefix("mkdirtrace: error: "))
-        #expect(run.stderr.contains(mention))
-    }
-
-    @Test func helpReadsWell() throws {
-        let run = try ToolRun.complete("mkdirtrace", ["--help"])
-        #expect(run.status == 0)
-        for flag in ["-p, --pid", "-c, --comm", "-u, --uid", "-x, --failed", "-T, --timestamp", "--json", "--duration", "--cgroup"] {
-            #expect(run.stdout.contains(flag), "help lists \(flag)")
-        }
-        #expect(run.stdout.contains("mkdirat"))
     }
 }

@@ -2,6 +2,7 @@
 @testable import BPFProbes
 @testable import pktfilter
 import Foundation
+import TestSupport
 import Testing
 
 /// Deterministic randomness, so a failure reproduces.

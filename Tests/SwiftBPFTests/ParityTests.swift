@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import Foundation
+import TestSupport
 import Testing
 
 /// For the same workload, our execsnoop and opensnoop must carry what

@@ -5,6 +5,7 @@ import Synchronization
 import SystemPackage
 import SwiftBPF
 import TestProbeEvents
+import TestSupport
 import Testing
 import BPFProbes
 
@@ -111,13 +112,6 @@ extension Privileged {
                 let required = #expect(throws: BPFError.self) { try Kernel.require(.fentry) }
                 #expect(required?.code == .featureMissing(.fentry))
             }
-        }
-
-        @Test func kprobeSectionTargetsWithOffsets() throws {
-            #expect(try Program.kprobeTarget("vfs_mkdir") == ("vfs_mkdir", 0))
-            #expect(try Program.kprobeTarget("vfs_mkdir+0x10") == ("vfs_mkdir", 16))
-            #expect(try Program.kprobeTarget("do_sys_open+9") == ("do_sys_open", 9))
-            #expect(throws: BPFError.self) { try Program.kprobeTarget("vfs_mkdir+zz") }
         }
 
         @Test func unknownTracepointsAreNamed() throws {

@@ -2,6 +2,7 @@
 import BPFProbes
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// A decoded copy of a mkdir event, for assertions after the handler ran.

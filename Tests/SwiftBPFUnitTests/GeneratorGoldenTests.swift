@@ -2,6 +2,7 @@
 import BPFProbes
 import Foundation
 import TestProbeEvents
+import TestSupport
 import Testing
 
 /// The skeleton generator's output for the test probes, compared with the

@@ -2,6 +2,7 @@
 import ArgumentParser
 import BPFProbes
 import Foundation
+import TestSupport
 import Testing
 import ToolSupport
 @testable import mkdirtrace
@@ -202,5 +203,14 @@ import ToolSupport
         let error = #expect(throws: BPFError.self) { try Kernel.cpuCount(-ENOENT) }
         #expect(error?.message.contains("possible CPUs") == true)
         #expect(throws: BPFError.self) { try Kernel.cpuCount(0) }
+    }
+}
+
+@Suite struct SectionNames {
+    @Test func kprobeSectionTargetsWithOffsets() throws {
+        #expect(try Program.kprobeTarget("vfs_mkdir") == ("vfs_mkdir", 0))
+        #expect(try Program.kprobeTarget("vfs_mkdir+0x10") == ("vfs_mkdir", 16))
+        #expect(try Program.kprobeTarget("do_sys_open+9") == ("do_sys_open", 9))
+        #expect(throws: BPFError.self) { try Program.kprobeTarget("vfs_mkdir+zz") }
     }
 }

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import Foundation
+import TestSupport
+import Testing
+
+/// Usage errors need no privileges: one line, exit code 2.
+@Suite struct MkdirtraceUsage {
+    @Test(arguments: [
+        (["--pid", "abc"], "--pid"),
+        (["--buffer-size", "3"], "--buffer-size"),
+        (["--bogus"], "--bogus"),
+        (["-c", "a-name-longer-than-15"], "15-byte"),
+        (["-u", "no-such-user-here"], "no user"),
+        (["--cgroup", "/nonexistent/cgroup"], "no such cgroup"),
+        (["--duration", "-1"], "--duration"),
+        (["-p", "2147483000"], "no process"),
+    ])
+    func badInputGivesOneLineAndExitCode2(arguments: [String], mention: String) throws {
+        let run = try ToolRun.complete("mkdirtrace", arguments)
+        #expect(run.status == 2)
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        #expect(run.stderr.hasPrefix("mkdirtrace: error: "))
+        #expect(run.stderr.contains(mention))
+    }
+
+    @Test func helpReadsWell() throws {
+        let run = try ToolRun.complete("mkdirtrace", ["--help"])
+        #expect(run.status == 0)
+        for flag in ["-p, --pid", "-c, --comm", "-u, --uid", "-x, --failed", "-T, --timestamp", "--json", "--duration", "--cgroup"] {
+            #expect(run.stdout.contains(flag), "help lists \(flag)")
+        }
+        #expect(run.stdout.contains("mkdirat"))
+    }
+}
+
+/// Bad input to any tool: one line on stderr, exit code 2, nothing attached.
+@Suite struct ToolUsage {
+    static let tools = ["execsnoop", "opensnoop", "syscount", "bashreadline"]
+
+    @Test(arguments: tools)
+    func sharedFlagsAreValidatedTheSameWay(tool: String) throws {
+        for args in [["-p", "0"], ["-p", "abc"], ["--cgroup", "/nonexistent/cgroup"], ["--bogus-flag"]] {
+            let run = try ToolRun.complete(tool, args)
+            #expect(run.status == 2, "\(tool) \(args)")
+            #expect(run.stderr.split(separator: "\n").count == 1)
+            #expect(run.stderr.hasPrefix("\(tool): error: "))
+        }
+    }
+
+    @Test func execsnoopLimitsAreChecked() throws {
+        #expect(try ToolRun.complete("execsnoop", ["--max-args", "0"]).status == 2)
+        #expect(try ToolRun.complete("execsnoop", ["--max-arg-len", "5000"]).status == 2)
+        #expect(try ToolRun.complete("opensnoop", ["-n", ""]).status == 2)
+        #expect(try ToolRun.complete("sysnoop", []).status == 2)
+    }
+}
