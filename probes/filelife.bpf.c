@@ -35,26 +35,19 @@ static __always_inline int file_born(struct dentry *dentry)
 
 static __always_inline int file_died(struct dentry *dentry)
 {
-	__u64 key = (__u64)dentry, pid_tgid, now;
+	__u64 key = (__u64)dentry;
 	struct birth *b = bpf_map_lookup_elem(&births, &key);
 	const unsigned char *name = NULL;
 	struct filelife_event *e;
 
 	if (!b)
 		return 0;
-	now = bpf_ktime_get_ns();
 	e = reserve_event(sizeof(*e));
 	if (e) {
-		pid_tgid = bpf_get_current_pid_tgid();
-		e->ts_ns = now;
-		e->age_ns = now - b->ts_ns;
-		e->cgroup_id = bpf_get_current_cgroup_id();
-		e->pid = pid_tgid >> 32;
-		e->tid = (__u32)pid_tgid;
-		e->uid = (__u32)bpf_get_current_uid_gid();
+		fill_task(e);
+		e->age_ns = e->ts_ns - b->ts_ns;
 		e->creator_pid = b->pid;
 		__builtin_memcpy(e->creator_comm, b->comm, sizeof(e->creator_comm));
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		bpf_core_read(&name, sizeof(name), &dentry->d_name.name);
 		bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
 		bpf_ringbuf_submit(e, 0);

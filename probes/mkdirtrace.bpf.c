@@ -41,8 +41,7 @@ static __always_inline int on_enter(const char *path, __s32 dfd, __u32 mode, __u
 
 static __always_inline int on_exit(long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, zero = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct mkdir_args *args;
 	struct mkdir_event *e;
 	__u8 truncated;
@@ -57,18 +56,13 @@ static __always_inline int on_exit(long ret)
 	if (!e)
 		goto cleanup;
 
-	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->pid = pid_tgid >> 32;
-	e->tid = tid;
+	fill_task(e);
 	e->ppid = current_ppid();
-	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ret = ret;
 	e->dfd = args->dfd;
 	e->mode = args->mode;
 	e->syscall = args->syscall;
 	e->flags = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
 	size = read_user_path(e->path, args->path, &e->path_len, &truncated);
 	if (truncated)

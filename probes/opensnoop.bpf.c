@@ -71,8 +71,7 @@ static __always_inline int on_enter(const char *path, __s32 dfd, __u64 flags, __
 
 static __always_inline int on_exit(long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, zero = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct open_args *args = bpf_map_lookup_elem(&inflight, &tid);
 	struct open_event *e;
 	__u8 truncated;
@@ -85,18 +84,13 @@ static __always_inline int on_exit(long ret)
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		goto cleanup;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
+	fill_task(e);
 	e->flags = args->flags;
-	e->pid = pid_tgid >> 32;
-	e->tid = tid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ret = ret;
 	e->dfd = args->dfd;
 	e->mode = args->mode;
 	e->syscall = args->syscall;
 	e->event_flags = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	size = read_user_path(e->path, args->path, &e->path_len, &truncated);
 	if (truncated)
 		e->event_flags |= OPEN_EVENT_PATH_TRUNCATED;

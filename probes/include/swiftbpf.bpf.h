@@ -71,6 +71,18 @@ static __always_inline void *reserve_event(__u64 size)
 	return e;
 }
 
+/* The fields every task event starts with (TaskEvent in Swift): when, and
+ * the current task's cgroup, process, thread, user and command. */
+#define fill_task(e) do {						\
+	__u64 __pid_tgid = bpf_get_current_pid_tgid();			\
+	(e)->ts_ns = bpf_ktime_get_ns();				\
+	(e)->cgroup_id = bpf_get_current_cgroup_id();			\
+	(e)->pid = __pid_tgid >> 32;					\
+	(e)->tid = (__u32)__pid_tgid;					\
+	(e)->uid = (__u32)bpf_get_current_uid_gid();			\
+	bpf_get_current_comm((e)->comm, sizeof((e)->comm));		\
+} while (0)
+
 static __always_inline bool comm_matches(void)
 {
 	char comm[TASK_COMM_LEN];
