@@ -256,10 +256,7 @@ public final class PacketFilter: Sendable {
     /// another XDP program). Releasing the link, or the process ending,
     /// detaches it. Only for a filter this process loaded.
     public func attach(interface: String, mode: XDPMode) throws(BPFError) -> Link {
-        guard let probe else {
-            throw BPFError(.foreignObject, "this filter was found attached, not loaded here: it cannot be attached again")
-        }
-        return try probe.programs.pktfilter.attachXDP(interface: interface, mode: mode)
+        try loadedHere().programs.pktfilter.attachXDP(interface: interface, mode: mode)
     }
 
     /// Attaches to `interface` so that the filter outlives this process,
@@ -267,14 +264,21 @@ public final class PacketFilter: Sendable {
     /// attaches, without a link, so no pin and no BPF filesystem is needed
     /// and any mount namespace of the network namespace can detach it.
     public func attachPersistent(interface: String, mode: XDPMode) throws(BPFError) {
-        guard let probe else {
-            throw BPFError(.foreignObject, "this filter was found attached, not loaded here: it cannot be attached again")
-        }
+        let probe = try loadedHere()
         // Marked first: once attached, another process may look at it.
         var settings = try maps.settings.lookup(0) ?? pktf_settings()
         settings.persistent = 1
         try maps.settings.update(0, settings)
         try probe.programs.pktfilter.attachXDPPersistent(interface: interface, mode: mode)
+    }
+
+    /// The object, for a filter this process loaded; a filter found in the
+    /// kernel is attached already and cannot be attached again.
+    private func loadedHere() throws(BPFError) -> PktfilterSkeleton {
+        guard let probe else {
+            throw BPFError(.foreignObject, "this filter was found attached, not loaded here: it cannot be attached again")
+        }
+        return probe
     }
 
     /// Whether the filter was attached with `attachPersistent`, rather than

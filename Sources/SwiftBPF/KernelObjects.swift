@@ -21,13 +21,8 @@ public final class KernelProgram: Sendable {
     private let descriptor: Descriptor
 
     public init(id: UInt32) throws(BPFError) {
-        let fd = bpf_prog_get_fd_by_id(id)
-        guard fd >= 0 else {
-            let e = errno
-            if e == ENOENT { throw BPFError(.notFound, "no BPF program with id \(id)", errno: .noSuchFileOrDirectory) }
-            throw BPFError.system("cannot open BPF program id \(id)", e)
-        }
-        descriptor = Descriptor(fd)
+        descriptor = try Descriptor(id: id, of: "program", bpf_prog_get_fd_by_id)
+        let fd = descriptor.fd
         self.id = id
         var info = bpf_prog_info()
         var len = UInt32(MemoryLayout<bpf_prog_info>.size)

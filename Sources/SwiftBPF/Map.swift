@@ -90,13 +90,8 @@ public struct Map: @unchecked Sendable {
     /// Linux 4.13+.
     /// The map's name is the kernel's, at most 15 characters.
     public init(id: UInt32) throws(BPFError) {
-        let fd = bpf_map_get_fd_by_id(id)
-        guard fd >= 0 else {
-            let e = errno
-            if e == ENOENT { throw BPFError(.notFound, "no BPF map with id \(id)", errno: .noSuchFileOrDirectory) }
-            throw BPFError.system("cannot open BPF map id \(id)", e)
-        }
-        let descriptor = Descriptor(fd)
+        let descriptor = try Descriptor(id: id, of: "map", bpf_map_get_fd_by_id)
+        let fd = descriptor.fd
         var info = bpf_map_info()
         var len = UInt32(MemoryLayout<bpf_map_info>.size)
         guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0 else { throw BPFError.fromErrno("cannot read BPF map id \(id)") }
@@ -305,4 +300,16 @@ final class Descriptor: Sendable {
     let fd: Int32
     init(_ fd: Int32) { self.fd = fd }
     deinit { close(fd) }
+
+    /// The kernel object `id` of a kind ("map", "program"), opened with
+    /// `open` (`bpf_map_get_fd_by_id`, ...); a vanished one is `.notFound`.
+    convenience init(id: UInt32, of kind: String, _ open: (UInt32) -> Int32) throws(BPFError) {
+        let fd = open(id)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { throw BPFError(.notFound, "no BPF \(kind) with id \(id)", errno: .noSuchFileOrDirectory) }
+            throw BPFError.system("cannot open BPF \(kind) id \(id)", e)
+        }
+        self.init(fd)
+    }
 }

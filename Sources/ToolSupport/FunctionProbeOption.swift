@@ -22,3 +22,16 @@ public struct FunctionProbeOption: ParsableArguments, Sendable {
         return functions!
     }
 }
+
+extension TraceSession {
+    /// `load(_:)` for a probe of kernel functions: only its fentry or its
+    /// kprobe programs, as `functions` asks or the kernel allows (said with
+    /// --verbose). Returns the kind used, for the status line.
+    public func load<Open: OpenSkeleton & ~Copyable>(_ open: consuming Open, functions: FunctionProbeOption)
+        throws(BPFError) -> (probe: Open.Loaded, kind: FunctionProbes) {
+        let kind = try functions.chosen()
+        if options.verbose { note("\(tool): probing kernel functions with \(kind)") }
+        open.object.useFunctionProbes(kind)
+        return (try load(open), kind)
+    }
+}

@@ -29,11 +29,7 @@ struct FileLife: ToolCommand {
 
     func run() throws {
         let session = try TraceSession(tool: "filelife", options: trace)
-        let kind = try functions.chosen()
-        if trace.verbose { session.note("filelife: probing kernel functions with \(kind)") }
-        var open = try FilelifeSkeleton.open()
-        open.object.useFunctionProbes(kind)
-        let probe = try session.load(open)
+        let (probe, kind) = try session.load(FilelifeSkeleton.open(), functions: functions)
         let format = FilelifeFormat(json: trace.json, relativeTime: trace.timestamp)
         try session.stream(probe, format: format, what: "file creation and deletion (\(kind))")
     }

@@ -37,11 +37,7 @@ struct VfsStat: ToolCommand {
 
     func run() throws {
         let session = try TraceSession(tool: "vfsstat", options: trace)
-        let kind = try functions.chosen()
-        if trace.verbose { session.note("vfsstat: probing kernel functions with \(kind)") }
-        var open = try VfsstatSkeleton.open()
-        open.object.useFunctionProbes(kind)
-        let probe = try session.load(open)
+        let (probe, kind) = try session.load(VfsstatSkeleton.open(), functions: functions)
 
         let reporter = VfsstatReporter(counts: probe.typed.vfsCounts, json: trace.json)
         try session.runPeriodic(what: "VFS calls (\(kind)), a line every \(interval) s", interval: interval,
