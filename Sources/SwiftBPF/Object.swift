@@ -319,7 +319,8 @@ public struct OpenObject: ~Copyable {
     public consuming func load() throws(BPFError) -> LoadedObject {
         let handle = self.handle
         // A buffer of our own for each program: libbpf retries a failed load
-        // with logging into it, and the kernel keeps the log's tail.
+        // with logging into it. Linux 6.4+ keeps an overflowing log's tail;
+        // older kernels keep its head (handled below).
         let logSize = 1 << 20
         var buffers: [UnsafeMutablePointer<CChar>] = []
         defer { buffers.forEach { $0.deallocate() } }
