@@ -51,5 +51,12 @@ if [ ! -s "$out/status" ]; then
 fi
 cat "$out/log"
 status=$(cat "$out/status")
+if [ "$status" != 0 ]; then
+    [ "$status" = 124 ] && echo "kernel-lane: the test run did not finish within its bound (stuck?)"
+    echo "kernel-lane: tasks in the guest at the end (STAT D: stuck in the kernel):"
+    grep -v " S " "$out/tasks" | tail -n 20
+    echo "kernel-lane: the guest kernel's last messages:"
+    tail -n 60 "$out/dmesg"
+fi
 echo "kernel lane: $(cat "$out/kernel"), test exit status $status, ${elapsed}s in all"
 exit "$status"

@@ -175,7 +175,17 @@ public final class ToolRun {
     public func finish(timeout: Double = 20) -> Int32 {
         let end = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < end { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            // A task stuck in the kernel ignores even SIGKILL: say so, and
+            // do not hang the whole run waiting for it.
+            let killed = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < killed { usleep(20_000) }
+            if process.isRunning {
+                FileHandle.standardError.write(Data("test support: pid \(process.processIdentifier) survived SIGKILL (stuck in the kernel)\n".utf8))
+                return -1
+            }
+        }
         process.waitUntilExit()
         stdout.waitForEOF(); stderr.waitForEOF()
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
