@@ -32,31 +32,46 @@ if [ ! -x "$vng" ]; then
     exit 1
 fi
 
-out=$(mktemp -d /tmp/swiftbpf-lane.XXXXXX)
-trap 'rm -rf "$out"' EXIT
-echo "kernel lane: booting $KERNEL under qemu (TCG, 2 CPUs, 2 GiB)..."
-start=$(date +%s)
-# KVM hangs in this nested setup, so software emulation; a boot takes ~30 s.
-set +e
-timeout 1500 "$vng" --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
-    --rwdir "$out" --exec "$root/scripts/kernel-lane-guest.sh $root $out ${LANE_FILTER:-}" >"$out/console" 2>&1
-vm=$?
-set -e
-elapsed=$(( $(date +%s) - start ))
+# One boot: the suite inside, its results in $out. Sets $status.
+boot() {
+    out=$(mktemp -d /tmp/swiftbpf-lane.XXXXXX)
+    echo "kernel lane: booting $KERNEL under qemu (TCG, 2 CPUs, 2 GiB)..."
+    start=$(date +%s)
+    # KVM hangs in this nested setup, so software emulation; a boot takes ~30 s.
+    set +e
+    timeout 1500 "$vng" --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
+        --rwdir "$out" --exec "$root/scripts/kernel-lane-guest.sh $root $out ${LANE_FILTER:-}" >"$out/console" 2>&1
+    vm=$?
+    set -e
+    elapsed=$(( $(date +%s) - start ))
+    if [ ! -s "$out/status" ]; then
+        echo "kernel-lane: the guest did not finish (vng exit $vm after ${elapsed}s); its console:" >&2
+        tail -n 40 "$out/console" >&2
+        status=1
+        return
+    fi
+    cat "$out/log"
+    status=$(cat "$out/status")
+    echo "kernel lane: $(cat "$out/kernel"), test exit status $status, ${elapsed}s in all"
+    if [ "$status" != 0 ]; then
+        [ "$status" = 124 ] && echo "kernel-lane: the test run did not finish within its bound (stuck?)"
+        echo "kernel-lane: tasks in the guest at the end (STAT D: stuck in the kernel):"
+        grep -v " S " "$out/tasks" | tail -n 20
+        echo "kernel-lane: the guest kernel's last messages:"
+        tail -n 60 "$out/dmesg"
+    fi
+}
 
-if [ ! -s "$out/status" ]; then
-    echo "kernel-lane: the guest did not finish (vng exit $vm after ${elapsed}s); its console:" >&2
-    tail -n 40 "$out/console" >&2
-    exit 1
+outs=()
+boot
+outs+=("$out")
+# Under emulation a task has now and then stayed in the kernel through
+# SIGKILL while detaching (twice in about ten full runs; see the README):
+# that one case boots once more, saying so. Any other failure stands.
+if [ "$status" != 0 ] && { [ "$status" = 124 ] || grep -q "survived SIGKILL" "$out/log"; }; then
+    echo "kernel-lane: RETRY: a task was stuck in the guest's kernel (above); booting once more"
+    boot
+    outs+=("$out")
 fi
-cat "$out/log"
-status=$(cat "$out/status")
-if [ "$status" != 0 ]; then
-    [ "$status" = 124 ] && echo "kernel-lane: the test run did not finish within its bound (stuck?)"
-    echo "kernel-lane: tasks in the guest at the end (STAT D: stuck in the kernel):"
-    grep -v " S " "$out/tasks" | tail -n 20
-    echo "kernel-lane: the guest kernel's last messages:"
-    tail -n 60 "$out/dmesg"
-fi
-echo "kernel lane: $(cat "$out/kernel"), test exit status $status, ${elapsed}s in all"
+rm -rf "${outs[@]}"
 exit "$status"
