@@ -68,7 +68,7 @@ outs+=("$out")
 # Under emulation a task has now and then stayed in the kernel through
 # SIGKILL while detaching (twice in about ten full runs; see the README):
 # that one case boots once more, saying so. Any other failure stands.
-if [ "$status" != 0 ] && { [ "$status" = 124 ] || grep -q "survived SIGKILL" "$out/log"; }; then
+if [ "$status" != 0 ] && { [ "$status" = 124 ] || grep -qE "survived SIGKILL|did not answer in 120 s" "$out/log"; }; then
     echo "kernel-lane: RETRY: a task was stuck in the guest's kernel (above); booting once more"
     boot
     outs+=("$out")

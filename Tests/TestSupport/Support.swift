@@ -106,10 +106,21 @@ public final class Helper {
 
     public enum HelperError: Error { case notReady(String) }
 
+    /// The helper's next line. A helper stuck in the kernel would block
+    /// this forever, so after 120 s without a byte it gives up and says so.
     private func readLine() -> String {
         var bytes: [UInt8] = []
         var c: UInt8 = 0
-        while read(output.fileHandleForReading.fileDescriptor, &c, 1) == 1 && c != 10 { bytes.append(c) }
+        let fd = output.fileHandleForReading.fileDescriptor
+        while true {
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 120_000) == 1 else {
+                FileHandle.standardError.write(Data("test support: helper \(pid) did not answer in 120 s (stuck in the kernel?)\n".utf8))
+                return "timeout"
+            }
+            guard read(fd, &c, 1) == 1, c != 10 else { break }
+            bytes.append(c)
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
