@@ -57,6 +57,7 @@ boot() {
         [ "$status" = 124 ] && echo "kernel-lane: the test run did not finish within its bound (stuck?)"
         echo "kernel-lane: tasks in the guest at the end (STAT D: stuck in the kernel):"
         grep -v " S " "$out/tasks" | tail -n 20
+        [ -s "$out/stacks" ] && { echo "kernel-lane: their kernel stacks:"; cat "$out/stacks"; }
         echo "kernel-lane: the guest kernel's last messages:"
         tail -n 60 "$out/dmesg"
     fi
