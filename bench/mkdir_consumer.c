@@ -19,14 +19,14 @@ static void on_signal(int sig) { stop = 1; }
 
 static int handle(void *ctx, void *data, size_t size)
 {
-	const struct mkdir_event *e = data;
+	const struct path_event *e = data;
 	struct tm tm;
 	time_t t = time(NULL);
 	char clock[16];
 
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-	printf("%-8s %-7u %-7u %-6u %-16s %04o %-12d %.*s\n", clock, e->pid, e->ppid, e->uid, e->comm,
+	printf("%-8s %-7u %-7u %-6u %-16s %04o %-12d %.*s\n", clock, e->task.pid, e->task.ppid, e->task.uid, e->task.comm,
 	       e->mode, e->ret, (int)e->path_len, e->path);
 	events++;
 	return 0;

@@ -14,10 +14,7 @@ int BPF_KRETPROBE(readline_return, const char *line)
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	fill_task(&e->task);
 	len = bpf_probe_read_user_str(e->line, sizeof(e->line), line);
 	if (len <= 0) {
 		bpf_ringbuf_discard(e, 0);

@@ -8,13 +8,10 @@
 #define READLINE_MAX 480
 
 struct readline_event {
-	__u64 ts_ns;
-	__u32 pid;
-	__u32 uid;
+	struct task_info task;
 	__u16 len;          /* bytes in line, without the NUL */
 	__u8 truncated;
 	__u8 pad[5];
-	char comm[TASK_COMM_LEN];
 	char line[READLINE_MAX];
 };
 

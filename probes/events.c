@@ -2,16 +2,18 @@
 /* Compiles the shared headers for the host, so a header that only builds
  * for BPF fails here too, and pins the layouts Swift relies on. */
 #include "common.h"
+#include "pathcall.h"
 #include "mkdirtrace.h"
 #include "execsnoop.h"
 #include "opensnoop.h"
 #include "syscount.h"
 #include "sysnoop.h"
 #include "bashreadline.h"
-#include "pktfilter.h"
+#include "packet_filter.h"
 #include "vfsstat.h"
 #include "filelife.h"
 #include <stddef.h>
 
-_Static_assert(offsetof(struct mkdir_event, path) == 64, "mkdir_event layout changed");
+_Static_assert(sizeof(struct task_info) == 48 && offsetof(struct task_info, comm) == 32, "task_info is part of the probe contract");
+_Static_assert(offsetof(struct path_event, path) == 72, "path_event layout changed");
 _Static_assert(sizeof(struct trace_filter) == 32, "trace_filter layout changed");

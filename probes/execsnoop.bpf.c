@@ -22,8 +22,7 @@ struct {
 
 static __always_inline int on_enter(const char *filename, const char *const *argv)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 pid = pid_tgid >> 32, limit = exec_cfg.max_arg_len + 2, i;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32, limit = exec_cfg.max_arg_len + 2, i;
 	struct exec_event *e;
 	const char *arg;
 	long len;
@@ -35,11 +34,6 @@ static __always_inline int on_enter(const char *filename, const char *const *arg
 	e = bpf_map_lookup_elem(&execs, &pid);
 	if (!e)
 		return 0;
-	e->pid = pid;
-	e->tid = (__u32)pid_tgid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->ppid = current_ppid();
-	e->cgroup_id = bpf_get_current_cgroup_id();
 	if (limit > EXEC_ARG_LIMIT)
 		limit = EXEC_ARG_LIMIT;
 	len = bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
@@ -85,8 +79,7 @@ static __always_inline int on_exit(long ret)
 	if (!result_selected(ret) || !comm_selected())
 		goto cleanup;
 	e->ret = ret;
-	e->ts_ns = bpf_ktime_get_ns();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	fill_task(&e->task);
 	size = e->args_size;
 	emit_event(e, offsetof(struct exec_event, args) + (size & (EXEC_ARGS_BUF - 1)));
 cleanup:

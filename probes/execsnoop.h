@@ -20,18 +20,12 @@ struct exec_config {
 };
 
 struct exec_event {
-	__u64 ts_ns;
-	__u64 cgroup_id;
-	__u32 pid;
-	__u32 tid;
-	__u32 ppid;
-	__u32 uid;
+	struct task_info task;  /* at the exec's return: the new command name */
 	__s32 ret;
 	__u32 args_count;
 	__u32 args_size;        /* bytes used in args, NULs included */
 	__u32 flags;            /* EXEC_FLAG_* */
 	__u32 filename_len;     /* bytes in filename, without the NUL */
-	char comm[TASK_COMM_LEN];
 	char filename[EXEC_FILENAME_MAX];
 	char args[EXEC_ARGS_BUF];
 };

@@ -44,8 +44,8 @@ static __always_inline int file_died(struct dentry *dentry)
 		return 0;
 	e = reserve_event(sizeof(*e));
 	if (e) {
-		fill_task(e);
-		e->age_ns = e->ts_ns - b->ts_ns;
+		fill_task(&e->task);
+		e->age_ns = e->task.ts_ns - b->ts_ns;
 		e->creator_pid = b->pid;
 		__builtin_memcpy(e->creator_comm, b->comm, sizeof(e->creator_comm));
 		bpf_core_read(&name, sizeof(name), &dentry->d_name.name);

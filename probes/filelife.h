@@ -8,14 +8,10 @@
 #define FILELIFE_NAME_LEN 256
 
 struct filelife_event {
-	__u64 ts_ns;        /* CLOCK_MONOTONIC at the delete */
-	__u64 age_ns;       /* from create to delete */
-	__u64 cgroup_id;    /* of the deleting task */
-	__u32 pid;          /* the deleting process */
-	__u32 tid;
-	__u32 uid;
+	struct task_info task;  /* the deleting task, at the delete */
+	__u64 age_ns;           /* from create to delete */
 	__u32 creator_pid;
-	char comm[TASK_COMM_LEN];
+	__u32 pad;
 	char creator_comm[TASK_COMM_LEN];
 	char name[FILELIFE_NAME_LEN]; /* the last path component */
 };

@@ -42,8 +42,7 @@ static __always_inline __u64 arg_at(const struct sysnoop_event *e, __u32 n)
 SEC("tracepoint")
 int syscall_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, zero = 0, index = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, index = (__u32)bpf_get_attach_cookie(ctx);
 	struct sysnoop_spec *spec = bpf_map_lookup_elem(&specs, &index);
 	struct sysnoop_event *e;
 
@@ -52,13 +51,9 @@ int syscall_enter(struct trace_event_raw_sys_enter *ctx)
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = pid_tgid >> 32;
-	e->tid = tid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
+	fill_task(&e->task);
 	e->index = index;
 	e->nr = ctx->id;
-	e->cgroup_id = bpf_get_current_cgroup_id();
 	/* Copied, not read as ctx fields: the kernel refuses a program whose
 	 * direct ctx reads go past the record of a syscall with fewer args. */
 	__builtin_memset(e->args, 0, sizeof(e->args));
@@ -88,8 +83,8 @@ int syscall_exit(struct trace_event_raw_sys_exit *ctx)
 	if (e->index != index || !result_selected(ctx->ret))
 		goto cleanup;
 	e->ret = ctx->ret;
-	e->latency_ns = bpf_ktime_get_ns() - e->ts_ns;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->latency_ns = bpf_ktime_get_ns() - e->task.ts_ns;
+	bpf_get_current_comm(e->task.comm, sizeof(e->task.comm));
 	emit_event(e, sizeof(*e));
 cleanup:
 	bpf_map_delete_elem(&inflight, &tid);

@@ -20,18 +20,13 @@ struct sysnoop_spec {
 };
 
 struct sysnoop_event {
-	__u64 ts_ns;
+	struct task_info task;  /* at entry; comm at exit */
 	__u64 latency_ns;
-	__u64 cgroup_id;
 	__u64 args[6];
 	__s64 ret;
-	__u32 pid;
-	__u32 tid;
-	__u32 uid;
 	__u32 index;        /* cookie: which requested syscall */
 	__s32 nr;           /* syscall number, as the kernel reported it */
 	__u16 str_len[SYSNOOP_STRINGS]; /* bytes read, NUL included; 0: none */
-	char comm[TASK_COMM_LEN];
 	char strings[SYSNOOP_STRINGS][SYSNOOP_STR_MAX];
 };
 

@@ -11,16 +11,9 @@ public struct ExecEvent: TaskEvent {
         record = r
     }
 
-    public var timestamp: UInt64 { record(\.ts_ns) }
-    public var cgroupID: UInt64 { record(\.cgroup_id) }
-    public var pid: UInt32 { record(\.pid) }
-    public var tid: UInt32 { record(\.tid) }
-    public var ppid: UInt32 { record(\.ppid) }
-    public var uid: UInt32 { record(\.uid) }
+    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
     /// 0, or -errno when the exec failed.
     public var result: Int32 { record(\.ret) }
-    /// The command name after the exec (before it, if the exec failed).
-    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
     /// The path the caller gave execve (argv[0] may say anything).
     public var filename: UnsafeRawBufferPointer { record.string(\.filename, length: Int(record(\.filename_len))) }
     /// argv had more entries than were read (--max-args or the buffer).
@@ -38,57 +31,6 @@ public struct ExecEvent: TaskEvent {
     }
 }
 
-/// A `struct open_event` from opensnoop.
-public struct OpenEvent: TaskEvent {
-    let record: RecordReader<open_event>
-
-    /// Field offsets, computed once (tracers read millions of events).
-    enum Offset {
-        static let ts = MemoryLayout<open_event>.offset(of: \.ts_ns)!
-        static let cgroup = MemoryLayout<open_event>.offset(of: \.cgroup_id)!
-        static let flags = MemoryLayout<open_event>.offset(of: \.flags)!
-        static let pid = MemoryLayout<open_event>.offset(of: \.pid)!
-        static let tid = MemoryLayout<open_event>.offset(of: \.tid)!
-        static let uid = MemoryLayout<open_event>.offset(of: \.uid)!
-        static let ret = MemoryLayout<open_event>.offset(of: \.ret)!
-        static let dfd = MemoryLayout<open_event>.offset(of: \.dfd)!
-        static let mode = MemoryLayout<open_event>.offset(of: \.mode)!
-        static let pathLen = MemoryLayout<open_event>.offset(of: \.path_len)!
-        static let syscall = MemoryLayout<open_event>.offset(of: \.syscall)!
-        static let eventFlags = MemoryLayout<open_event>.offset(of: \.event_flags)!
-        static let comm = MemoryLayout<open_event>.offset(of: \.comm)!
-        static let path = MemoryLayout<open_event>.offset(of: \.path)!
-    }
-
-    public init?(_ bytes: UnsafeRawBufferPointer) {
-        guard let r = RecordReader<open_event>(bytes, minimumSize: Offset.path) else { return nil }
-        record = r
-    }
-
-    public var timestamp: UInt64 { record.load(at: Offset.ts) }
-    public var cgroupID: UInt64 { record.load(at: Offset.cgroup) }
-    public var pid: UInt32 { record.load(at: Offset.pid) }
-    public var tid: UInt32 { record.load(at: Offset.tid) }
-    public var uid: UInt32 { record.load(at: Offset.uid) }
-    /// The file descriptor, or -errno.
-    public var result: Int32 { record.load(at: Offset.ret) }
-    public var flags: UInt64 { record.load(at: Offset.flags) }
-    public var mode: UInt32 { record.load(at: Offset.mode) }
-    public var directoryFD: Int32 { record.load(at: Offset.dfd) }
-    public var syscall: String {
-        switch UInt32(record.load(at: Offset.syscall, as: UInt8.self)) {
-        case OPEN_SYSCALL_OPEN.rawValue: "open"
-        case OPEN_SYSCALL_OPENAT2.rawValue: "openat2"
-        default: "openat"
-        }
-    }
-    public var pathTruncated: Bool { record.load(at: Offset.eventFlags, as: UInt8.self) & UInt8(OPEN_EVENT_PATH_TRUNCATED) != 0 }
-    public var comm: UnsafeRawBufferPointer { record.string(at: Offset.comm, length: Int(TASK_COMM_LEN)) }
-    public var path: UnsafeRawBufferPointer {
-        record.string(at: Offset.path, length: Int(record.load(at: Offset.pathLen, as: UInt16.self)))
-    }
-}
-
 /// A `struct sysnoop_event` from sysnoop.
 public struct SyscallEvent: TaskEvent {
     let record: RecordReader<sysnoop_event>
@@ -98,17 +40,12 @@ public struct SyscallEvent: TaskEvent {
         record = r
     }
 
-    public var timestamp: UInt64 { record(\.ts_ns) }
+    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
     public var latencyNanoseconds: UInt64 { record(\.latency_ns) }
-    public var cgroupID: UInt64 { record(\.cgroup_id) }
-    public var pid: UInt32 { record(\.pid) }
-    public var tid: UInt32 { record(\.tid) }
-    public var uid: UInt32 { record(\.uid) }
     /// Which of the requested syscalls (the attach cookie).
     public var index: Int { Int(record(\.index)) }
     public var number: Int32 { record(\.nr) }
     public var result: Int64 { record(\.ret) }
-    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
 
     /// The raw argument registers.
     public var arguments: [UInt64] {
@@ -134,7 +71,7 @@ public struct SyscallEvent: TaskEvent {
 }
 
 /// A `struct readline_event` from bashreadline.
-public struct ReadlineEvent: EventRecord {
+public struct ReadlineEvent: TaskEvent {
     let record: RecordReader<readline_event>
 
     public init?(_ bytes: UnsafeRawBufferPointer) {
@@ -142,11 +79,8 @@ public struct ReadlineEvent: EventRecord {
         record = r
     }
 
-    public var timestamp: UInt64 { record(\.ts_ns) }
-    public var pid: UInt32 { record(\.pid) }
-    public var uid: UInt32 { record(\.uid) }
+    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
     public var truncated: Bool { record(\.truncated) != 0 }
-    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
     public var line: UnsafeRawBufferPointer { record.string(\.line, length: Int(record(\.len))) }
 }
 
@@ -159,17 +93,9 @@ public struct FileLifeEvent: TaskEvent {
         record = r
     }
 
-    /// CLOCK_MONOTONIC nanoseconds at the deletion.
-    public var timestamp: UInt64 { record(\.ts_ns) }
+    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
     /// From creation to deletion.
     public var ageNanoseconds: UInt64 { record(\.age_ns) }
-    public var cgroupID: UInt64 { record(\.cgroup_id) }
-    /// The deleting process and thread.
-    public var pid: UInt32 { record(\.pid) }
-    public var tid: UInt32 { record(\.tid) }
-    public var uid: UInt32 { record(\.uid) }
-    /// The deleting task's command name.
-    public var comm: UnsafeRawBufferPointer { record.string(\.comm) }
     /// The process that created the file, and its command name then.
     public var creatorPID: UInt32 { record(\.creator_pid) }
     public var creatorComm: UnsafeRawBufferPointer { record.string(\.creator_comm) }

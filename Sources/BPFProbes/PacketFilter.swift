@@ -196,14 +196,14 @@ public final class PacketFilter: Sendable {
     public static let programName = "pktfilter"
 
     /// The object this process loaded; nil for a filter found in the kernel.
-    public let probe: PktfilterSkeleton?
-    let maps: PktfilterSkeleton.TypedMaps
+    public let probe: PacketFilterSkeleton?
+    let maps: PacketFilterSkeleton.TypedMaps
     /// The kernel's ID of the XDP program.
     public let programID: UInt32
 
     /// Loads a new filter (not attached; no rules; default allow).
     public init() throws(BPFError) {
-        let probe = try PktfilterSkeleton.open().load()
+        let probe = try PacketFilterSkeleton.open().load()
         self.probe = probe
         maps = probe.typed
         programID = probe.programs.pktfilter.id ?? 0
@@ -212,7 +212,7 @@ public final class PacketFilter: Sendable {
     private init(program: KernelProgram) throws(BPFError) {
         var byName: [String: Map] = [:]
         for map in try program.maps() { byName[map.name] = map }
-        maps = try PktfilterSkeleton.TypedMaps(mapNamed: { name throws(BPFError) in
+        maps = try PacketFilterSkeleton.TypedMaps(mapNamed: { name throws(BPFError) in
             // The kernel keeps 15 characters of a map's name.
             guard let map = byName[String(name.prefix(15))] else {
                 throw BPFError(.foreignObject, "XDP program id \(program.id) has no map '\(name)': it is not a compatible pktfilter")
@@ -274,7 +274,7 @@ public final class PacketFilter: Sendable {
 
     /// The object, for a filter this process loaded; a filter found in the
     /// kernel is attached already and cannot be attached again.
-    private func loadedHere() throws(BPFError) -> PktfilterSkeleton {
+    private func loadedHere() throws(BPFError) -> PacketFilterSkeleton {
         guard let probe else {
             throw BPFError(.foreignObject, "this filter was found attached, not loaded here: it cannot be attached again")
         }

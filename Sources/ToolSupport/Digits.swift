@@ -45,4 +45,11 @@ public enum Digits {
             for i in stride(from: n - 1, through: 0, by: -1) { out.append(d[i]) }
         }
     }
+
+    /// `value` in octal, zero-padded to `minimumDigits` ("0755").
+    public static func octal(_ value: UInt64, minimumDigits: Int) -> String {
+        var out: [UInt8] = []
+        appendOctal(value, minimumDigits: minimumDigits, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -85,11 +85,12 @@ public struct JSONObject {
     }
 
     /// The fields every task event has, in one order for every tool:
-    /// `time`, `ts_ns`, `pid`, `tid`, `uid`, `comm`, `cgroup_id`.
+    /// `time`, `ts_ns`, `pid`, `tid`, `ppid`, `uid`, `comm`, `cgroup_id`.
     public mutating func task(_ e: some TaskEvent, clockOffset: Int64) {
         timestamp(e.timestamp, clockOffset: clockOffset)
         field("pid", e.pid)
         field("tid", e.tid)
+        field("ppid", e.ppid)
         field("uid", e.uid)
         field("comm", bytes: e.comm)
         field("cgroup_id", e.cgroupID)

@@ -61,6 +61,17 @@ public final class Output: @unchecked Sendable {
         pad(from: start, to: width)
     }
 
+    /// Bytes buffered so far; with `pad(from:to:)`, for columns whose
+    /// value is appended in pieces.
+    var count: Int { buffer.count }
+
+    /// Appends an integer in decimal.
+    @inlinable
+    public func appendNumber<T: BinaryInteger>(_ value: T) {
+        if T.isSigned { appendDecimal(Int64(truncatingIfNeeded: value)) } else { appendDecimal(UInt64(truncatingIfNeeded: value)) }
+    }
+
+    /// Pads what was appended since `start` to `width` columns, then one space.
     @usableFromInline
     func pad(from start: Int, to width: Int) {
         let used = buffer.count - start
@@ -85,6 +96,12 @@ public final class Output: @unchecked Sendable {
 
     public func appendEscaped(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { TextEscaping.appendHuman($0, to: &buffer) }
+    }
+
+    /// Appends escaped bytes with each `"` preceded by a backslash, for a
+    /// value the caller puts between double quotes.
+    public func appendEscapedForQuotes(_ bytes: UnsafeRawBufferPointer) {
+        appendEscaped(bytes.flatMap { $0 == UInt8(ascii: "\"") ? [UInt8(ascii: "\\"), $0] : [$0] })
     }
 
     /// Ends a line; flushes now on a terminal or when the batch is full.

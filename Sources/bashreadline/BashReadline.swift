@@ -30,8 +30,7 @@ struct BashReadline: ToolCommand {
         let binary = try resolveShell()
         let session = try TraceSession(tool: "bashreadline", options: trace)
         let probe = try session.load(BashreadlineSkeleton.open())
-        let format = ReadlineFormat(json: trace.json, relativeTime: trace.timestamp)
-        try session.stream(probe, format: format, what: "readline() in \(binary)") { probe throws(BPFError) in
+        try session.stream(probe, format: EventTable(ReadlineFields.all, options: trace), what: "readline() in \(binary)") { probe throws(BPFError) in
             [try probe.programs.readlineReturn.attachUretprobe(binary: binary, function: "readline")]
         }
     }
@@ -49,30 +48,11 @@ struct BashReadline: ToolCommand {
     }
 }
 
-/// How bashreadline prints a line.
-struct ReadlineFormat: EventFormat {
-    var json: Bool
-    var relativeTime: Bool
-
-    var header: String? { json ? nil : Output.timeHeading(relative: relativeTime) + "PID     UID    COMMAND" }
-
-    func write(_ e: ReadlineEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        if json {
-            var o = JSONObject()
-            o.timestamp(e.timestamp, clockOffset: clockOffset)
-            o.field("pid", e.pid)
-            o.field("uid", e.uid)
-            o.field("comm", bytes: e.comm)
-            o.field("command", bytes: e.line)
-            o.field("truncated", e.truncated)
-            o.write(to: out)
-            return
-        }
-        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
-        out.column(e.pid, 7)
-        out.column(e.uid, 6)
-        out.appendEscaped(e.line)
-        if e.truncated { out.append("...") }
-        out.endLine()
-    }
+/// bashreadline's fields, in text and JSON alike.
+enum ReadlineFields {
+    static let all: [Field<ReadlineEvent>] = [
+        .pid,
+        .uid,
+        .bytes("command", "COMMAND", truncated: { $0.truncated }) { $0.line },
+    ]
 }

@@ -54,58 +54,41 @@ struct ExecSnoop: ToolCommand {
         var open = try ExecsnoopSkeleton.open()
         open.execCfg = exec_config(max_args: maxArgs, max_arg_len: maxArgLen)
         let probe = try session.load(open)
-        let format = ExecFormat(json: trace.json, relativeTime: trace.timestamp, printUID: printUID, quote: quote,
-                                maxArgLen: Int(maxArgLen))
-        try session.stream(probe, format: format, what: "execve and execveat")
+        let fields = ExecFields.all(printUID: printUID, quote: quote, maxArgLen: Int(maxArgLen))
+        try session.stream(probe, format: EventTable(fields, options: trace), what: "execve and execveat")
     }
 }
 
-/// How execsnoop prints an event.
-struct ExecFormat: EventFormat {
-    var json: Bool
-    var relativeTime: Bool
-    var printUID: Bool
-    var quote: Bool
-    var maxArgLen: Int
-
-    var header: String? {
-        if json { return nil }
-        return Output.timeHeading(relative: relativeTime) + (printUID ? "UID    " : "")
-            + "PCOMM            PID     PPID    RET          ARGS"
+/// execsnoop's fields, in text and JSON alike.
+enum ExecFields {
+    static func all(printUID: Bool, quote: Bool, maxArgLen: Int) -> [Field<ExecEvent>] {
+        (printUID ? [.uid] : []) + [
+            .comm("PCOMM"),
+            .pid,
+            .ppid,
+            .result("RET") { $0.result },
+            .bytes("filename", "FILENAME") { $0.filename }.jsonOnly,
+            Field(key: "args", heading: "ARGS",
+                  text: { e, out, _ in arguments(e, quote: quote, maxArgLen: maxArgLen, to: out) },
+                  json: { e, o, _ in
+                      o.array("args") { list in for a in e.arguments { list.string(bytes: a) } }
+                      o.field("args_truncated", e.moreArguments)
+                      o.field("arg_cut", e.argumentCut)
+                  }),
+        ]
     }
 
-    func write(_ e: ExecEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        let args = e.arguments
-        let errnoName = ErrnoName.ifFailed(e.result)
-        if json {
-            var o = JSONObject()
-            o.task(e, clockOffset: clockOffset)
-            o.field("ppid", e.ppid)
-            o.result(e.result)
-            o.field("filename", bytes: e.filename)
-            o.array("args") { list in for a in args { list.string(bytes: a) } }
-            o.field("args_truncated", e.moreArguments)
-            o.field("arg_cut", e.argumentCut)
-            o.write(to: out)
-            return
-        }
-        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
-        if printUID { out.column(e.uid, 6) }
-        out.columnEscaped(e.comm, 16)
-        out.column(e.pid, 7)
-        out.column(e.ppid, 7)
-        out.column(errnoName ?? "0", 12)
-        // The binary that ran, then its arguments, as libbpf-tools shows them.
-        let shown = [e.filename] + args.dropFirst()
+    /// The binary that ran, then its arguments, as libbpf-tools shows them.
+    static func arguments(_ e: ExecEvent, quote: Bool, maxArgLen: Int, to out: Output) {
+        let shown = [e.filename] + e.arguments.dropFirst()
         for (i, arg) in shown.enumerated() {
             if i > 0 { out.append(byte: UInt8(ascii: " ")) }
             if quote { out.append(byte: UInt8(ascii: "\"")) }
-            out.appendEscaped(quote ? arg.flatMap { $0 == UInt8(ascii: "\"") ? [UInt8(ascii: "\\"), $0] : [$0] } : Array(arg))
+            if quote { out.appendEscapedForQuotes(arg) } else { out.appendEscaped(arg) }
             // A cut argument is exactly the limit long.
             if i > 0 && e.argumentCut && arg.count == maxArgLen { out.append("…") }
             if quote { out.append(byte: UInt8(ascii: "\"")) }
         }
         if e.moreArguments { out.append(" ...") }
-        out.endLine()
     }
 }

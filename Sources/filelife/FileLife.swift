@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import ArgumentParser
 import BPFProbes
+import Foundation
 import ToolSupport
 
 @main
@@ -30,36 +31,21 @@ struct FileLife: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "filelife", options: trace)
         let (probe, kind) = try session.load(FilelifeSkeleton.open(), functions: functions)
-        let format = FilelifeFormat(json: trace.json, relativeTime: trace.timestamp)
-        try session.stream(probe, format: format, what: "file creation and deletion (\(kind))")
+        try session.stream(probe, format: EventTable(FilelifeFields.all, options: trace), what: "file creation and deletion (\(kind))")
     }
 }
 
-/// How filelife prints an event, as columns or as a JSON line.
-struct FilelifeFormat: EventFormat {
-    var json: Bool
-    var relativeTime: Bool
-
-    var header: String? {
-        json ? nil : "\(Output.timeHeading(relative: relativeTime))PID     COMM              AGE(s) FILE"
-    }
-
-    func write(_ e: FileLifeEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        if json {
-            var o = JSONObject()
-            o.task(e, clockOffset: clockOffset)
-            o.field("creator_pid", e.creatorPID)
-            o.field("creator_comm", bytes: e.creatorComm)
-            o.field("age_ns", e.ageNanoseconds)
-            o.field("file", bytes: e.name)
-            o.write(to: out)
-            return
-        }
-        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
-        out.column(e.pid, 7)
-        out.columnEscaped(e.comm, 16)
-        out.append(String(format: "%8.2f ", Double(e.ageNanoseconds) / 1e9))
-        out.appendEscaped(e.name)
-        out.endLine()
-    }
+/// filelife's fields, in text and JSON alike.
+enum FilelifeFields {
+    static let all: [Field<FileLifeEvent>] = [
+        .pid,
+        .comm(),
+        .number("creator_pid", "CPID") { $0.creatorPID }.jsonOnly,
+        .bytes("creator_comm", "CCOMM") { $0.creatorComm }.jsonOnly,
+        // Right-aligned seconds in text, nanoseconds in JSON.
+        Field(key: "age_ns", heading: "  AGE(s)", width: 8,
+              text: { e, out, _ in out.append(String(format: "%8.2f", Double(e.ageNanoseconds) / 1e9)) },
+              json: { e, o, _ in o.field("age_ns", e.ageNanoseconds) }),
+        .bytes("file", "FILE") { $0.name },
+    ]
 }

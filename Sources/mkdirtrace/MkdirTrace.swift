@@ -30,49 +30,25 @@ struct MkdirTrace: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "mkdirtrace", options: trace)
         let probe = try session.load(MkdirtraceSkeleton.open())
-        try session.stream(probe, format: MkdirFormat(json: trace.json, relativeTime: trace.timestamp), what: "mkdir and mkdirat")
+        try session.stream(probe, format: EventTable(MkdirFields.all, options: trace), what: "mkdir and mkdirat")
     }
 }
 
-/// How mkdirtrace prints an event, as columns or as a JSON line.
-struct MkdirFormat: EventFormat {
-    static func octal(_ mode: UInt32) -> String {
-        let digits = String(mode, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
+/// mkdirtrace's fields, in text and JSON alike.
+enum MkdirFields {
+    static let all: [Field<PathEvent>] = [
+        .pid,
+        .ppid,
+        .uid,
+        .comm(),
+        .string("syscall", "CALL") { $0.syscall == MKDIR_SYSCALL_MKDIRAT.rawValue ? "mkdirat" : "mkdir" }.jsonOnly,
+        .number("dfd", "DFD") { $0.directoryFD }.jsonOnly,
+        .octal("mode", "MODE", width: 4) { $0.mode },
+        .result { $0.result },
+        .bytes("path", "PATH", truncated: { $0.pathTruncated }) { $0.path },
+    ]
 
-    var json: Bool
-    var relativeTime: Bool
-
-    var header: String? {
-        json ? nil : "\(Output.timeHeading(relative: relativeTime))PID     PPID    UID    COMM             MODE RESULT       PATH"
-    }
-
-    func write(_ e: MkdirEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        let errnoName = ErrnoName.ifFailed(e.result)
-        if json {
-            var o = JSONObject()
-            o.task(e, clockOffset: clockOffset)
-            o.field("syscall", e.syscall)
-            o.field("ppid", e.ppid)
-            o.field("dfd", e.directoryFD)
-            o.field("mode", Self.octal(e.mode))
-            o.field("path", bytes: e.path)
-            o.field("path_truncated", e.pathTruncated)
-            o.result(e.result)
-            o.write(to: out)
-            return
-        }
-        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
-        out.column(e.pid, 7)
-        out.column(e.ppid, 7)
-        out.column(e.uid, 6)
-        out.columnEscaped(e.comm, 16)
-        out.appendOctal(UInt64(e.mode), minimumDigits: 4)
-        out.append(byte: UInt8(ascii: " "))
-        out.column(errnoName ?? "0", 12)
-        out.appendEscaped(e.path)
-        if e.pathTruncated { out.append("...") }
-        out.endLine()
+    static func format(json: Bool, relativeTime: Bool) -> EventTable<PathEvent> {
+        EventTable(all, json: json, relativeTime: relativeTime)
     }
 }

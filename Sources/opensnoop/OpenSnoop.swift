@@ -45,8 +45,7 @@ struct OpenSnoop: ToolCommand {
             open.openCfg = cfg
         }
         let probe = try session.load(open)
-        let format = OpenFormat(json: trace.json, relativeTime: trace.timestamp, extended: extended)
-        try session.stream(probe, format: format, what: "open, openat and openat2")
+        try session.stream(probe, format: EventTable(OpenFields.all(extended: extended), options: trace), what: "open, openat and openat2")
     }
 }
 
@@ -58,6 +57,15 @@ enum OpenFlags {
         (0o100000, "O_LARGEFILE"), (O_DIRECTORY, "O_DIRECTORY"), (O_NOFOLLOW, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"),
         (O_CLOEXEC, "O_CLOEXEC"), (0o4010000, "O_SYNC"), (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"),
     ]
+
+    /// The name of `path_event.syscall` for opensnoop's `enum open_syscall`.
+    static func syscallName(_ n: UInt8) -> String {
+        switch UInt32(n) {
+        case OPEN_SYSCALL_OPEN.rawValue: "open"
+        case OPEN_SYSCALL_OPENAT2.rawValue: "openat2"
+        default: "openat"
+        }
+    }
 
     /// "O_RDONLY|O_CLOEXEC"; unknown bits as octal.
     static func describe(_ flags: UInt64) -> String {
@@ -74,42 +82,22 @@ enum OpenFlags {
     }
 }
 
-/// How opensnoop prints an event.
-struct OpenFormat: EventFormat {
-    var json: Bool
-    var relativeTime: Bool
-    var extended: Bool
-
-    var header: String? {
-        json ? nil : Output.timeHeading(relative: relativeTime) + "PID     COMM             FD   ERR          "
-            + (extended ? "FLAGS                    " : "") + "PATH"
-    }
-
-    func write(_ e: OpenEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        let errnoName = ErrnoName.ifFailed(e.result)
-        if json {
-            var o = JSONObject()
-            o.task(e, clockOffset: clockOffset)
-            o.field("syscall", e.syscall)
-            o.field("fd", e.result >= 0 ? e.result : -1)
-            o.result(e.result)
-            o.field("flags", e.flags)
-            o.field("flags_decoded", OpenFlags.describe(e.flags))
-            o.field("mode", "0" + String(e.mode, radix: 8))
-            o.field("dfd", e.directoryFD)
-            o.field("path", bytes: e.path)
-            o.field("path_truncated", e.pathTruncated)
-            o.write(to: out)
-            return
-        }
-        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
-        out.column(e.pid, 7)
-        out.columnEscaped(e.comm, 16)
-        out.column(e.result >= 0 ? e.result : -1, 4)
-        out.column(errnoName ?? "0", 12)
-        if extended { out.column(OpenFlags.describe(e.flags), 24) }
-        out.appendEscaped(e.path)
-        if e.pathTruncated { out.append("...") }
-        out.endLine()
+/// opensnoop's fields, in text and JSON alike; FLAGS is a text column
+/// with `-e` only.
+enum OpenFields {
+    static func all(extended: Bool) -> [Field<PathEvent>] {
+        let decoded = Field<PathEvent>.string("flags_decoded", "FLAGS", width: 24) { OpenFlags.describe($0.callFlags) }
+        return [
+            .pid,
+            .comm(),
+            .string("syscall", "CALL") { OpenFlags.syscallName($0.syscall) }.jsonOnly,
+            .number("fd", "FD", width: 4) { $0.result >= 0 ? $0.result : -1 },
+            .result("ERR") { $0.result },
+            .number("flags", "FLAGS") { $0.callFlags }.jsonOnly,
+            extended ? decoded : decoded.jsonOnly,
+            .octal("mode", "MODE") { $0.mode }.jsonOnly,
+            .number("dfd", "DFD") { $0.directoryFD }.jsonOnly,
+            .bytes("path", "PATH", truncated: { $0.pathTruncated }) { $0.path },
+        ]
     }
 }

@@ -50,8 +50,7 @@ struct SysNoop: ToolCommand {
         let specs = probe.typed.specs
         for (i, f) in formats.enumerated() { try specs.update(UInt32(i), f.spec) }
 
-        let format = SysnoopFormat(json: trace.json, relativeTime: trace.timestamp, syscalls: formats)
-        try session.stream(probe, format: format, what: syscalls.joined(separator: ", ")) { probe throws(BPFError) in
+        try session.stream(probe, format: EventTable(SysnoopFields.all(syscalls: formats), options: trace), what: syscalls.joined(separator: ", ")) { probe throws(BPFError) in
                 var links: [Link] = []
                 for (i, name) in syscalls.enumerated() {
                     links.append(try probe.programs.syscallEnter.attachTracepoint(category: "syscalls", name: "sys_enter_\(name)", cookie: UInt64(i)))
@@ -80,14 +79,36 @@ struct SyscallFormat: Sendable {
     }
 }
 
-/// How sysnoop prints a call.
-struct SysnoopFormat: EventFormat {
-    var json: Bool
-    var relativeTime: Bool
+/// sysnoop's fields, in text and JSON alike: CALL is the call as strace
+/// writes it, `name(arg=value, ...) = result`.
+enum SysnoopFields {
+    static func all(syscalls: [SyscallFormat]) -> [Field<SyscallEvent>] {
+        let decoder = ArgumentDecoder(syscalls: syscalls)
+        return [
+            .pid,
+            .comm(),
+            .string("syscall", "SYSCALL") { decoder.name(of: $0) }.jsonOnly,
+            .number("nr", "NR") { $0.number }.jsonOnly,
+            Field(key: "latency_ns", heading: "LAT(us)", width: 10,
+                  text: { e, out, _ in out.append(String(format: "%.1f", Double(e.latencyNanoseconds) / 1000)) },
+                  json: { e, o, _ in o.field("latency_ns", e.latencyNanoseconds) }),
+            Field(key: "args", heading: "CALL",
+                  text: { e, out, _ in decoder.writeCall(e, to: out) },
+                  json: { e, o, _ in
+                      o.object("args", decoder.jsonArguments(e))
+                      o.result(e.result)
+                  }),
+        ]
+    }
+}
+
+/// Turns an event's raw argument registers into named, typed values, by
+/// the kernel's format of the call's tracepoint.
+struct ArgumentDecoder: Sendable {
     var syscalls: [SyscallFormat]
 
-    var header: String? {
-        json ? nil : Output.timeHeading(relative: relativeTime) + "PID     COMM             LAT(us)    CALL"
+    func name(of e: SyscallEvent) -> String {
+        e.index < syscalls.count ? syscalls[e.index].name : "syscall_\(e.number)"
     }
 
     /// An argument as a person reads it, and as a JSON value.
@@ -95,7 +116,9 @@ struct SysnoopFormat: EventFormat {
         case string([UInt8], truncated: Bool), number(Int64), unsigned(UInt64), octal(UInt64), hex(UInt64), pointer(UInt64)
     }
 
-    func values(_ e: SyscallEvent, _ f: SyscallFormat) -> [(String, Value)] {
+    func values(_ e: SyscallEvent) -> [(String, Value)] {
+        guard e.index < syscalls.count else { return [] }
+        let f = syscalls[e.index]
         let raw = e.arguments, slots = f.stringSlots
         return f.arguments.prefix(6).enumerated().map { i, field in
             let r = raw[i]
@@ -115,44 +138,29 @@ struct SysnoopFormat: EventFormat {
         }
     }
 
-    func write(_ e: SyscallEvent, to out: Output, clockOffset: Int64, start: UInt64) {
-        guard e.index < syscalls.count else { return }
-        let f = syscalls[e.index]
-        let args = values(e, f)
-        let errnoName = ErrnoName.ifFailed(e.result)
-        if json {
-            var o = JSONObject()
-            o.task(e, clockOffset: clockOffset)
-            o.field("syscall", f.name)
-            o.field("nr", e.number)
-            var a = JSONObject()
-            for (name, v) in args {
-                switch v {
-                case .string(let s, _): a.field(name, bytes: s)
-                case .number(let n): a.field(name, n)
-                case .unsigned(let n): a.field(name, n)
-                case .octal(let n), .hex(let n): a.field(name, n)
-                case .pointer(let p): a.field(name, "0x" + String(p, radix: 16))
-                }
+    func jsonArguments(_ e: SyscallEvent) -> JSONObject {
+        var a = JSONObject()
+        for (name, v) in values(e) {
+            switch v {
+            case .string(let s, _): a.field(name, bytes: s)
+            case .number(let n): a.field(name, n)
+            case .unsigned(let n): a.field(name, n)
+            case .octal(let n), .hex(let n): a.field(name, n)
+            case .pointer(let p): a.field(name, "0x" + String(p, radix: 16))
             }
-            o.object("args", a)
-            o.result(e.result)
-            o.field("latency_ns", e.latencyNanoseconds)
-            o.write(to: out)
-            return
         }
-        out.timeColumn(e.timestamp, relative: relativeTime, start: start, clockOffset: clockOffset)
-        out.column(e.pid, 7)
-        out.columnEscaped(e.comm, 16)
-        out.column(String(format: "%.1f", Double(e.latencyNanoseconds) / 1000), 10)
-        out.append(f.name + "(")
-        for (i, (name, v)) in args.enumerated() {
+        return a
+    }
+
+    func writeCall(_ e: SyscallEvent, to out: Output) {
+        out.append(name(of: e) + "(")
+        for (i, (name, v)) in values(e).enumerated() {
             if i > 0 { out.append(", ") }
             out.append(name + "=")
             switch v {
             case .string(let s, let cut):
                 out.append(byte: UInt8(ascii: "\""))
-                out.appendEscaped(s.flatMap { $0 == UInt8(ascii: "\"") ? [UInt8(ascii: "\\"), $0] : [$0] })
+                s.withUnsafeBytes { out.appendEscapedForQuotes($0) }
                 out.append(cut ? "\"..." : "\"")
             case .number(let n): out.append(String(n))
             case .unsigned(let n): out.append(String(n))
@@ -161,7 +169,6 @@ struct SysnoopFormat: EventFormat {
             case .pointer(let p): out.append("0x" + String(p, radix: 16))
             }
         }
-        out.append(") = " + (errnoName.map { "-1 \($0)" } ?? String(e.result)))
-        out.endLine()
+        out.append(") = " + (ErrnoName.ifFailed(e.result).map { "-1 \($0)" } ?? String(e.result)))
     }
 }

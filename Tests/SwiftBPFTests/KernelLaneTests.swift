@@ -123,7 +123,7 @@ extension Privileged {
             #expect(throws: Never.self) { _ = try SyscountSkeleton.open().load() }
             #expect(throws: Never.self) { _ = try SysnoopSkeleton.open().load() }
             #expect(throws: Never.self) { _ = try BashreadlineSkeleton.open().load() }
-            #expect(throws: Never.self) { _ = try PktfilterSkeleton.open().load() }
+            #expect(throws: Never.self) { _ = try PacketFilterSkeleton.open().load() }
             var open = try OpensnoopSkeleton.open()
             try open.object.disableProgramsForMissingTracepoints()
             _ = try open.load()

@@ -12,10 +12,10 @@ struct MkdirRecord: Sendable, Equatable {
 }
 
 extension MkdirRecord {
-    init(_ e: MkdirEvent) {
+    init(_ e: PathEvent) {
         pid = e.pid; ppid = e.ppid; uid = e.uid
         comm = String(decoding: e.comm, as: UTF8.self)
-        syscall = e.syscall; mode = e.mode
+        syscall = e.syscall == MKDIR_SYSCALL_MKDIRAT.rawValue ? "mkdirat" : "mkdir"; mode = e.mode
         path = String(decoding: e.path, as: UTF8.self)
         result = e.result; dfd = e.directoryFD
     }
@@ -41,7 +41,7 @@ extension Privileged {
             let records = Mutex<[MkdirRecord]>([])
             let queue = DispatchQueue(label: "test.events")
             let rb = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents, queue: queue) { record in
-                if case .event(let bytes) = record, let e = MkdirEvent(bytes) {
+                if case .event(let bytes) = record, let e = PathEvent(bytes) {
                     let r = MkdirRecord(e)
                     records.withLock { $0.append(r) }
                 }
@@ -87,7 +87,7 @@ extension Privileged {
             let queue = DispatchQueue(label: "test.stop-in-handler")
             queue.suspend()  // no delivery before `ring` is set
             let rb = try RingBuffer(probe.maps.events, queue: queue) { record in
-                guard case .event(let bytes) = record, let e = MkdirEvent(bytes) else { return }
+                guard case .event(let bytes) = record, let e = PathEvent(bytes) else { return }
                 let count = seen.withLock { $0.append(String(decoding: e.path, as: UTF8.self)); return $0.count }
                 if count == 3 { ring.withLock { $0 }?.stop() }
             }
@@ -170,7 +170,7 @@ extension Privileged {
                 case .event(let bytes):
                     events += 1
                     if firstPath == nil {
-                        firstPath = bytes.withUnsafeBytes { MkdirEvent($0).map { String(decoding: $0.path, as: UTF8.self) } }
+                        firstPath = bytes.withUnsafeBytes { PathEvent($0).map { String(decoding: $0.path, as: UTF8.self) } }
                     }
                 case .lost(let n):
                     lost += n

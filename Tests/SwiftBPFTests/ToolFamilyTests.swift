@@ -88,7 +88,7 @@ extension Privileged {
 
         @Test func opensnoopReportsFDFlagsAndErrors() throws {
             let dir = try TestEnvironment.temporaryDirectory()
-            FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
+            #expect(FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8)))
             let named = dir + "/swbpf-opener"
             try FileManager.default.createSymbolicLink(atPath: named, withDestinationPath: TestEnvironment.helper)
             let h = try Helper(), other = try Helper(executable: named)

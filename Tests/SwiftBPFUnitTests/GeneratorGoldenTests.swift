@@ -48,11 +48,11 @@ import Testing
     /// A map or global without a typed accessor is said, as a build
     /// warning, with the reason; never silently left out.
     @Test func unnameableTypesAreBuildWarnings() throws {
-        let run = try Self.generate(MkdirtraceSkeleton.embedded, headers: "probes", module: "ProbeEvents")
-        #expect(run.stderr.contains("warning: bpf-skeleton: mkdirtrace.bpf.c: map 'inflight' gets no typed view"), "\(run.stderr)")
-        #expect(run.stderr.contains("struct mkdir_args is not declared in the probe's headers"), "\(run.stderr)")
+        let run = try Self.generate(FilelifeSkeleton.embedded, headers: "probes", module: "ProbeEvents")
+        #expect(run.stderr.contains("warning: bpf-skeleton: filelife.bpf.c: map 'births' gets no typed view"), "\(run.stderr)")
+        #expect(run.stderr.contains("struct birth is not declared in the probe's headers"), "\(run.stderr)")
         #expect(run.text.contains("public let events: Map"))
-        #expect(!run.text.contains("public let inflight: TypedMap"))
+        #expect(!run.text.contains("public let births: TypedMap"))
         #expect(run.text.contains("public var filter: trace_filter"), "trace_filter, from probes/include, is named")
     }
 }

@@ -73,13 +73,13 @@ import ToolSupport
     /// Builds a record as the probe sends it: header plus path_len+1 bytes.
     static func record(path: [UInt8], ret: Int32, mode: UInt32 = 0o755, syscall: mkdir_syscall = MKDIR_SYSCALL_MKDIR,
                        flags: UInt8 = 0) -> [UInt8] {
-        var e = mkdir_event()
-        e.ts_ns = 1_000_000_000
-        e.pid = 1234; e.tid = 1235; e.ppid = 1; e.uid = 1000
+        var e = path_event()
+        e.task.ts_ns = 1_000_000_000
+        e.task.pid = 1234; e.task.tid = 1235; e.task.ppid = 1; e.task.uid = 1000
         e.ret = ret; e.dfd = -100; e.mode = mode
         e.path_len = UInt16(path.count); e.syscall = UInt8(syscall.rawValue); e.flags = flags
-        withUnsafeMutableBytes(of: &e.comm) { raw in for (i, b) in "mkdir".utf8.enumerated() { raw[i] = b } }
-        let pathOffset = MemoryLayout<mkdir_event>.offset(of: \.path)!
+        withUnsafeMutableBytes(of: &e.task.comm) { raw in for (i, b) in "mkdir".utf8.enumerated() { raw[i] = b } }
+        let pathOffset = MemoryLayout<path_event>.offset(of: \.path)!
         var bytes = withUnsafeBytes(of: &e) { Array($0.prefix(pathOffset)) }
         bytes += path + [0]
         return bytes
@@ -87,9 +87,9 @@ import ToolSupport
 
     @Test func textLine() {
         let out = Output.capturing()
-        let format = MkdirFormat(json: false, relativeTime: true)
+        let format = MkdirFields.format(json: false, relativeTime: true)
         Self.record(path: Array("/tmp/x".utf8), ret: -17).withUnsafeBytes { raw in
-            format.write(MkdirEvent(raw)!, to: out, clockOffset: 0, start: 0)
+            format.write(PathEvent(raw)!, to: out, clockOffset: 0, start: 0)
         }
         #expect(format.header == "TIME(s)  PID     PPID    UID    COMM             MODE RESULT       PATH")
         #expect(out.capturedText == "1.000000 1234    1       1000   mkdir            0755 EEXIST       /tmp/x\n")
@@ -103,13 +103,17 @@ import ToolSupport
 
     @Test func jsonLine() throws {
         let out = Output.capturing()
-        let format = MkdirFormat(json: true, relativeTime: false)
+        let format = MkdirFields.format(json: true, relativeTime: false)
         #expect(format.header == nil)
         Self.record(path: [0x61, 0x0A, 0xFF], ret: 0, mode: 0o700, syscall: MKDIR_SYSCALL_MKDIRAT).withUnsafeBytes { raw in
-            format.write(MkdirEvent(raw)!, to: out, clockOffset: 0, start: 0)
+            format.write(PathEvent(raw)!, to: out, clockOffset: 0, start: 0)
         }
         let text = out.capturedText
         #expect(text.hasSuffix("}\n") && text.split(separator: "\n").count == 1)
+        // The task block and the tool's table never write a key twice.
+        for key in ["time", "pid", "tid", "ppid", "uid", "comm", "cgroup_id", "ret", "errno", "path", "mode"] {
+            #expect(text.components(separatedBy: "\"\(key)\":").count == 2, "\(key) once in \(text)")
+        }
         let o = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(o["pid"] as? Int == 1234)
         #expect(o["tid"] as? Int == 1235)
@@ -124,15 +128,15 @@ import ToolSupport
 
     @Test func truncatedPathsSaySo() {
         let out = Output.capturing()
-        Self.record(path: Array("/long".utf8), ret: 0, flags: UInt8(MKDIR_EVENT_PATH_TRUNCATED)).withUnsafeBytes { raw in
-            MkdirFormat(json: false, relativeTime: true).write(MkdirEvent(raw)!, to: out, clockOffset: 0, start: 0)
+        Self.record(path: Array("/long".utf8), ret: 0, flags: UInt8(PATH_EVENT_TRUNCATED)).withUnsafeBytes { raw in
+            MkdirFields.format(json: false, relativeTime: true).write(PathEvent(raw)!, to: out, clockOffset: 0, start: 0)
         }
         #expect(out.capturedText.hasSuffix("/long...\n"))
     }
 
     @Test func shortRecordsAreRejected() {
         [UInt8](repeating: 0, count: 10).withUnsafeBytes { raw in
-            #expect(MkdirEvent(raw) == nil)
+            #expect(PathEvent(raw) == nil)
         }
     }
 }

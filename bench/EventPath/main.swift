@@ -51,34 +51,31 @@ enum EventPath {
         init(_ d: String) { description = d }
     }
 
+    /// The columns of a typical tool (mkdirtrace's), through the shared
+    /// field table every tool's output goes through.
+    static let fields: [Field<PathEvent>] = [
+        .pid, .ppid, .uid, .comm(),
+        .octal("mode", "MODE", width: 4) { $0.mode }, .result { $0.result },
+        .bytes("path", "PATH", truncated: { $0.pathTruncated }) { $0.path },
+    ]
+    static let textTable = EventTable(fields, json: false, relativeTime: false)
+    static let jsonTable = EventTable(fields, json: true, relativeTime: false)
+
     static func main() {
         let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 5
         let offset = Kernel.monotonicToRealtimeOffset()
         let cases: [(String, @Sendable (UnsafeRawBufferPointer, Output) -> Void)] = [
             ("decode", { bytes, _ in
-                guard let e = MkdirEvent(bytes) else { return }
+                guard let e = PathEvent(bytes) else { return }
                 precondition(e.pid != 0 && e.path.count > 0)
             }),
             ("text line", { bytes, out in
-                guard let e = MkdirEvent(bytes) else { return }
-                out.appendClock(monotonicNanoseconds: e.timestamp, offset: offset)
-                out.append(byte: 32)
-                out.column(e.pid, 7); out.column(e.ppid, 7); out.column(e.uid, 6)
-                out.columnEscaped(e.comm, 16)
-                out.appendOctal(UInt64(e.mode), minimumDigits: 4)
-                out.append(byte: 32)
-                out.column(e.result < 0 ? ErrnoName.name(e.result) : "0", 12)
-                out.appendEscaped(e.path)
-                out.endLine()
+                guard let e = PathEvent(bytes) else { return }
+                textTable.write(e, to: out, clockOffset: offset, start: 0)
             }),
             ("JSON line", { bytes, out in
-                guard let e = MkdirEvent(bytes) else { return }
-                var o = JSONObject()
-                o.field("time", TimeFormat.iso8601(monotonicNanoseconds: e.timestamp, offset: offset))
-                o.field("pid", e.pid); o.field("ppid", e.ppid); o.field("uid", e.uid)
-                o.field("comm", bytes: e.comm); o.field("mode", e.mode)
-                o.field("path", bytes: e.path); o.field("ret", e.result)
-                o.write(to: out)
+                guard let e = PathEvent(bytes) else { return }
+                jsonTable.write(e, to: out, clockOffset: offset, start: 0)
             }),
         ]
         do {

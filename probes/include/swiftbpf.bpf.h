@@ -10,12 +10,16 @@
  * - `filter` and `cgroup_filter`: what the shared tool flags (-p, -t, -u,
  *   -c, -x, --cgroup) select, tested with task_selected() and
  *   result_selected(). TraceSession.load fills both by name.
+ * - `struct task_info` (swiftbpf.h): start an event with it and fill it
+ *   with fill_task(); Swift reads it through TaskEvent, and the tools'
+ *   shared columns and JSON fields come from it.
  *
  * Include it after vmlinux.h and the libbpf headers it needs. */
 #ifndef SWIFTBPF_BPF_H
 #define SWIFTBPF_BPF_H
 
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "swiftbpf.h"
 
 /* User space resizes this before load (tools' --buffer-size). */
@@ -71,17 +75,21 @@ static __always_inline void *reserve_event(__u64 size)
 	return e;
 }
 
-/* The fields every task event starts with (TaskEvent in Swift): when, and
- * the current task's cgroup, process, thread, user and command. */
-#define fill_task(e) do {						\
-	__u64 __pid_tgid = bpf_get_current_pid_tgid();			\
-	(e)->ts_ns = bpf_ktime_get_ns();				\
-	(e)->cgroup_id = bpf_get_current_cgroup_id();			\
-	(e)->pid = __pid_tgid >> 32;					\
-	(e)->tid = (__u32)__pid_tgid;					\
-	(e)->uid = (__u32)bpf_get_current_uid_gid();			\
-	bpf_get_current_comm((e)->comm, sizeof((e)->comm));		\
-} while (0)
+/* Fills the struct task_info an event starts with: now, and the current
+ * task's cgroup, process, thread, parent, user and command. */
+static __always_inline void fill_task(struct task_info *t)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	t->ts_ns = bpf_ktime_get_ns();
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	t->pid = pid_tgid >> 32;
+	t->tid = (__u32)pid_tgid;
+	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	t->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
 
 static __always_inline bool comm_matches(void)
 {

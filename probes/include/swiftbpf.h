@@ -26,4 +26,17 @@ struct trace_filter {
 	char comm[TASK_COMM_LEN];
 };
 
+/* Who did it, and when: the block every task event starts with, filled by
+ * fill_task() and read in Swift as TaskInfo (through TaskEvent). 48 bytes;
+ * the layout is part of the contract. */
+struct task_info {
+	__u64 ts_ns;        /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cgroup_id;    /* the task's cgroup v2 ID */
+	__u32 pid;          /* process (tgid), in the host's PID namespace */
+	__u32 tid;          /* thread */
+	__u32 ppid;         /* parent process */
+	__u32 uid;
+	char comm[TASK_COMM_LEN];
+};
+
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
-/* pktfilter: XDP packet filter whose rules live in BPF maps. */
-#ifndef SWIFTBPF_PKTFILTER_H
-#define SWIFTBPF_PKTFILTER_H
+/* The pktfilter command's XDP packet filter (PacketFilter in Swift), whose
+ * rules live in BPF maps. */
+#ifndef SWIFTBPF_PACKET_FILTER_H
+#define SWIFTBPF_PACKET_FILTER_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
-// pktfilter: parses each frame as far as the rules need, then decides.
+// The kernel side of the pktfilter command (PacketFilter in Swift; its XDP
+// program keeps the name pktfilter, which discovery looks for). It parses
+// each frame as far as the rules need, then decides.
 // Deny wins: a packet matching any drop rule is dropped; else one matching
 // an allow rule passes; else the default policy applies. ARP and IPv6
 // neighbour discovery always pass, so deny-by-default cannot cut the link.
@@ -9,7 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "pktfilter.h"
+#include "packet_filter.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD

@@ -8,7 +8,7 @@ import SystemPackage
 import ToolSupport
 
 @main
-struct PktFilter: ToolCommand {
+struct PacketFilterCommand: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "pktfilter",
         abstract: "Drop or allow packets arriving on an interface with XDP; rules change while it runs.",
@@ -166,7 +166,7 @@ func printTotals(_ filter: PacketFilter) throws {
 
 // MARK: Commands
 
-extension PktFilter {
+extension PacketFilterCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Filter IFACE in the foreground until Ctrl-C or SIGTERM.")
 

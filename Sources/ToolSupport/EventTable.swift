@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import SwiftBPF
+
+/// The clocks a field may need to turn a BPF timestamp into a time.
+public struct RowClock: Sendable {
+    /// Add to a BPF timestamp to get wall-clock nanoseconds.
+    public var offset: Int64
+    /// CLOCK_MONOTONIC when tracing started, for `-T`.
+    public var start: UInt64
+}
+
+/// One field of a tool's event, declared once for both outputs: its text
+/// column (heading and width) and its JSON key, with how to write each.
+/// A field without a heading is JSON only; one without a key is text only.
+public struct Field<Event: SendableMetatype>: Sendable {
+    /// The text column's heading; nil when the field is JSON only.
+    public var heading: String?
+    /// The text column's width; 0 for the last column, which is not padded.
+    public var width: Int
+    /// The JSON key; nil when the field is text only.
+    public var key: String?
+    let text: @Sendable (Event, Output, RowClock) -> Void
+    let json: @Sendable (Event, inout JSONObject, RowClock) -> Void
+
+    /// A field written by the two closures given: `text` appends the
+    /// value only (the table pads it to `width`), `json` adds key(s).
+    public init(key: String?, heading: String?, width: Int = 0,
+                text: @escaping @Sendable (Event, Output, RowClock) -> Void,
+                json: @escaping @Sendable (Event, inout JSONObject, RowClock) -> Void) {
+        self.key = key
+        self.heading = heading
+        self.width = width
+        self.text = text
+        self.json = json
+    }
+
+    /// The same field in JSON only.
+    public var jsonOnly: Field { var f = self; f.heading = nil; return f }
+    /// The same field in text only.
+    public var textOnly: Field { var f = self; f.key = nil; return f }
+    /// The same field under another text heading and width.
+    public func column(_ heading: String, width: Int) -> Field {
+        var f = self
+        f.heading = heading
+        f.width = width
+        return f
+    }
+
+    /// An integer: decimal in both outputs.
+    public static func number<T: BinaryInteger & SendableMetatype>(_ key: String, _ heading: String, width: Int = 0,
+                                                _ value: @escaping @Sendable (Event) -> T) -> Field {
+        Field(key: key, heading: heading, width: width,
+              text: { e, out, _ in out.appendNumber(value(e)) },
+              json: { e, o, _ in o.field(key, value(e)) })
+    }
+
+    /// A string.
+    public static func string(_ key: String, _ heading: String, width: Int = 0,
+                              _ value: @escaping @Sendable (Event) -> String) -> Field {
+        Field(key: key, heading: heading, width: width,
+              text: { e, out, _ in out.append(value(e)) },
+              json: { e, o, _ in o.field(key, value(e)) })
+    }
+
+    /// A flag, JSON only (`true`/`false`).
+    public static func flag(_ key: String, _ value: @escaping @Sendable (Event) -> Bool) -> Field {
+        Field(key: key, heading: nil, text: { _, _, _ in }, json: { e, o, _ in o.field(key, value(e)) })
+    }
+
+    /// Bytes from the kernel (a path, a command line): escaped for a
+    /// person in text, a JSON string (plus `<key>_base64` when they are not
+    /// UTF-8). With `truncated`, text marks a cut value with "..." and JSON
+    /// adds `<key>_truncated`.
+    public static func bytes(_ key: String, _ heading: String, width: Int = 0,
+                             truncated: (@Sendable (Event) -> Bool)? = nil,
+                             _ value: @escaping @Sendable (Event) -> UnsafeRawBufferPointer) -> Field {
+        let truncatedKey = key + "_truncated"
+        return Field(key: key, heading: heading, width: width,
+                     text: { e, out, _ in
+                         out.appendEscaped(value(e))
+                         if let truncated, truncated(e) { out.append("...") }
+                     },
+                     json: { e, o, _ in
+                         o.field(key, bytes: value(e))
+                         if let truncated { o.field(truncatedKey, truncated(e)) }
+                     })
+    }
+
+    /// A mode as octal digits, at least four ("0755"), in both outputs.
+    public static func octal(_ key: String, _ heading: String, width: Int = 0,
+                             _ value: @escaping @Sendable (Event) -> UInt32) -> Field {
+        Field(key: key, heading: heading, width: width,
+              text: { e, out, _ in out.appendOctal(UInt64(value(e)), minimumDigits: 4) },
+              json: { e, o, _ in o.field(key, Digits.octal(UInt64(value(e)), minimumDigits: 4)) })
+    }
+
+    /// A syscall's result: the errno name, or "0", in text; `ret` (0, a
+    /// value, or -errno) and `errno` (its name, or null) in JSON.
+    public static func result<T: BinaryInteger & SendableMetatype>(_ heading: String = "RESULT", width: Int = 12,
+                                                _ value: @escaping @Sendable (Event) -> T) -> Field {
+        Field(key: "ret", heading: heading, width: width,
+              text: { e, out, _ in out.append(ErrnoName.ifFailed(value(e)) ?? "0") },
+              json: { e, o, _ in o.result(value(e)) })
+    }
+}
+
+/// The fields of the task block every event starts with. In JSON the
+/// block is always written whole (`time`, `ts_ns`, `pid`, `tid`, `ppid`,
+/// `uid`, `comm`, `cgroup_id`, in that order, by `EventTable`), so these
+/// are the text columns a tool chooses from.
+extension Field where Event: TaskEvent {
+    public static var pid: Field { Field.number("pid", "PID", width: 7) { $0.pid }.textOnly }
+    public static var tid: Field { Field.number("tid", "TID", width: 7) { $0.tid }.textOnly }
+    public static var ppid: Field { Field.number("ppid", "PPID", width: 7) { $0.ppid }.textOnly }
+    public static var uid: Field { Field.number("uid", "UID", width: 6) { $0.uid }.textOnly }
+    /// The command name, 16 columns wide.
+    public static func comm(_ heading: String = "COMM") -> Field {
+        Field(key: nil, heading: heading, width: 16, text: { e, out, _ in out.appendEscaped(e.comm) }, json: { _, _, _ in })
+    }
+}
+
+/// A tool's output format as one table of fields: the TIME column first
+/// (wall clock, or seconds since the start with `-T`), then the tool's
+/// fields; in JSON the task block, then the tool's fields with a key.
+public struct EventTable<Event: TaskEvent>: EventFormat {
+    public let json: Bool
+    private let textFields: [Field<Event>]
+    private let jsonFields: [Field<Event>]
+    public let header: String?
+
+    public init(_ fields: [Field<Event>], json: Bool, relativeTime: Bool) {
+        self.json = json
+        let time = Field<Event>(key: nil, heading: relativeTime ? "TIME(s)" : "TIME", width: 8,
+                                text: { e, out, clock in
+                                    if relativeTime {
+                                        out.append(TimeFormat.relative(e.timestamp, since: clock.start))
+                                    } else {
+                                        out.appendClock(monotonicNanoseconds: e.timestamp, offset: clock.offset)
+                                    }
+                                },
+                                json: { _, _, _ in })
+        textFields = [time] + fields.filter { $0.heading != nil }
+        jsonFields = fields.filter { $0.key != nil }
+        header = json ? nil : Self.heading(of: textFields)
+    }
+
+    /// The table for `options` (`--json`, `-T`).
+    public init(_ fields: [Field<Event>], options: TraceOptions) {
+        self.init(fields, json: options.json, relativeTime: options.timestamp)
+    }
+
+    static func heading(of fields: [Field<Event>]) -> String {
+        var line = ""
+        for (i, f) in fields.enumerated() {
+            let title = f.heading ?? ""
+            if i == fields.count - 1 || f.width == 0 {
+                line += title
+            } else {
+                line += title.padding(toLength: max(f.width, title.count), withPad: " ", startingAt: 0) + " "
+            }
+        }
+        return line
+    }
+
+    public func write(_ event: Event, to out: Output, clockOffset: Int64, start: UInt64) {
+        let clock = RowClock(offset: clockOffset, start: start)
+        if json {
+            var o = JSONObject()
+            o.task(event, clockOffset: clockOffset)
+            for f in jsonFields { f.json(event, &o, clock) }
+            o.write(to: out)
+            return
+        }
+        let last = textFields.count - 1
+        for (i, f) in textFields.enumerated() {
+            let from = out.count
+            f.text(event, out, clock)
+            if i < last { out.pad(from: from, to: f.width) }
+        }
+        out.endLine()
+    }
+}
