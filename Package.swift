@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "SwiftBPF", targets: ["SwiftBPF"]),
         .library(name: "BPFProbes", targets: ["BPFProbes"]),
+        .library(name: "Containers", targets: ["Containers"]),
         .plugin(name: "BPFProbeCompiler", targets: ["BPFProbeCompiler"]),
         .executable(name: "mkdirtrace", targets: ["mkdirtrace"]),
         .executable(name: "execsnoop", targets: ["execsnoop"]),
@@ -58,12 +59,17 @@ let package = Package(
             plugins: ["BPFProbeCompiler"]
         ),
 
+        // cgroup ID -> container and pod, from cgroup paths and the runtimes'
+        // state on the node; no BPF and no API clients.
+        .target(name: "CCgroupHandle"),
+        .target(name: "Containers", dependencies: ["CCgroupHandle"]),
         // Shared flags, output and run loop of every tool.
         .target(
             name: "ToolSupport",
             dependencies: [
                 "SwiftBPF",
                 "ProbeEvents",
+                "Containers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+import Containers
 import SwiftBPF
 
 /// The clocks a field may need to turn a BPF timestamp into a time.
@@ -124,12 +125,16 @@ extension Field where Event: TaskEvent {
 /// fields; in JSON the task block, then the tool's fields with a key.
 public struct EventTable<Event: TaskEvent>: EventFormat {
     public let json: Bool
-    private let textFields: [Field<Event>]
+    private var textFields: [Field<Event>]
     private let jsonFields: [Field<Event>]
-    public let header: String?
+    public private(set) var header: String?
+    /// `-C`: CONTAINER and POD columns after TIME, once attributed.
+    private let containerColumns: Bool
+    private var workloads: ContainerDirectory?
 
-    public init(_ fields: [Field<Event>], json: Bool, relativeTime: Bool) {
+    public init(_ fields: [Field<Event>], json: Bool, relativeTime: Bool, containerColumns: Bool = false) {
         self.json = json
+        self.containerColumns = containerColumns
         let time = Field<Event>(key: nil, heading: relativeTime ? "TIME(s)" : "TIME", width: 8,
                                 text: { e, out, clock in
                                     if relativeTime {
@@ -146,7 +151,30 @@ public struct EventTable<Event: TaskEvent>: EventFormat {
 
     /// The table for `options` (`--json`, `-T`).
     public init(_ fields: [Field<Event>], options: TraceOptions) {
-        self.init(fields, json: options.json, relativeTime: options.timestamp)
+        self.init(fields, json: options.json, relativeTime: options.timestamp, containerColumns: options.containers)
+    }
+
+    /// Adds the container fields: `container.id`, `container.name`,
+    /// `container.runtime`, `k8s.pod.name`, `k8s.pod.uid` and
+    /// `k8s.namespace.name` in JSON when known (OpenTelemetry's names), and
+    /// with `-C` the CONTAINER (name, else short ID) and POD
+    /// (namespace/name) columns, "-" for none.
+    public func attributing(with workloads: ContainerDirectory) -> EventTable {
+        var table = self
+        table.workloads = workloads
+        if containerColumns {
+            let container = Field<Event>(key: nil, heading: "CONTAINER", width: 16, text: { e, out, _ in
+                let c = workloads.workload(ofCgroup: e.cgroupID).container
+                out.append(c.map { $0.name ?? $0.shortID } ?? "-")
+            }, json: { _, _, _ in })
+            let pod = Field<Event>(key: nil, heading: "POD", width: 24, text: { e, out, _ in
+                let p = workloads.workload(ofCgroup: e.cgroupID).pod
+                out.append(p.map { "\($0.namespace ?? "?")/\($0.name ?? $0.uid)" } ?? "-")
+            }, json: { _, _, _ in })
+            table.textFields.insert(contentsOf: [container, pod], at: 1)
+            if !json { table.header = Self.heading(of: table.textFields) }
+        }
+        return table
     }
 
     static func heading(of fields: [Field<Event>]) -> String {
@@ -167,6 +195,7 @@ public struct EventTable<Event: TaskEvent>: EventFormat {
         if json {
             var o = JSONObject()
             o.task(event, clockOffset: clockOffset)
+            if let workloads { o.workload(workloads.workload(ofCgroup: event.cgroupID)) }
             for f in jsonFields { f.json(event, &o, clock) }
             o.write(to: out)
             return

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+import Containers
 import Foundation
 import SwiftBPF
 
@@ -94,6 +95,21 @@ public struct JSONObject {
         field("uid", e.uid)
         field("comm", bytes: e.comm)
         field("cgroup_id", e.cgroupID)
+    }
+
+    /// The container and pod fields, under OpenTelemetry's attribute names,
+    /// each only when known.
+    public mutating func workload(_ w: Workload) {
+        if let c = w.container {
+            field("container.id", c.id)
+            if let name = c.name { field("container.name", name) }
+            field("container.runtime", c.runtime.rawValue)
+        }
+        if let p = w.pod {
+            if let name = p.name { field("k8s.pod.name", name) }
+            if !p.uid.isEmpty { field("k8s.pod.uid", p.uid) }
+            if let ns = p.namespace { field("k8s.namespace.name", ns) }
+        }
     }
 
     /// A syscall's result: `ret` (0, a value, or -errno) and `errno` (its

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import ArgumentParser
+import Containers
 import Foundation
 import ProbeEvents
 import SwiftBPF
@@ -41,6 +42,21 @@ public struct TraceOptions: ParsableArguments, Sendable {
     @Flag(name: .long, help: "Print libbpf's diagnostics to standard error.")
     public var verbose = false
 
+    @Flag(name: [.customShort("C"), .long], help: "Add CONTAINER and POD columns (JSON always carries them when known).")
+    public var containers = false
+
+    @Option(name: .long, help: ArgumentHelp("Trace only this container, by name or ID (repeatable).", valueName: "name|id"))
+    public var container: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Trace only this Kubernetes pod (repeatable).", valueName: "namespace/name"))
+    public var pod: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Trace only pods of this Kubernetes namespace (repeatable).", valueName: "namespace"))
+    public var namespace: [String] = []
+
+    /// What `--container`, `--pod` and `--namespace` select.
+    public var workloads: WorkloadSelector { WorkloadSelector(containers: container, pods: pod, namespaces: namespace) }
+
     public init() {}
 
     public mutating func validate() throws {
@@ -59,6 +75,12 @@ public struct TraceOptions: ParsableArguments, Sendable {
             guard FileManager.default.fileExists(atPath: cgroup, isDirectory: &isDir), isDir.boolValue else {
                 throw ValidationError("--cgroup \(cgroup): no such cgroup directory")
             }
+        }
+        for p in pod where p.isEmpty || p.hasPrefix("/") || p.hasSuffix("/") || p.split(separator: "/").count > 2 {
+            throw ValidationError("--pod '\(p)': give NAMESPACE/NAME, or NAME")
+        }
+        if container.contains(where: \.isEmpty) || namespace.contains(where: \.isEmpty) {
+            throw ValidationError("--container and --namespace need a value")
         }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
         if bufferSize < 4 || bufferSize.nonzeroBitCount != 1 || bufferSize > 1 << 20 {
@@ -81,6 +103,7 @@ public struct TraceOptions: ParsableArguments, Sendable {
         f.uid = resolvedUID ?? UInt32.max
         f.failed_only = failed ? 1 : 0
         f.use_cgroup = cgroup == nil ? 0 : 1
+        f.use_workloads = workloads.isEmpty ? 0 : 1
         if let comm {
             f.use_comm = 1
             withUnsafeMutableBytes(of: &f.comm) { raw in

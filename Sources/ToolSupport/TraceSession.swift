@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import Dispatch
+import Containers
 import Foundation
+import ProbeEvents
 import SwiftBPF
 
 /// What a tracing run saw, printed on exit.
@@ -25,10 +27,19 @@ public final class TraceSession: @unchecked Sendable {
     public let clockOffset = Kernel.monotonicToRealtimeOffset()
     /// CLOCK_MONOTONIC when the session was created (for `-T`).
     public let startNanoseconds: UInt64
+    /// cgroup ID → container and pod, for `-C`, `--container`, `--pod`,
+    /// `--namespace` and the JSON fields; nil where there is no cgroup v2.
+    public let workloads: ContainerDirectory?
+    /// The container filter's decisions so far, shared with the kernel.
+    let gate: WorkloadGate?
 
     /// Checks privileges first, so an unprivileged run fails before any
-    /// BPF work with an error that says what to do.
-    public init(tool: String, options: TraceOptions) throws(BPFError) {
+    /// BPF work with an error that says what to do. A tool that counts in
+    /// the kernel (`aggregating`) counts only cgroups already decided by
+    /// a container filter; streaming tools let a new cgroup's first events
+    /// through for user space to decide. A container filter that matches
+    /// nothing on the node is a usage error.
+    public init(tool: String, options: TraceOptions, aggregating: Bool = false) throws {
         self.tool = tool
         self.options = options
         var now = timespec()
@@ -39,6 +50,24 @@ public final class TraceSession: @unchecked Sendable {
         // "Tracing" line is out must still detach and report.
         StopWaiter.takeSignals()
         try Kernel.requirePrivileges()
+
+        let selector = options.workloads
+        if options.json || options.containers || !selector.isEmpty {
+            do {
+                workloads = try ContainerDirectory.forThisNode()
+            } catch {
+                // JSON without container fields is still JSON; the flags need it.
+                if options.containers || !selector.isEmpty { throw BPFError(.notFound, "\(error)") }
+                workloads = nil
+            }
+        } else {
+            workloads = nil
+        }
+        if let workloads, !selector.isEmpty {
+            gate = try WorkloadGate(directory: workloads, selector: selector, decidedOnly: aggregating)
+        } else {
+            gate = nil
+        }
     }
 
     /// The time column for an event, per `-T`.
@@ -56,9 +85,8 @@ public final class TraceSession: @unchecked Sendable {
 
     /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or a closed
     /// output does. `tick` runs every `interval` seconds on `queue` meanwhile.
-    func waitForStop(interval: Double? = nil, tick: (@Sendable () -> Void)? = nil) {
-        var timers: [StopWaiter.Timer] = []
-        if let interval, let tick { timers.append(.init(queue: queue, interval: interval, handler: tick)) }
+    func waitForStop(timers: [StopWaiter.Timer] = []) {
+        var timers = timers
         if !output.isTerminal {
             // Batches into a pipe, but never holds a line back for long.
             timers.append(.init(queue: queue, interval: 0.1) { [output] in
@@ -75,11 +103,21 @@ public final class TraceSession: @unchecked Sendable {
     /// lacks are left out, and after loading `--cgroup` goes into its
     /// `cgroup_filter` map. A probe without one of these skips that step.
     public func load<Open: OpenSkeleton & ~Copyable>(_ open: consuming Open) throws(BPFError) -> Open.Loaded {
-        if open.object.hasGlobal("filter") { try open.object.setGlobal("filter", to: options.filter) }
+        if open.object.hasGlobal("filter") {
+            var filter = options.filter
+            if let gate { filter.use_workloads = UInt8(gate.decidedOnly ? WORKLOADS_DECIDED_ONLY : WORKLOADS_UNDECIDED_PASS) }
+            try open.object.setGlobal("filter", to: filter)
+        }
         if open.object.mapNames.contains("events") { try open.object.setMaxEntries(options.bufferBytes, map: "events") }
         try open.object.disableProgramsForMissingTracepoints()
         let probe = try open.load()
         if let cgroups = probe.object.map(named: "cgroup_filter") { try options.applyCgroup(to: cgroups) }
+        if let gate {
+            guard let verdicts = probe.object.map(named: "cgroup_verdicts") else {
+                throw BPFError(.notFound, "\(tool)'s probe has no cgroup_verdicts map, so it cannot select containers")
+            }
+            try gate.share(with: verdicts)
+        }
         return probe
     }
 
@@ -92,7 +130,8 @@ public final class TraceSession: @unchecked Sendable {
         _ probe: Probe, format: Format, what: String,
         attach: ((Probe) throws(BPFError) -> [Link])? = nil
     ) throws(BPFError) -> TraceSummary {
-        let output = self.output, clockOffset = self.clockOffset, start = startNanoseconds
+        let output = self.output, clockOffset = self.clockOffset, start = startNanoseconds, gate = self.gate
+        let format = workloads.map { format.attributing(with: $0) } ?? format
         return try run(events: probe.object.requiredMap("events"), lostCounter: probe.object.map(named: "lost_events"),
                        what: what, header: format.header,
                        attach: { () throws(BPFError) -> [Link] in
@@ -100,6 +139,8 @@ public final class TraceSession: @unchecked Sendable {
                            return try probe.object.attachAll()
                        }) { bytes in
             guard let event = Format.Event(bytes) else { return }
+            // A cgroup the container filter had not decided when the event was made.
+            if let gate, !gate.admits(cgroup: event.cgroupID) { return }
             format.write(event, to: output, clockOffset: clockOffset, start: start)
         }
     }
@@ -112,7 +153,12 @@ public final class TraceSession: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         var links = try attach()
         note("Tracing \(what)... Hit Ctrl-C to end.")
-        waitForStop(interval: interval) { report(false) }
+        var timers: [StopWaiter.Timer] = []
+        if let interval { timers.append(.init(queue: queue, interval: interval) { report(false) }) }
+        // Counting happens in the kernel, which counts decided cgroups only:
+        // decide new ones promptly.
+        if let gate { timers.append(.init(queue: queue, interval: 0.25) { gate.decideNewCgroups() }) }
+        waitForStop(timers: timers)
         links.forEach { $0.detach() }
         links.removeAll()
         queue.sync {
@@ -224,11 +270,18 @@ public enum StopWaiter {
 
 /// How a tool prints its events: text columns under a header, or JSON lines.
 public protocol EventFormat: Sendable {
-    associatedtype Event: EventRecord
+    associatedtype Event: TaskEvent
     /// The column heading, printed once before the first event; nil for JSON.
     var header: String? { get }
     /// Appends one event as a line. `clockOffset` turns the probe's
     /// CLOCK_MONOTONIC timestamps into wall-clock time; `start` is when
     /// tracing started, for `-T`.
     func write(_ event: Event, to out: Output, clockOffset: Int64, start: UInt64)
+    /// The same format with container and pod fields from `workloads`
+    /// (the JSON fields, and with `-C` the columns); by default unchanged.
+    func attributing(with workloads: ContainerDirectory) -> Self
+}
+
+extension EventFormat {
+    public func attributing(with workloads: ContainerDirectory) -> Self { self }
 }

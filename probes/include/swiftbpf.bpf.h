@@ -7,9 +7,10 @@
  * - `lost_events`: a per-CPU count of records the ring buffer had no room
  *   for (ring buffers only tell the producer). RingBuffer reports it.
  *   Emit with reserve_event()/emit_event() and it is kept for you.
- * - `filter` and `cgroup_filter`: what the shared tool flags (-p, -t, -u,
- *   -c, -x, --cgroup) select, tested with task_selected() and
- *   result_selected(). TraceSession.load fills both by name.
+ * - `filter`, `cgroup_filter` and `cgroup_verdicts`: what the shared tool
+ *   flags (-p, -t, -u, -c, -x, --cgroup, --container, --pod, --namespace)
+ *   select, tested with task_selected() and result_selected().
+ *   TraceSession.load fills them by name.
  * - `struct task_info` (swiftbpf.h): start an event with it and fill it
  *   with fill_task(); Swift reads it through TaskEvent, and the tools'
  *   shared columns and JSON fields come from it.
@@ -44,6 +45,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } cgroup_filter SEC(".maps");
+
+/* --container, --pod, --namespace: user space decides, per cgroup ID, whether
+ * a cgroup's tasks are selected (1) or not (0). A cgroup it has not decided
+ * yet (one made after the tool started) passes, and user space decides when
+ * its first event arrives, so no container's first events are lost to the
+ * time it takes to learn a new cgroup's name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_verdicts SEC(".maps");
 
 const volatile struct trace_filter filter = {
 	.uid = (__u32)-1,
@@ -119,6 +132,13 @@ static __always_inline bool ids_selected(void)
 		return false;
 	if (filter.use_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
 		return false;
+	if (filter.use_workloads) {
+		__u64 cgroup = bpf_get_current_cgroup_id();
+		__u8 *verdict = bpf_map_lookup_elem(&cgroup_verdicts, &cgroup);
+
+		if (verdict ? !*verdict : filter.use_workloads == WORKLOADS_DECIDED_ONLY)
+			return false;
+	}
 	return true;
 }
 

@@ -12,6 +12,11 @@
 
 #define TASK_COMM_LEN 16
 
+/* trace_filter.use_workloads */
+#define WORKLOADS_ANY 0            /* no container filter */
+#define WORKLOADS_UNDECIDED_PASS 1 /* undecided cgroups pass; user space decides (streaming tools) */
+#define WORKLOADS_DECIDED_ONLY 2   /* only cgroups decided as selected (tools that count in the kernel) */
+
 /* Set in .rodata before load (TraceSession.load sets it by name), so the
  * verifier sees constants and dead branches cost nothing. Zero means "no
  * filter" except for uid, where (__u32)-1 means "no filter". */
@@ -22,7 +27,7 @@ struct trace_filter {
 	__u8 failed_only;   /* only calls that returned an error */
 	__u8 use_comm;
 	__u8 use_cgroup;    /* task must be in cgroup_filter[0] */
-	__u8 pad;
+	__u8 use_workloads; /* WORKLOADS_*: --container/--pod/--namespace (cgroup_verdicts) */
 	char comm[TASK_COMM_LEN];
 };
 
