@@ -9,13 +9,16 @@ SWIFT ?= swift
 # linux-libc-dev for syscall numbers, iproute2 and ping for the packet filter
 # tests, strace to show which bpf() commands a tool makes).
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping strace
+# The container tests: podman with runc (crun refuses this kind of machine's
+# hybrid cgroups) and a static busybox for the image they build locally.
+TEST_PACKAGES := podman runc busybox-static
 # The other yardstick `make bench` compares against.
 BENCH_PACKAGES := bpftrace
 # The kernel lane: Debian's stock kernel (6.1, with kprobes and BTF) booted
 # under qemu by virtme-ng (PyPI), which needs busybox for its initramfs.
 LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 
-.PHONY: deps bench-deps lane-deps build demo test test-host test-kernels example bench clean
+.PHONY: deps test-deps bench-deps lane-deps build demo test test-host test-kernels example bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -29,6 +32,9 @@ endef
 
 deps:
 	$(call apt_install,$(APT_PACKAGES))
+
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))
@@ -54,7 +60,7 @@ test:
 # debugfs unmounted, as on a fresh machine: a tool that needs a mount it
 # does not make itself fails here, whatever this machine has mounted.
 # The kernel lane's own tests run only inside its VM.
-test-host: deps
+test-host: test-deps
 	$(SWIFT) build --build-tests
 	@if [ "$$(id -u)" = 0 ]; then \
 		SWIFTBPF_OUTER_MNTNS=$$(readlink /proc/self/ns/mnt) unshare --mount --propagation private sh -c 'for m in /sys/fs/bpf /sys/kernel/tracing /sys/kernel/debug; do umount -l $$m 2>/dev/null; done; exec "$$0" "$$@"' \

@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "SwiftBPFUnitTests",
             dependencies: [
-                "SwiftBPF", "BPFProbes", "ToolSupport", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
+                "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
             ],
             plugins: ["BPFProbeCompiler"]
@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "SwiftBPFTests",
             dependencies: [
-                "SwiftBPF", "BPFProbes", "ToolSupport", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
+                "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
                 "vfsstat", "filelife",
                 .product(name: "SystemPackage", package: "swift-system"),

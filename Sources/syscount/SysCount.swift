@@ -64,7 +64,7 @@ struct SysCount: ToolCommand {
             }
             histNumber = n
         }
-        let session = try TraceSession(tool: "syscount", options: trace)
+        let session = try TraceSession(tool: "syscount", options: trace, aggregating: true)
         var open = try SyscountSkeleton.open()
         open.countCfg = syscount_config(by_process: process ? 1 : 0, latency: latency ? 1 : 0, pad: (0, 0), hist_nr: histNumber)
         let probe = try session.load(open)

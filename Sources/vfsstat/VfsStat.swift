@@ -36,7 +36,7 @@ struct VfsStat: ToolCommand {
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "vfsstat", options: trace)
+        let session = try TraceSession(tool: "vfsstat", options: trace, aggregating: true)
         let (probe, kind) = try session.load(VfsstatSkeleton.open(), functions: functions)
 
         let reporter = VfsstatReporter(counts: probe.typed.vfsCounts, json: trace.json)

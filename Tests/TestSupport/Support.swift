@@ -8,6 +8,8 @@ import Synchronization
 public enum TestEnvironment {
     public static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
     public static let runPrivileged = isCI || Kernel.privileges.canUseBPF
+    /// Inside the kernel lane's guest (scripts/kernel-lane-guest.sh).
+    public static let inKernelLane = ProcessInfo.processInfo.environment["SWIFTBPF_KERNEL_LANE"] == "1"
 
     /// Where SwiftPM put the executables (beside the test bundle).
     public static let productsDirectory: String = {
@@ -233,4 +235,22 @@ public func waitUntilUnloaded(_ ids: Set<UInt32>, timeout: Double = 5) -> Set<UI
         usleep(50_000)
     } while Date() < end
     return left
+}
+
+/// A command run to completion, found on PATH.
+public enum Command {
+    /// Its exit status and what it printed (standard output and error together).
+    public static func run(_ argv: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
 }

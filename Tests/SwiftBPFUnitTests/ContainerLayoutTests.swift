@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import Containers
+import Foundation
+import TestSupport
+import Testing
+
+/// Container and pod attribution from cgroup paths and runtime state, as
+/// the runtimes and the kubelet lay them out (no privileges needed).
+@Suite struct ContainerLayout {
+    static let id = String(repeating: "ab12", count: 16)
+    static let uid = "5f1c8a2e-3b4d-4e6f-8a9b-0c1d2e3f4a5b"
+    static let slicedUID = uid.replacingOccurrences(of: "-", with: "_")
+
+    @Test(arguments: [
+        ("/libpod_parent/libpod-\(id)", Container.Runtime.podman),
+        ("/machine.slice/libpod-\(id).scope", .podman),
+        ("/machine.slice/libpod-\(id).scope/container", .podman),
+        ("/system.slice/docker-\(id).scope", .docker),
+        ("/docker/\(id)", .docker),
+        ("/system.slice/crio-\(id).scope", .crio),
+    ])
+    func runtimesOutsideKubernetes(path: String, runtime: Container.Runtime) {
+        let w = CgroupLayout.workload(ofPath: path)
+        #expect(w.container == Container(runtime: runtime, id: Self.id))
+        #expect(w.pod == nil)
+    }
+
+    @Test(arguments: [
+        // systemd driver: burstable, besteffort, guaranteed
+        ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(slicedUID).slice/cri-containerd-\(id).scope", Container.Runtime.containerd),
+        ("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod\(slicedUID).slice/crio-\(id).scope", .crio),
+        ("/kubepods.slice/kubepods-pod\(slicedUID).slice/cri-containerd-\(id).scope", .containerd),
+        // cgroupfs driver: the container's directory is its bare ID
+        ("/kubepods/burstable/pod\(uid)/\(id)", .cri),
+        ("/kubepods/pod\(uid)/\(id)", .cri),
+        ("/kubepods/besteffort/pod\(uid)/crio-\(id)", .crio),
+    ])
+    func kubeletLayouts(path: String, runtime: Container.Runtime) {
+        let w = CgroupLayout.workload(ofPath: path)
+        #expect(w.container == Container(runtime: runtime, id: Self.id), "\(path)")
+        #expect(w.pod == Pod(uid: Self.uid), "\(path)")
+    }
+
+    @Test(arguments: [
+        "/", "/system.slice/ssh.service", "/user.slice/user-1000.slice/session-2.scope",
+        "/libpod_parent/libpod-conmon-\(id)", "/system.slice/crio-conmon-\(id).scope",
+        "/libpod_parent/libpod-\(id.dropLast())", "/docker/\(id.uppercased())",
+        "/kubepods/burstable/podnot-a-uid/\(id)", "/elsewhere/pod\(uid)/\(id)",
+    ])
+    func notContainers(path: String) {
+        let w = CgroupLayout.workload(ofPath: path)
+        #expect(w.container == nil, "\(path)")
+        #expect(w.pod == nil, "\(path)")
+    }
+
+    @Test func podSliceAloneIsAPod() {
+        let w = CgroupLayout.workload(ofPath: "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(Self.slicedUID).slice")
+        #expect(w.pod == Pod(uid: Self.uid) && w.container == nil)
+    }
+
+    /// A node root with the runtimes' state files, as they write them.
+    static func node(_ files: [String: Any]) throws -> RuntimeState {
+        let root = try TestEnvironment.temporaryDirectory()
+        for (path, json) in files {
+            let url = URL(fileURLWithPath: root + "/" + path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: json).write(to: url)
+        }
+        return RuntimeState(root: root)
+    }
+
+    @Test func containerdBundleNamesContainerAndPod() throws {
+        let state = try Self.node([
+            "run/containerd/io.containerd.runtime.v2.task/k8s.io/\(Self.id)/config.json": ["ociVersion": "1.0.2", "annotations": [
+                "io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": "cart",
+                "io.kubernetes.cri.sandbox-name": "cart-7d9f", "io.kubernetes.cri.sandbox-namespace": "shop",
+                "io.kubernetes.cri.sandbox-uid": Self.uid,
+            ]],
+        ])
+        let w = state.named(CgroupLayout.workload(ofPath: "/kubepods/burstable/pod\(Self.uid)/\(Self.id)"))
+        #expect(w.container == Container(runtime: .containerd, id: Self.id, name: "cart"))
+        #expect(w.pod == Pod(uid: Self.uid, name: "cart-7d9f", namespace: "shop"))
+        #expect(state.knownContainers() == [Container(runtime: .containerd, id: Self.id, name: "cart")])
+    }
+
+    @Test func crioBundleNamesContainerAndPod() throws {
+        let state = try Self.node([
+            "run/containers/storage/overlay-containers/\(Self.id)/userdata/config.json": ["annotations": [
+                "io.kubernetes.container.name": "postgres", "io.kubernetes.pod.name": "db-0",
+                "io.kubernetes.pod.namespace": "shop", "io.kubernetes.pod.uid": Self.uid,
+            ]],
+        ])
+        let w = state.named(CgroupLayout.workload(ofPath: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod\(Self.slicedUID).slice/crio-\(Self.id).scope"))
+        #expect(w.container == Container(runtime: .crio, id: Self.id, name: "postgres"))
+        #expect(w.pod == Pod(uid: Self.uid, name: "db-0", namespace: "shop"))
+    }
+
+    @Test func podmanAndDockerRecordsNameContainers() throws {
+        let other = String(repeating: "cd34", count: 16)
+        let state = try Self.node([
+            "var/lib/containers/storage/overlay-containers/containers.json": [["id": Self.id, "names": ["web"]]],
+            // podman's own bundle carries no names; its record does
+            "run/containers/storage/overlay-containers/\(Self.id)/userdata/config.json": ["annotations": ["io.container.manager": "libpod"]],
+            "var/lib/docker/containers/\(other)/config.v2.json": ["ID": other, "Name": "/cache"],
+        ])
+        #expect(state.named(CgroupLayout.workload(ofPath: "/libpod_parent/libpod-\(Self.id)")).container?.name == "web")
+        #expect(state.named(CgroupLayout.workload(ofPath: "/system.slice/docker-\(other).scope")).container?.name == "cache")
+        #expect(Set(state.knownContainers()) == [Container(runtime: .podman, id: Self.id, name: "web"),
+                                                 Container(runtime: .docker, id: other, name: "cache")])
+    }
+
+    @Test func noStateMeansShortIDOnly() throws {
+        let state = try Self.node([:])
+        let w = state.named(CgroupLayout.workload(ofPath: "/kubepods/pod\(Self.uid)/\(Self.id)"))
+        #expect(w.container?.name == nil && w.container?.shortID == String(Self.id.prefix(12)))
+        #expect(w.pod?.name == nil)
+    }
+
+    @Test func selectorsCombineKindsWithAnd() {
+        let cart = Workload(container: Container(runtime: .containerd, id: Self.id, name: "cart"),
+                            pod: Pod(uid: Self.uid, name: "cart-7d9f", namespace: "shop"))
+        let host = Workload()
+        #expect(WorkloadSelector(containers: ["cart"]).matches(cart))
+        #expect(WorkloadSelector(containers: [String(Self.id.prefix(6))]).matches(cart))
+        #expect(!WorkloadSelector(containers: ["ab"]).matches(cart), "prefixes under 4 digits are names only")
+        #expect(WorkloadSelector(pods: ["shop/cart-7d9f"]).matches(cart))
+        #expect(WorkloadSelector(pods: ["cart-7d9f"]).matches(cart))
+        #expect(!WorkloadSelector(pods: ["other/cart-7d9f"]).matches(cart))
+        #expect(WorkloadSelector(namespaces: ["prod", "shop"]).matches(cart))
+        #expect(!WorkloadSelector(containers: ["cart"], namespaces: ["prod"]).matches(cart))
+        #expect(!WorkloadSelector(containers: ["cart"]).matches(host))
+        #expect(WorkloadSelector().matches(host))
+    }
+}
