@@ -19,10 +19,16 @@ let package = Package(
         .executable(name: "pktfilter", targets: ["pktfilter"]),
         .executable(name: "vfsstat", targets: ["vfsstat"]),
         .executable(name: "filelife", targets: ["filelife"]),
+        .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // The exporter's server stack only (the CLI tools link none of it).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // libbpf, libelf and zlib from Debian's -dev packages.
@@ -88,6 +94,19 @@ let package = Package(
             dependencies: ["BPFProbes", "ToolSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
+        // The fleet's agent: nodestats.bpf.c's counters per container and
+        // pod, served to Prometheus.
+        .executableTarget(
+            name: "swiftbpf-exporter",
+            dependencies: [
+                "BPFProbes", "Containers", "ToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // `make bench`: the library's per-event cost.
         .executableTarget(name: "eventpath", dependencies: ["BPFProbes", "ToolSupport"], path: "bench/EventPath"),
 

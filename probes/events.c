@@ -12,6 +12,7 @@
 #include "packet_filter.h"
 #include "vfsstat.h"
 #include "filelife.h"
+#include "nodestats.h"
 #include <stddef.h>
 
 _Static_assert(sizeof(struct task_info) == 48 && offsetof(struct task_info, comm) == 32, "task_info is part of the probe contract");

@@ -66,6 +66,16 @@ public final class ContainerDirectory: @unchecked Sendable {
         return known ?? hierarchy.path(of: id)
     }
 
+    /// Learns a cgroup from its path (as the `cgroup_mkdir` tracepoint
+    /// gives it), so it can be named even after it is gone.
+    public func learn(cgroup id: UInt64, path: String) {
+        let entry = resolve(path: path, now: Self.now())
+        lock.lock()
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[id] = entry
+        lock.unlock()
+    }
+
     /// Drops what is cached for a cgroup (it was removed).
     public func forget(cgroup id: UInt64) {
         lock.lock()

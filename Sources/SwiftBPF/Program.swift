@@ -30,6 +30,17 @@ public struct Program: @unchecked Sendable {
         return info.id
     }
 
+    /// How many times the program ran and for how long in all, as the
+    /// kernel counts while `kernel.bpf_stats_enabled` is 1 (Linux 5.1+);
+    /// zeros while it is off, nil when the program is not loaded.
+    public var runStatistics: (runs: UInt64, nanoseconds: UInt64)? {
+        guard isLoaded else { return nil }
+        var info = bpf_prog_info()
+        var len = UInt32(MemoryLayout<bpf_prog_info>.size)
+        guard bpf_obj_get_info_by_fd(bpf_program__fd(pointer), &info, &len) == 0 else { return nil }
+        return (info.run_cnt, info.run_time_ns)
+    }
+
     /// The program's file descriptor, owned by the object.
     public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: bpf_program__fd(pointer)) }
 

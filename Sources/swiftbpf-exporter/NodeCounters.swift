@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import BPFProbes
+import Containers
+import Foundation
+import Prometheus
+import ToolSupport
+
+/// nodestats.bpf.c's counters as Prometheus series, labelled with the
+/// container and pod of each cgroup. The kernel keeps running totals per
+/// cgroup; each collection adds what grew since the last one to the
+/// registry's counters, so a series stays monotonic when a removed
+/// cgroup's entries are retired from the kernel's maps.
+final class NodeCounters: @unchecked Sendable {
+    let probe: NodestatsSkeleton
+    let directory: ContainerDirectory
+    let syscallNames: SyscallTable
+    let registry = PrometheusCollectorRegistry()
+    /// Series per metric at most; more are folded into container="other".
+    let maxSeries: Int
+    let latency: Bool
+
+    private let lock = NSLock()
+    /// What each kernel entry had at the last collection.
+    private var lastSyscalls: [SyscallEntry: UInt64] = [:]
+    private var lastExecs: [ExecEntry: UInt64] = [:]
+    private var lastLatency: [UInt32: UInt64] = [:]
+    /// Every series made so far, by metric and labels.
+    private var counters: [Series: Counter] = [:]
+    /// Series of containers and pods per metric, for --max-series.
+    private var workloadSeries: [String: Int] = [:]
+    /// (metric, cgroup) pairs counted under container="other"; retired
+    /// with their cgroups, so the set stays as small as the node.
+    private var folded: Set<Fold> = []
+    struct Fold: Hashable { var metric: String; var cgroup: UInt64 }
+    /// Histogram totals per syscall number: bucket counts and nanoseconds.
+    private var histograms: [UInt32: (buckets: [UInt64], nanoseconds: UInt64)] = [:]
+
+    struct SyscallEntry: Hashable { var cgroup: UInt64; var nr: UInt32; var err: UInt32 }
+    struct ExecEntry: Hashable { var cgroup: UInt64; var comm: String }
+    struct Series: Hashable { var metric: String; var labels: [String] }
+
+    init(probe: NodestatsSkeleton, directory: ContainerDirectory, syscallNames: SyscallTable, maxSeries: Int, latency: Bool) {
+        self.probe = probe
+        self.directory = directory
+        self.syscallNames = syscallNames
+        self.maxSeries = maxSeries
+        self.latency = latency
+    }
+
+    static let help: [String: String] = [
+        "syscalls_total": "System calls completed, by syscall and by the caller's container and pod.",
+        "syscall_errors_total": "System calls that returned an error, by syscall and errno.",
+        "file_opens_total": "open, openat, openat2 and creat calls, whatever their result.",
+        "directories_created_total": "Successful mkdir and mkdirat calls.",
+        "process_execs_total": "Successful execs, by the new command name.",
+        "events_lost_total": "Counts the probe could not store (a full kernel map).",
+        "series_folded_total": "Cgroups counted under container=\"other\" because their metric had --max-series series.",
+        "bpf_program_runs_total": "Runs of the exporter's BPF programs (kernel.bpf_stats_enabled=1 only).",
+        "bpf_program_run_seconds_total": "Time spent in the exporter's BPF programs (kernel.bpf_stats_enabled=1 only).",
+    ]
+
+    /// The container, pod and namespace labels of a cgroup ("" for none).
+    func workloadLabels(_ cgroup: UInt64) -> [String] {
+        let w = directory.workload(ofCgroup: cgroup)
+        return [w.container.map { $0.name ?? $0.shortID } ?? "", w.pod?.name ?? "", w.pod?.namespace ?? ""]
+    }
+
+    static let workloadLabelNames = ["container", "pod", "namespace"]
+
+    /// Adds `amount` to a series, making it (or folding it) on first use.
+    private func add(_ amount: UInt64, metric: String, names: [String], labels: [String], workloadAt index: Int?, cgroup: UInt64) {
+        guard amount > 0 else { return }
+        var key = Series(metric: metric, labels: labels)
+        // The host's own series (no container, no pod) is neither counted
+        // against the cap nor folded.
+        let isWorkload = index.map { labels[$0] != "" || labels[$0 + 1] != "" } ?? false
+        if counters[key] == nil, let index, isWorkload, workloadSeries[metric, default: 0] >= maxSeries {
+            // Over the cap: the workload's labels become container="other".
+            if folded.insert(Fold(metric: metric, cgroup: cgroup)).inserted {
+                counter("series_folded_total", ["metric"], [metric]).increment(by: Int64(1))
+            }
+            var labels = labels
+            labels[index] = "other"
+            labels[index + 1] = ""
+            labels[index + 2] = ""
+            key = Series(metric: metric, labels: labels)
+        } else if counters[key] == nil, isWorkload {
+            workloadSeries[metric, default: 0] += 1
+        }
+        counter(key.metric, names, key.labels).increment(by: Int64(clamping: amount))
+    }
+
+    private func counter(_ metric: String, _ names: [String], _ labels: [String]) -> Counter {
+        let key = Series(metric: metric, labels: labels)
+        if let c = counters[key] { return c }
+        let c = registry.makeCounter(name: metric, labels: Array(zip(names, labels)), help: Self.help[metric] ?? metric)
+        counters[key] = c
+        return c
+    }
+
+    /// Reads the kernel's maps and brings every series up to date.
+    func collect() throws(BPFError) {
+        lock.lock()
+        defer { lock.unlock() }
+        try collectSyscalls()
+        try collectExecs()
+        if latency { try collectLatency() }
+        try collectLost()
+        collectProgramStatistics()
+        try retireRemoved()
+    }
+
+    private func collectSyscalls() throws(BPFError) {
+        let map = try probe.object.requiredMap("syscalls").perCPU(syscall_key.self, UInt64.self)
+        for key in try map.keys() {
+            guard let total = try map.sum(key) else { continue }
+            let entry = SyscallEntry(cgroup: key.cgroup_id, nr: key.nr, err: key.err)
+            let grown = total &- (lastSyscalls[entry] ?? 0)
+            lastSyscalls[entry] = total
+            account(entry, grown)
+        }
+    }
+
+    static let opens: Set<String> = ["open", "openat", "openat2", "creat"]
+    static let mkdirs: Set<String> = ["mkdir", "mkdirat"]
+
+    private func account(_ entry: SyscallEntry, _ grown: UInt64) {
+        guard grown > 0 else { return }
+        let name = syscallNames.name(Int32(bitPattern: entry.nr))
+        let workload = workloadLabels(entry.cgroup)
+        add(grown, metric: "syscalls_total", names: ["syscall"] + Self.workloadLabelNames,
+            labels: [name] + workload, workloadAt: 1, cgroup: entry.cgroup)
+        if entry.err != 0 {
+            add(grown, metric: "syscall_errors_total", names: ["syscall", "errno"] + Self.workloadLabelNames,
+                labels: [name, ErrnoName.name(Int32(bitPattern: entry.err))] + workload, workloadAt: 2, cgroup: entry.cgroup)
+        }
+        if Self.opens.contains(name) {
+            add(grown, metric: "file_opens_total", names: Self.workloadLabelNames, labels: workload, workloadAt: 0, cgroup: entry.cgroup)
+        }
+        if Self.mkdirs.contains(name), entry.err == 0 {
+            add(grown, metric: "directories_created_total", names: Self.workloadLabelNames, labels: workload, workloadAt: 0, cgroup: entry.cgroup)
+        }
+    }
+
+    private func collectExecs() throws(BPFError) {
+        let map = try probe.object.requiredMap("execs").perCPU(exec_key.self, UInt64.self)
+        for key in try map.keys() {
+            guard let total = try map.sum(key) else { continue }
+            let comm = withUnsafeBytes(of: key.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let entry = ExecEntry(cgroup: key.cgroup_id, comm: comm)
+            let grown = total &- (lastExecs[entry] ?? 0)
+            lastExecs[entry] = total
+            add(grown, metric: "process_execs_total", names: ["comm"] + Self.workloadLabelNames,
+                labels: [comm] + workloadLabels(entry.cgroup), workloadAt: 1, cgroup: entry.cgroup)
+        }
+    }
+
+    private func collectLatency() throws(BPFError) {
+        let slots = Int(NODESTATS_LATENCY_SLOTS)
+        let buckets = try probe.object.requiredMap("latency").perCPU(UInt32.self, UInt64.self)
+        let totals = try probe.object.requiredMap("latency_ns").perCPU(UInt32.self, UInt64.self)
+        for nr in 0..<UInt32(NODESTATS_MAX_SYSCALL) {
+            // Most syscalls never run: skip them on their total first.
+            guard let ns = try totals.sum(nr), ns > 0, ns != lastLatency[nr] else { continue }
+            lastLatency[nr] = ns
+            var counts = [UInt64](repeating: 0, count: slots)
+            for slot in 0..<slots { counts[slot] = try buckets.sum(nr * UInt32(slots) + UInt32(slot)) ?? 0 }
+            histograms[nr] = (counts, ns)
+        }
+    }
+
+    private func collectLost() throws(BPFError) {
+        let lost = try probe.object.requiredMap("lost_events").perCPU(UInt32.self, UInt64.self)
+        let total = try lost.sum(0) ?? 0
+        let c = counter("events_lost_total", ["probe"], ["nodestats"])
+        if total > lastLost { c.increment(by: Int64(total - lastLost)) }
+        lastLost = total
+    }
+
+    private var lastLost: UInt64 = 0
+
+    private var lastRuns: [String: (UInt64, UInt64)] = [:]
+
+    private func collectProgramStatistics() {
+        for program in probe.object.programs {
+            guard let stats = program.runStatistics, stats.runs > 0 else { continue }
+            let (runs, ns) = lastRuns[program.name] ?? (0, 0)
+            if stats.runs > runs { counter("bpf_program_runs_total", ["program"], [program.name]).increment(by: Int64(stats.runs - runs)) }
+            if stats.nanoseconds > ns {
+                counter("bpf_program_run_seconds_total", ["program"], [program.name]).increment(by: Double(stats.nanoseconds - ns) / 1e9)
+            }
+            lastRuns[program.name] = stats
+        }
+    }
+
+    /// Cgroups removed since the last collection.
+    private var removed: Set<UInt64> = []
+
+    /// A cgroup was removed: the next collection counts what it did last,
+    /// then retires its entries from the kernel's maps and the caches.
+    func retire(cgroup: UInt64) {
+        lock.lock()
+        removed.insert(cgroup)
+        lock.unlock()
+    }
+
+    /// After a collection: the removed cgroups' entries leave the kernel's
+    /// maps (which would otherwise fill) and the caches.
+    private func retireRemoved() throws(BPFError) {
+        guard !removed.isEmpty else { return }
+        let syscalls = try probe.object.requiredMap("syscalls").perCPU(syscall_key.self, UInt64.self)
+        for key in try syscalls.keys() where removed.contains(key.cgroup_id) {
+            try syscalls.delete(key)
+            lastSyscalls[SyscallEntry(cgroup: key.cgroup_id, nr: key.nr, err: key.err)] = nil
+        }
+        let execs = try probe.object.requiredMap("execs").perCPU(exec_key.self, UInt64.self)
+        for key in try execs.keys() where removed.contains(key.cgroup_id) {
+            try execs.delete(key)
+        }
+        lastExecs = lastExecs.filter { !removed.contains($0.key.cgroup) }
+        for id in removed { directory.forget(cgroup: id) }
+        folded = folded.filter { !removed.contains($0.cgroup) }
+        removed.removeAll(keepingCapacity: true)
+    }
+
+    /// The exposition: the registry's series, then the latency histograms
+    /// (log2 buckets counted in the kernel; the registry records one
+    /// observation at a time, so these are written here).
+    func exposition() -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out = registry.emitToBuffer()
+        guard latency, !histograms.isEmpty else { return out }
+        var text = "# HELP syscall_latency_seconds Time in each system call, from log2 buckets counted in the kernel.\n"
+        text += "# TYPE syscall_latency_seconds histogram\n"
+        for (nr, h) in histograms.sorted(by: { $0.key < $1.key }) {
+            let name = syscallNames.name(Int32(bitPattern: nr))
+            var cumulative: UInt64 = 0
+            for (slot, n) in h.buckets.enumerated() where slot < h.buckets.count - 1 {
+                cumulative += n
+                // Bucket i counts [2^i, 2^(i+1)) ns, so its upper bound is 2^(i+1) ns.
+                let le = Double(UInt64(1) << UInt64(slot + 1)) / 1e9
+                text += "syscall_latency_seconds_bucket{syscall=\"\(name)\",le=\"\(le)\"} \(cumulative)\n"
+            }
+            cumulative += h.buckets.last ?? 0
+            text += "syscall_latency_seconds_bucket{syscall=\"\(name)\",le=\"+Inf\"} \(cumulative)\n"
+            text += "syscall_latency_seconds_sum{syscall=\"\(name)\"} \(Double(h.nanoseconds) / 1e9)\n"
+            text += "syscall_latency_seconds_count{syscall=\"\(name)\"} \(cumulative)\n"
+        }
+        out += Array(text.utf8)
+        return out
+    }
+
+    /// Series in the registry (for the log).
+    var seriesTotal: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return counters.count
+    }
+}

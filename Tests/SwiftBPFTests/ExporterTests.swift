@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import Foundation
+import TestSupport
+import Testing
+
+/// swiftbpf-exporter against a real Prometheus (Debian's), with a known
+/// workload in a known container.
+extension Privileged {
+    @Suite struct Exporter {
+        init() throws { _ = try Privileged() }
+
+        /// A free TCP port on loopback.
+        static func freePort() -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            return Int(UInt16(bigEndian: addr.sin_port))
+        }
+
+        /// The exporter on a free port, with the fake node's state; ready once it serves.
+        static func exporter(node: FakeNode, _ args: [String] = []) throws -> (ToolRun, Int) {
+            let port = freePort()
+            let run = try ToolRun("swiftbpf-exporter", ["--listen", "127.0.0.1:\(port)"] + args,
+                                  wrapper: ["/usr/bin/env", "SWIFTBPF_HOST_ROOT=\(node.root)"])
+            try #require(run.stderr.wait(for: "serving /metrics", timeout: 60), "exporter started: \(run.stderr.text)")
+            return (run, port)
+        }
+
+        static func get(_ url: String) throws -> String {
+            let r = try Command.run(["curl", "-sS", "--max-time", "10", url])
+            try #require(r.status == 0, "GET \(url): \(r.output)")
+            return r.output
+        }
+
+        /// The value of `metric{labels}` summed over its series in an exposition.
+        static func sum(_ text: String, _ metric: String, where match: (String) -> Bool = { _ in true }) -> Double {
+            text.split(separator: "\n").filter { $0.hasPrefix(metric + "{") && match(String($0)) }
+                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        }
+
+        @Test func prometheusAnswersForAKnownContainer() throws {
+            let node = try FakeNode()
+            let dir = try TestEnvironment.temporaryDirectory()
+            let cart = try node.pod(.containerdSystemd, namespace: "shop", name: "cart-7d9f", container: "cart")
+            let (exporter, port) = try Self.exporter(node: node)
+            #expect(try Self.get("http://127.0.0.1:\(port)/healthz") == "ok\n")
+
+            // Prometheus, scraping every second.
+            let data = try TestEnvironment.temporaryDirectory()
+            let promPort = Self.freePort()
+            try """
+            global: {scrape_interval: 1s}
+            scrape_configs:
+              - job_name: swiftbpf
+                static_configs: [{targets: ['127.0.0.1:\(port)']}]
+            """.write(toFile: data + "/prometheus.yml", atomically: true, encoding: .utf8)
+            let prometheus = try ToolRun(absolute: "/usr/bin/prometheus", [
+                "--config.file=\(data)/prometheus.yml", "--storage.tsdb.path=\(data)/tsdb",
+                "--web.listen-address=127.0.0.1:\(promPort)",
+            ])
+            defer { prometheus.signal(SIGTERM); prometheus.finish() }
+            #expect(prometheus.stderr.wait(for: "Server is ready to receive web requests", timeout: 60), "\(prometheus.stderr.text)")
+
+            // The workload: 7 directories made and 5 failed opens, in cart.
+            let inCart = try Helper(), onHost = try Helper()
+            try node.move(inCart.pid, to: cart.path)
+            for i in 0..<7 { #expect(inCart.run("mkdir \(dir)/d\(i) 0755") == "ok 0") }
+            for i in 0..<5 { #expect(inCart.run("open \(dir)/missing\(i) 0") == "err 2") }
+            #expect(onHost.run("open \(dir)/missing-host 0") == "err 2")
+
+            let queries = [
+                ("sum(directories_created_total{container=\"cart\",pod=\"cart-7d9f\",namespace=\"shop\"})", 7.0),
+                ("sum by (container) (syscall_errors_total{syscall=~\"open|openat|openat2\",errno=\"ENOENT\",container=\"cart\"})", 5.0),
+                ("sum(file_opens_total{container=\"cart\"})", 5.0),
+            ]
+            for (query, want) in queries {
+                var got: Double?
+                let deadline = Date().addingTimeInterval(30)
+                while Date() < deadline {
+                    let escaped = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
+                    let answer = try Self.get("http://127.0.0.1:\(promPort)/api/v1/query?query=\(escaped)")
+                    let json = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
+                    let result = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first
+                    got = ((result?["value"] as? [Any])?.last as? String).flatMap(Double.init)
+                    if got == want { break }
+                    usleep(500_000)
+                }
+                #expect(got == want, "\(query)")
+            }
+
+            let programs = loadedProgramIDs(named: ["stats_exit", "stats_enter", "stats_exec", "stats_cgroup_rm", "stats_cgroup_mk"])
+            #expect(!programs.isEmpty)
+            exporter.signal(SIGTERM)
+            #expect(exporter.finish() == 0, "\(exporter.stderr.text)")
+            #expect(waitUntilUnloaded(programs).isEmpty, "SIGTERM leaves no program loaded")
+        }
+
+        @Test func cardinalityCapAndCgroupChurn() throws {
+            let node = try FakeNode()
+            let (exporter, port) = try Self.exporter(node: node, ["--max-series", "3", "--no-latency"])
+            let helper = try Helper()
+            let dir = try TestEnvironment.temporaryDirectory()
+            let metrics = "http://127.0.0.1:\(port)/metrics"
+
+            // 6 containers, one directory each: 3 series, the rest under
+            // "other"; the host's series is not counted against the cap.
+            for i in 0..<6 {
+                let path = node.bareContainer()
+                try node.move(helper.pid, to: path)
+                #expect(helper.run("mkdir \(dir)/c\(i) 0755") == "ok 0")
+                try node.move(helper.pid, to: "/")
+                #expect(node.remove(path))
+            }
+            var text = try Self.get(metrics)
+            let created = text.split(separator: "\n").filter { $0.hasPrefix("directories_created_total{") }
+            #expect(created.count == 5 && created.contains { $0.contains("container=\"\"") }, "the host, 3 containers and other: \(created)")
+            #expect(Self.sum(text, "directories_created_total") { $0.contains("container=\"other\"") } == 3)
+            #expect(Self.sum(text, "directories_created_total") { !$0.contains("container=\"\"") } == 6, "none lost")
+            #expect(Self.sum(text, "series_folded_total") { $0.contains("metric=\"directories_created_total\"") } == 3)
+
+            // 10,000 short-lived containers' cgroups, each with a syscall in it.
+            func rss() throws -> Int {
+                let status = try String(contentsOfFile: "/proc/\(exporter.process.processIdentifier)/status", encoding: .utf8)
+                return Int(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ")[1] ?? "") ?? 0
+            }
+            func churn(_ n: Int) throws {
+                for i in 0..<n {
+                    let path = node.bareContainer()
+                    try node.move(helper.pid, to: path)
+                    _ = helper.run("getpriority 1")
+                    try node.move(helper.pid, to: "/")
+                    #expect(node.remove(path))
+                    if i % 500 == 499 { _ = try Self.get(metrics) }
+                }
+                _ = try Self.get(metrics)
+            }
+            try churn(1_000)
+            let before = try rss()
+            try churn(9_000)
+            let after = try rss()
+            print("exporter RSS: \(before) KiB after 1,000 short-lived cgroups, \(after) KiB after 10,000")
+            text = try Self.get(metrics)
+            #expect(Double(after) <= Double(before) * 1.05, "RSS \(before) KiB after 1,000 cgroups, \(after) KiB after 10,000")
+            #expect(Self.sum(text, "events_lost_total") == 0, "the kernel's maps never filled: retired cgroups leave them")
+            exporter.signal(SIGTERM)
+            #expect(exporter.finish() == 0)
+        }
+    }
+}
