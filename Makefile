@@ -19,7 +19,7 @@ BENCH_PACKAGES := bpftrace
 # under qemu by virtme-ng (PyPI), which needs busybox for its initramfs.
 LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 
-.PHONY: deps test-deps bench-deps lane-deps build demo test test-host test-kernels example bench clean
+.PHONY: image deps test-deps bench-deps lane-deps build demo test test-host test-kernels example bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -47,12 +47,17 @@ lane-deps: deps
 build: deps
 	$(SWIFT) build
 
+# The DaemonSet image (deploy/Containerfile), built offline with podman.
+image: test-deps
+	scripts/build-image.sh
+
 demo: build
 	$(SWIFT) run mkdirtrace
 
-# Everything: the host's tests as a fresh machine runs them, the example
-# package, then the kernel lane.
+# Everything: the DaemonSet image (its test runs it), the host's tests as a
+# fresh machine runs them, the example package, then the kernel lane.
 test:
+	$(MAKE) image
 	$(MAKE) test-host
 	$(MAKE) example
 	$(MAKE) test-kernels

@@ -30,10 +30,13 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     /// The node's hierarchy, with the runtimes' state under
     /// `$SWIFTBPF_HOST_ROOT` (default `/`; a DaemonSet mounts the node's
-    /// state elsewhere).
+    /// state elsewhere) and the node's cgroup v2 hierarchy at
+    /// `$SWIFTBPF_CGROUP_MOUNT` when set (a pod in a cgroup namespace of
+    /// its own sees the node's hierarchy only where it mounts it).
     public static func forThisNode() throws(CgroupHierarchy.Failure) -> ContainerDirectory {
-        let root = ProcessInfo.processInfo.environment["SWIFTBPF_HOST_ROOT"] ?? "/"
-        return ContainerDirectory(hierarchy: try CgroupHierarchy(), state: RuntimeState(root: root))
+        let env = ProcessInfo.processInfo.environment
+        return ContainerDirectory(hierarchy: try CgroupHierarchy(mountPoint: env["SWIFTBPF_CGROUP_MOUNT"]),
+                                  state: RuntimeState(root: env["SWIFTBPF_HOST_ROOT"] ?? "/"))
     }
 
     /// The workload of the cgroup with this ID (empty for a host cgroup,

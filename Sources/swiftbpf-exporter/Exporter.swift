@@ -64,7 +64,7 @@ struct Exporter: AsyncParsableCommand {
             let probe = try open.load()
             let counters = NodeCounters(probe: probe, directory: directory, syscallNames: try SyscallTable.current(),
                                         maxSeries: maxSeries, latency: !noLatency)
-            var links = try probe.object.attachAll()
+            let links = try probe.object.attachAll()
             // New cgroups are named while their path is known; removed ones
             // are retired from the kernel's maps after their last counts.
             let queue = DispatchQueue(label: "swiftbpf-exporter.cgroups")
@@ -80,7 +80,9 @@ struct Exporter: AsyncParsableCommand {
                 }
             }
             try await serve(counters, host: host, port: port, logger: logger)
-            links.removeAll()
+            // Detached explicitly: the optimizer may end a value's lifetime
+            // at its last use, and a Link released early detaches early.
+            links.forEach { $0.detach() }
             removals.stop()
             logger.info("stopped; probes detached")
         } catch let error as BPFError {

@@ -239,18 +239,30 @@ public func waitUntilUnloaded(_ ids: Set<UInt32>, timeout: Double = 5) -> Set<UI
 
 /// A command run to completion, found on PATH.
 public enum Command {
-    /// Its exit status and what it printed (standard output and error together).
+    /// Its exit status and what it printed (standard output and error
+    /// together). posix_spawn and waitpid, through a file rather than a
+    /// pipe: a command that leaves a daemon behind (`podman run -d` leaves
+    /// conmon) keeps a pipe open, and Foundation's Process was seen never
+    /// to return from waiting for such a child.
     public static func run(_ argv: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let path = try TestEnvironment.temporaryDirectory() + "/output"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, environ)
+        guard rc == 0 else { return (127, "cannot run \(argv[0]): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: path)
+        // Exit status, or 128 + the signal that ended it.
+        let exited = status & 0x7f == 0
+        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
     }
 }
