@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import Dispatch
+import ArgumentParser
 import Containers
 import Foundation
 import ProbeEvents
@@ -52,6 +53,9 @@ public final class TraceSession: @unchecked Sendable {
         try Kernel.requirePrivileges()
 
         let selector = options.workloads
+        if aggregating && options.containers {
+            throw ValidationError("-C adds columns to tools that print events; \(tool) counts in the kernel (--container, --pod and --namespace select what it counts)")
+        }
         if options.json || options.containers || !selector.isEmpty {
             do {
                 workloads = try ContainerDirectory.forThisNode()

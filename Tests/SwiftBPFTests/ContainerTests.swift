@@ -90,6 +90,9 @@ extension Privileged {
                 #expect(bad.stderr.split(separator: "\n").count == 1 && bad.stderr.contains("no container or pod matches \(args.joined(separator: " "))")
                         && bad.stderr.contains("cart"), "\(bad.stderr)")
             }
+            // Tools that count in the kernel have no columns to add.
+            let counting = try ToolRun.complete("syscount", ["-C"])
+            #expect(counting.status == 2 && counting.stderr.contains("-C adds columns"), "\(counting.stderr)")
         }
 
         // MARK: podman
