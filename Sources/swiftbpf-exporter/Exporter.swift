@@ -96,15 +96,22 @@ struct Exporter: AsyncParsableCommand {
 
     func serve(_ counters: NodeCounters, host: String, port: Int, logger: Logger) async throws {
         let router = Router()
-        router.get("/metrics") { _, _ -> Response in
+        router.get("/metrics") { request, _ -> Response in
             do {
                 try counters.collect()
             } catch {
                 return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "\(error)\n")))
             }
             var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: counters.exposition())))
+            var body = counters.exposition()
+            // Prometheus asks for OpenMetrics first; other clients get the text format.
+            if request.headers[.accept]?.contains("application/openmetrics-text") == true {
+                headers[.contentType] = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                body = OpenMetrics.fromPrometheusText(body)
+            } else {
+                headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         router.get("/healthz") { _, _ in "ok\n" }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),

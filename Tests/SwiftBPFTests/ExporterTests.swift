@@ -49,6 +49,11 @@ extension Privileged {
             let cart = try node.pod(.containerdSystemd, namespace: "shop", name: "cart-7d9f", container: "cart")
             let (exporter, port) = try Self.exporter(node: node)
             #expect(try Self.get("http://127.0.0.1:\(port)/healthz") == "ok\n")
+            // OpenMetrics when asked (Prometheus asks for it first, so the
+            // queries below go through it too).
+            let open = try Command.run(["curl", "-sS", "-H", "Accept: application/openmetrics-text;version=1.0.0", "http://127.0.0.1:\(port)/metrics"])
+            #expect(open.output.hasSuffix("\n# EOF\n") && open.output.contains("# TYPE syscalls counter\n")
+                    && open.output.contains("\nsyscalls_total{"), "\(open.output.prefix(400))")
 
             // Prometheus, scraping every second.
             let data = try TestEnvironment.temporaryDirectory()
