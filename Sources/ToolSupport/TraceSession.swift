@@ -88,7 +88,7 @@ public final class TraceSession: @unchecked Sendable {
     }
 
     /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or a closed
-    /// output does. `tick` runs every `interval` seconds on `queue` meanwhile.
+    /// output does; `timers` run meanwhile.
     func waitForStop(timers: [StopWaiter.Timer] = []) {
         var timers = timers
         if !output.isTerminal {
@@ -113,6 +113,8 @@ public final class TraceSession: @unchecked Sendable {
             try open.object.setGlobal("filter", to: filter)
         }
         if open.object.mapNames.contains("events") { try open.object.setMaxEntries(options.bufferBytes, map: "events") }
+        // Unused without container flags, and preallocated: keep it small.
+        if gate == nil, open.object.mapNames.contains("cgroup_verdicts") { try open.object.setMaxEntries(64, map: "cgroup_verdicts") }
         try open.object.disableProgramsForMissingTracepoints()
         let probe = try open.load()
         if let cgroups = probe.object.map(named: "cgroup_filter") { try options.applyCgroup(to: cgroups) }

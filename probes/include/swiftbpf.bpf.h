@@ -50,7 +50,9 @@ struct {
  * a cgroup's tasks are selected (1) or not (0). A cgroup it has not decided
  * yet (one made after the tool started) passes, and user space decides when
  * its first event arrives, so no container's first events are lost to the
- * time it takes to learn a new cgroup's name. */
+ * time it takes to learn a new cgroup's name. LRU, so a long run on a node
+ * that churns containers keeps room; TraceSession.load shrinks it when no
+ * container flag is given (LRU maps are preallocated). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
