@@ -55,11 +55,12 @@ extension Privileged {
             #expect(open.output.hasSuffix("\n# EOF\n") && open.output.contains("# TYPE syscalls counter\n")
                     && open.output.contains("\nsyscalls_total{"), "\(open.output.prefix(400))")
 
-            // Prometheus, scraping every second.
+            // Prometheus, scraping every 2 s; a scrape may take 2 s (a
+            // collection reads every kernel entry, slow under emulation).
             let data = try TestEnvironment.temporaryDirectory()
             let promPort = Self.freePort()
             try """
-            global: {scrape_interval: 1s}
+            global: {scrape_interval: 2s, scrape_timeout: 2s}
             scrape_configs:
               - job_name: swiftbpf
                 static_configs: [{targets: ['127.0.0.1:\(port)']}]
@@ -85,7 +86,7 @@ extension Privileged {
             ]
             for (query, want) in queries {
                 var got: Double?
-                let deadline = Date().addingTimeInterval(30)
+                let deadline = Date().addingTimeInterval(60)
                 while Date() < deadline {
                     let escaped = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
                     let answer = try Self.get("http://127.0.0.1:\(promPort)/api/v1/query?query=\(escaped)")
@@ -95,7 +96,9 @@ extension Privileged {
                     if got == want { break }
                     usleep(500_000)
                 }
-                #expect(got == want, "\(query)")
+                // On failure, what Prometheus says of its scrapes.
+                let targets = got == want ? "" : ((try? Self.get("http://127.0.0.1:\(promPort)/api/v1/targets")) ?? "")
+                #expect(got == want, "\(query); targets: \(targets.prefix(1500))")
             }
 
             let programs = loadedProgramIDs(named: ["stats_exit", "stats_enter", "stats_exec", "stats_cgroup_rm", "stats_cgroup_mk"])
