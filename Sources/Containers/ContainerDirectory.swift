@@ -42,37 +42,25 @@ public final class ContainerDirectory: @unchecked Sendable {
     /// The workload of the cgroup with this ID (empty for a host cgroup,
     /// or one that no longer exists).
     public func workload(ofCgroup id: UInt64) -> Workload {
-        let now = Self.now()
+        // Called for every event: the clock is read only for an entry
+        // waiting to be asked again.
         lock.lock()
-        if let e = entries[id], e.retryAt == 0 || e.retryAt > now {
-            lock.unlock()
-            return e.workload
-        }
-        let known = entries[id]?.path
+        let cached = entries[id]
         lock.unlock()
-
-        let path = known ?? hierarchy.path(of: id)
-        let entry = resolve(path: path, now: now)
-        lock.lock()
-        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[id] = entry
-        lock.unlock()
+        if let cached, cached.retryAt == 0 || cached.retryAt > Self.now() { return cached.workload }
+        let entry = resolve(path: cached?.path ?? hierarchy.path(of: id), now: Self.now())
+        store(entry, for: id)
         return entry.workload
-    }
-
-    /// The cgroup's path, relative to the hierarchy, if it is known or
-    /// still exists.
-    public func path(ofCgroup id: UInt64) -> String? {
-        lock.lock()
-        let known = entries[id]?.path
-        lock.unlock()
-        return known ?? hierarchy.path(of: id)
     }
 
     /// Learns a cgroup from its path (as the `cgroup_mkdir` tracepoint
     /// gives it), so it can be named even after it is gone.
     public func learn(cgroup id: UInt64, path: String) {
-        let entry = resolve(path: path, now: Self.now())
+        store(resolve(path: path, now: Self.now()), for: id)
+    }
+
+    /// Caches an entry; a full cache starts again.
+    private func store(_ entry: Entry, for id: UInt64) {
         lock.lock()
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
         entries[id] = entry
@@ -94,13 +82,6 @@ public final class ContainerDirectory: @unchecked Sendable {
         for (id, _, entry) in found where entries.count < capacity { entries[id] = entry }
         lock.unlock()
         return found.map { ($0.0, $0.1, $0.2.workload) }
-    }
-
-    /// How many cgroups are cached.
-    public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries.count
     }
 
     func resolve(path: String?, now: UInt64) -> Entry {

@@ -41,16 +41,14 @@ public final class Output: @unchecked Sendable {
     public func column(_ text: String, _ width: Int) {
         let start = buffer.count
         buffer.append(contentsOf: text.utf8)
-        let used = buffer.count - start
-        if used < width { buffer.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
-        buffer.append(UInt8(ascii: " "))
+        pad(from: start, to: width)
     }
 
     /// Appends an integer left-aligned in `width` columns, then one space.
     @inlinable
     public func column<T: BinaryInteger>(_ value: T, _ width: Int) {
         let start = buffer.count
-        if T.isSigned { appendDecimal(Int64(truncatingIfNeeded: value)) } else { appendDecimal(UInt64(truncatingIfNeeded: value)) }
+        appendNumber(value)
         pad(from: start, to: width)
     }
 

@@ -250,11 +250,4 @@ final class NodeCounters: @unchecked Sendable {
         out += Array(text.utf8)
         return out
     }
-
-    /// Series in the registry (for the log).
-    var seriesTotal: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return counters.count
-    }
 }
