@@ -15,6 +15,6 @@
 #include "nodestats.h"
 #include <stddef.h>
 
-_Static_assert(sizeof(struct task_info) == 48 && offsetof(struct task_info, comm) == 32, "task_info is part of the probe contract");
-_Static_assert(offsetof(struct path_event, path) == 72, "path_event layout changed");
-_Static_assert(sizeof(struct trace_filter) == 32, "trace_filter layout changed");
+_Static_assert(sizeof(struct task_info) == 56 && offsetof(struct task_info, comm) == 32 && offsetof(struct task_info, ns_pid) == 48, "task_info is part of the probe contract");
+_Static_assert(offsetof(struct path_event, path) == 80, "path_event layout changed");
+_Static_assert(sizeof(struct trace_filter) == 36, "trace_filter layout changed");

@@ -232,11 +232,27 @@ public final class PacketFilter: Sendable {
         guard program.name == programName else {
             throw BPFError(.foreignObject, "the XDP program on \(interface) (id \(id), '\(program.name)') is not a pktfilter")
         }
-        guard program.structSize("pktf_rule") == MemoryLayout<pktf_rule>.size,
-              program.structSize("pktf_settings") == MemoryLayout<pktf_settings>.size else {
+        guard isCompatible(program) else {
             throw BPFError(.foreignObject, "the pktfilter on \(interface) (id \(id)) was built from another version: its rule layout differs from this one's")
         }
         return try PacketFilter(program: program)
+    }
+
+    /// Whether a program's BTF has this version's rule and settings layout.
+    static func isCompatible(_ program: KernelProgram) -> Bool {
+        program.structSize("pktf_rule") == MemoryLayout<pktf_rule>.size
+            && program.structSize("pktf_settings") == MemoryLayout<pktf_settings>.size
+    }
+
+    /// Every compatible filter loaded in the kernel, in any network
+    /// namespace, found by program name and layout; no file is read. A
+    /// program that goes away while being looked at is left out.
+    public static func loaded() -> [PacketFilter] {
+        Kernel.loadedPrograms().compactMap { info in
+            guard info.type == "xdp", info.name == programName, let program = try? KernelProgram(id: info.id),
+                  isCompatible(program) else { return nil }
+            return try? PacketFilter(program: program)
+        }
     }
 
     /// Interfaces of this network namespace with a pktfilter attached.

@@ -32,7 +32,7 @@ public protocol EventRecord: SendableMetatype {
 /// the handler that received the record runs.
 public struct TaskInfo {
     /// The C struct's size; its layout is part of the probe contract.
-    public static let size = 48
+    public static let size = 56
     @usableFromInline let bytes: UnsafeRawBufferPointer
 
     /// nil for a record shorter than the block.
@@ -62,6 +62,11 @@ public struct TaskInfo {
         let field = UnsafeRawBufferPointer(rebasing: bytes[32..<48])
         return UnsafeRawBufferPointer(rebasing: field[..<(field.firstIndex(of: 0) ?? 16)])
     }
+    /// The process's ID in its own PID namespace (a container's view);
+    /// 0 unless the probe was asked to record it (`trace_filter.ns_pids`).
+    @inlinable public var namespacePID: UInt32 { bytes.loadUnaligned(fromByteOffset: 48, as: UInt32.self) }
+    /// The thread's ID in its own PID namespace; 0 unless asked.
+    @inlinable public var namespaceTID: UInt32 { bytes.loadUnaligned(fromByteOffset: 52, as: UInt32.self) }
 }
 
 /// An event about a task: a record that starts with `struct task_info`.

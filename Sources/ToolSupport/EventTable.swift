@@ -132,7 +132,8 @@ public struct EventTable<Event: TaskEvent>: EventFormat {
     private let containerColumns: Bool
     private var workloads: ContainerDirectory?
 
-    public init(_ fields: [Field<Event>], json: Bool, relativeTime: Bool, containerColumns: Bool = false) {
+    public init(_ fields: [Field<Event>], json: Bool, relativeTime: Bool, containerColumns: Bool = false,
+                namespacePIDs: Bool = false) {
         self.json = json
         self.containerColumns = containerColumns
         let time = Field<Event>(key: nil, heading: relativeTime ? "TIME(s)" : "TIME", width: 8,
@@ -144,14 +145,25 @@ public struct EventTable<Event: TaskEvent>: EventFormat {
                                     }
                                 },
                                 json: { _, _, _ in })
-        textFields = [time] + fields.filter { $0.heading != nil }
-        jsonFields = fields.filter { $0.key != nil }
+        // --container-pids: the PID as the task's own PID namespace sees it,
+        // after TIME in text and after the task block in JSON.
+        let namespaced: [Field<Event>] = namespacePIDs ? [
+            Field<Event>(key: "ns_pid", heading: "NSPID", width: 7,
+                         text: { e, out, _ in out.appendNumber(e.task.namespacePID) },
+                         json: { e, o, _ in
+                             o.field("ns_pid", e.task.namespacePID)
+                             o.field("ns_tid", e.task.namespaceTID)
+                         }),
+        ] : []
+        textFields = [time] + namespaced + fields.filter { $0.heading != nil }
+        jsonFields = namespaced + fields.filter { $0.key != nil }
         header = json ? nil : Self.heading(of: textFields)
     }
 
-    /// The table for `options` (`--json`, `-T`).
+    /// The table for `options` (`--json`, `-T`, `-C`, `--container-pids`).
     public init(_ fields: [Field<Event>], options: TraceOptions) {
-        self.init(fields, json: options.json, relativeTime: options.timestamp, containerColumns: options.containers)
+        self.init(fields, json: options.json, relativeTime: options.timestamp, containerColumns: options.containers,
+                  namespacePIDs: options.containerPIDs)
     }
 
     /// Adds the container fields: `container.id`, `container.name`,

@@ -45,6 +45,9 @@ public struct TraceOptions: ParsableArguments, Sendable {
     @Flag(name: [.customShort("C"), .long], help: "Add CONTAINER and POD columns (JSON always carries them when known).")
     public var containers = false
 
+    @Flag(name: .customLong("container-pids"), help: "Add an NSPID column: the PID as the process's own PID namespace (its container) sees it.")
+    public var containerPIDs = false
+
     @Option(name: .long, help: ArgumentHelp("Trace only this container, by name or ID (repeatable).", valueName: "name|id"))
     public var container: [String] = []
 
@@ -104,6 +107,7 @@ public struct TraceOptions: ParsableArguments, Sendable {
         f.failed_only = failed ? 1 : 0
         f.use_cgroup = cgroup == nil ? 0 : 1
         f.use_workloads = workloads.isEmpty ? 0 : 1
+        f.ns_pids = containerPIDs ? 1 : 0
         if let comm {
             f.use_comm = 1
             withUnsafeMutableBytes(of: &f.comm) { raw in

@@ -56,6 +56,9 @@ public final class TraceSession: @unchecked Sendable {
         if aggregating && options.containers {
             throw ValidationError("-C adds columns to tools that print events; \(tool) counts in the kernel (--container, --pod and --namespace select what it counts)")
         }
+        if aggregating && options.containerPIDs {
+            throw ValidationError("--container-pids adds a column to tools that print events; \(tool) counts in the kernel")
+        }
         if options.json || options.containers || !selector.isEmpty {
             do {
                 workloads = try ContainerDirectory.forThisNode()

@@ -16,7 +16,7 @@ import ToolSupport
 struct Exporter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftbpf-exporter",
-        abstract: "Serve this node's syscall, error, exec and latency counts per container and pod to Prometheus.",
+        abstract: "Serve this node's syscall, error, exec and latency counts per container and pod, and its packet filters' counts, to Prometheus.",
         discussion: """
         Counting happens in the kernel (tracepoints only: no kprobes); each scrape \
         reads the counts and labels them with the container and pod of the cgroup \
@@ -26,44 +26,80 @@ struct Exporter: AsyncParsableCommand {
         Examples:
           swiftbpf-exporter                          listen on 0.0.0.0:9435
           swiftbpf-exporter --listen 127.0.0.1:9500 --max-series 2000
+          swiftbpf-exporter --collectors syscalls,errors --labels namespace
+          swiftbpf-exporter --config /etc/swiftbpf/exporter.yaml
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Address and port to serve on.", valueName: "host:port"))
-    var listen = "0.0.0.0:9435"
+    @Option(name: .long, help: ArgumentHelp("A YAML file of listen, max_series, collectors and labels; flags win over it.", valueName: "file"))
+    var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Series per metric at most; the rest count under container=\"other\".", valueName: "n"))
-    var maxSeries = 10_000
+    @Option(name: .long, help: ArgumentHelp("Address and port to serve on (default 0.0.0.0:9435).", valueName: "host:port"))
+    var listen: String?
+
+    @Option(name: .long, help: ArgumentHelp("Series per metric at most; the rest count under container=\"other\" (default 10000).", valueName: "n"))
+    var maxSeries: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Metric families to serve, comma-separated (default all): \(Settings.Collector.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
+    var collectors: String?
+
+    @Option(name: .long, help: ArgumentHelp("Workload labels on each series, comma-separated (default container,pod,namespace).", valueName: "list"))
+    var labels: String?
 
     @Flag(name: .long, help: "Leave out the syscall latency histograms (saves a probe on every syscall entry).")
     var noLatency = false
 
-    func validate() throws {
-        guard parsedListen != nil else { throw ValidationError("--listen '\(listen)': give HOST:PORT, such as 0.0.0.0:9435") }
-        guard maxSeries >= 1 else { throw ValidationError("--max-series must be at least 1") }
+    /// Errors end the process as every tool's do: one line, exit 2 for usage.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var exporter = command as? Self {
+                try await exporter.run()
+            } else {
+                try command.run()  // the parser's own commands: help
+            }
+        } catch {
+            exitAsTool(error)
+        }
     }
 
-    var parsedListen: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
-        let host = String(listen[..<colon])
-        return (host.isEmpty ? "0.0.0.0" : host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    /// The defaults, then the file, then the flags.
+    func settings() throws -> Settings {
+        var s = Settings()
+        do {
+            if let config { try s.read(file: config) }
+            if let listen { s.listen = listen }
+            if let maxSeries { s.maxSeries = maxSeries }
+            if let collectors { s.collectors = Set(try Settings.parse(collectors.split(separator: ",").map(String.init), what: "--collectors")) }
+            if let labels { s.labels = (try Settings.parse(labels.split(separator: ",").map(String.init), what: "--labels") as [Settings.Label]).sorted() }
+            if noLatency { s.collectors.remove(.latency) }
+            try s.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return s
     }
+
+    func validate() throws { _ = try settings() }
 
     func run() async throws {
-        let (host, port) = parsedListen!
+        let settings = try settings()
+        let (host, port) = settings.address!
+        let on = settings.collectors
         var logger = Logger(label: "swiftbpf-exporter")
         logger.logLevel = .info
         do {
             try Kernel.requirePrivileges()
             let directory = try ContainerDirectory.forThisNode()
             var open = try NodestatsSkeleton.open()
-            open.nodestatsCfg = nodestats_config(latency: noLatency ? 0 : 1, pad: (0, 0, 0, 0, 0, 0, 0))
+            open.nodestatsCfg = nodestats_config(latency: on.contains(.latency) ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
             try open.object.disableProgramsForMissingTracepoints()
-            if noLatency { try open.object.setAutoload(false, program: "stats_enter") }
+            // A collector that is off costs nothing in the kernel.
+            if !on.contains(.latency) { try open.object.setAutoload(false, program: "stats_enter") }
+            if on.isDisjoint(with: Settings.Collector.syscallFamilies) { try open.object.setAutoload(false, program: "stats_exit") }
+            if !on.contains(.execs) { try open.object.setAutoload(false, program: "stats_exec") }
             let probe = try open.load()
-            let counters = NodeCounters(probe: probe, directory: directory, syscallNames: try SyscallTable.current(),
-                                        maxSeries: maxSeries, latency: !noLatency)
+            let counters = NodeCounters(probe: probe, directory: directory, syscallNames: try SyscallTable.current(), settings: settings)
             let links = try probe.object.attachAll()
             // New cgroups are named while their path is known; removed ones
             // are retired from the kernel's maps after their last counts.
@@ -85,9 +121,6 @@ struct Exporter: AsyncParsableCommand {
             links.forEach { $0.detach() }
             removals.stop()
             logger.info("stopped; probes detached")
-        } catch let error as BPFError {
-            FileHandle.standardError.write(Data("swiftbpf-exporter: error: \(error.report)\n".utf8))
-            throw ExitCode(1)
         } catch let error as CgroupHierarchy.Failure {
             FileHandle.standardError.write(Data("swiftbpf-exporter: error: \(error)\n".utf8))
             throw ExitCode(1)
@@ -95,6 +128,7 @@ struct Exporter: AsyncParsableCommand {
     }
 
     func serve(_ counters: NodeCounters, host: String, port: Int, logger: Logger) async throws {
+        let on = counters.settings.collectors
         let router = Router()
         router.get("/metrics") { request, _ -> Response in
             do {
@@ -116,7 +150,11 @@ struct Exporter: AsyncParsableCommand {
         router.get("/healthz") { _, _ in "ok\n" }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
                               onServerRunning: { channel in
-                                  logger.info("Tracing this node: serving /metrics", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])
+                                  logger.info("Tracing this node: serving /metrics", metadata: [
+                                      "address": "\(channel.localAddress?.description ?? "\(host):\(port)")",
+                                      "collectors": "\(on.sorted().map(\.rawValue).joined(separator: ","))",
+                                      "labels": "\(counters.settings.labels.map(\.rawValue).joined(separator: ","))",
+                                  ])
                               },
                               logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -15,9 +15,11 @@ final class NodeCounters: @unchecked Sendable {
     let directory: ContainerDirectory
     let syscallNames: SyscallTable
     let registry = PrometheusCollectorRegistry()
+    let settings: Settings
     /// Series per metric at most; more are folded into container="other".
-    let maxSeries: Int
-    let latency: Bool
+    var maxSeries: Int { settings.maxSeries }
+    /// The workload labels each per-cgroup series carries, in order.
+    let workloadLabelNames: [String]
 
     private let lock = NSLock()
     /// What each kernel entry had at the last collection.
@@ -39,13 +41,15 @@ final class NodeCounters: @unchecked Sendable {
     struct ExecEntry: Hashable { var cgroup: UInt64; var comm: String }
     struct Series: Hashable { var metric: String; var labels: [String] }
 
-    init(probe: NodestatsSkeleton, directory: ContainerDirectory, syscallNames: SyscallTable, maxSeries: Int, latency: Bool) {
+    init(probe: NodestatsSkeleton, directory: ContainerDirectory, syscallNames: SyscallTable, settings: Settings) {
         self.probe = probe
         self.directory = directory
         self.syscallNames = syscallNames
-        self.maxSeries = maxSeries
-        self.latency = latency
+        self.settings = settings
+        workloadLabelNames = settings.labels.map(\.rawValue)
     }
+
+    func on(_ collector: Settings.Collector) -> Bool { settings.collectors.contains(collector) }
 
     static let help: [String: String] = [
         "syscalls_total": "System calls completed, by syscall and by the caller's container and pod.",
@@ -57,15 +61,23 @@ final class NodeCounters: @unchecked Sendable {
         "series_folded_total": "Cgroups counted under container=\"other\" because their metric had --max-series series.",
         "bpf_program_runs_total": "Runs of the exporter's BPF programs (kernel.bpf_stats_enabled=1 only).",
         "bpf_program_run_seconds_total": "Time spent in the exporter's BPF programs (kernel.bpf_stats_enabled=1 only).",
+        "packet_filter_packets_total": "Packets seen by a pktfilter on this node, by program and outcome.",
+        "packet_filter_bytes_total": "Bytes seen by a pktfilter on this node, by program and outcome.",
+        "packet_filter_rule_packets_total": "Packets a pktfilter rule decided, by program, rule ID and rule.",
+        "packet_filter_rule_bytes_total": "Bytes a pktfilter rule decided, by program, rule ID and rule.",
     ]
 
-    /// The container, pod and namespace labels of a cgroup ("" for none).
+    /// The chosen workload labels of a cgroup ("" for none).
     func workloadLabels(_ cgroup: UInt64) -> [String] {
         let w = directory.workload(ofCgroup: cgroup)
-        return [w.container.map { $0.name ?? $0.shortID } ?? "", w.pod?.name ?? "", w.pod?.namespace ?? ""]
+        return settings.labels.map {
+            switch $0 {
+            case .container: w.container.map { $0.name ?? $0.shortID } ?? ""
+            case .pod: w.pod?.name ?? ""
+            case .namespace: w.pod?.namespace ?? ""
+            }
+        }
     }
-
-    static let workloadLabelNames = ["container", "pod", "namespace"]
 
     /// Adds `amount` to a series, making it (or folding it) on first use.
     private func add(_ amount: UInt64, metric: String, names: [String], labels: [String], workloadAt index: Int?, cgroup: UInt64) {
@@ -73,16 +85,16 @@ final class NodeCounters: @unchecked Sendable {
         var key = Series(metric: metric, labels: labels)
         // The host's own series (no container, no pod) is neither counted
         // against the cap nor folded.
-        let isWorkload = index.map { labels[$0] != "" || labels[$0 + 1] != "" } ?? false
+        let workload = index.map { $0..<($0 + workloadLabelNames.count) }
+        let isWorkload = workload.map { labels[$0].contains { $0 != "" } } ?? false
         if counters[key] == nil, let index, isWorkload, workloadSeries[metric, default: 0] >= maxSeries {
-            // Over the cap: the workload's labels become container="other".
+            // Over the cap: the first workload label becomes "other"
+            // (container="other" with the default labels), the rest "".
             if folded.insert(Fold(metric: metric, cgroup: cgroup)).inserted {
                 counter("series_folded_total", ["metric"], [metric]).increment(by: Int64(1))
             }
             var labels = labels
-            labels[index] = "other"
-            labels[index + 1] = ""
-            labels[index + 2] = ""
+            for i in workload! { labels[i] = i == index ? "other" : "" }
             key = Series(metric: metric, labels: labels)
         } else if counters[key] == nil, isWorkload {
             workloadSeries[metric, default: 0] += 1
@@ -102,11 +114,12 @@ final class NodeCounters: @unchecked Sendable {
     func collect() throws(BPFError) {
         lock.lock()
         defer { lock.unlock() }
-        try collectSyscalls()
-        try collectExecs()
-        if latency { try collectLatency() }
+        if !settings.collectors.isDisjoint(with: [.syscalls, .errors, .files]) { try collectSyscalls() }
+        if on(.execs) { try collectExecs() }
+        if on(.latency) { try collectLatency() }
         try collectLost()
-        collectProgramStatistics()
+        if on(.programs) { collectProgramStatistics() }
+        if on(.packetFilter) { try collectPacketFilters() }
         try retireRemoved()
     }
 
@@ -128,17 +141,20 @@ final class NodeCounters: @unchecked Sendable {
         guard grown > 0 else { return }
         let name = syscallNames.name(Int32(bitPattern: entry.nr))
         let workload = workloadLabels(entry.cgroup)
-        add(grown, metric: "syscalls_total", names: ["syscall"] + Self.workloadLabelNames,
-            labels: [name] + workload, workloadAt: 1, cgroup: entry.cgroup)
-        if entry.err != 0 {
-            add(grown, metric: "syscall_errors_total", names: ["syscall", "errno"] + Self.workloadLabelNames,
+        if on(.syscalls) {
+            add(grown, metric: "syscalls_total", names: ["syscall"] + workloadLabelNames,
+                labels: [name] + workload, workloadAt: 1, cgroup: entry.cgroup)
+        }
+        if entry.err != 0, on(.errors) {
+            add(grown, metric: "syscall_errors_total", names: ["syscall", "errno"] + workloadLabelNames,
                 labels: [name, ErrnoName.name(Int32(bitPattern: entry.err))] + workload, workloadAt: 2, cgroup: entry.cgroup)
         }
+        guard on(.files) else { return }
         if Self.opens.contains(name) {
-            add(grown, metric: "file_opens_total", names: Self.workloadLabelNames, labels: workload, workloadAt: 0, cgroup: entry.cgroup)
+            add(grown, metric: "file_opens_total", names: workloadLabelNames, labels: workload, workloadAt: 0, cgroup: entry.cgroup)
         }
         if Self.mkdirs.contains(name), entry.err == 0 {
-            add(grown, metric: "directories_created_total", names: Self.workloadLabelNames, labels: workload, workloadAt: 0, cgroup: entry.cgroup)
+            add(grown, metric: "directories_created_total", names: workloadLabelNames, labels: workload, workloadAt: 0, cgroup: entry.cgroup)
         }
     }
 
@@ -150,7 +166,7 @@ final class NodeCounters: @unchecked Sendable {
             let entry = ExecEntry(cgroup: key.cgroup_id, comm: comm)
             let grown = total &- (lastExecs[entry] ?? 0)
             lastExecs[entry] = total
-            add(grown, metric: "process_execs_total", names: ["comm"] + Self.workloadLabelNames,
+            add(grown, metric: "process_execs_total", names: ["comm"] + workloadLabelNames,
                 labels: [comm] + workloadLabels(entry.cgroup), workloadAt: 1, cgroup: entry.cgroup)
         }
     }
@@ -193,6 +209,51 @@ final class NodeCounters: @unchecked Sendable {
         }
     }
 
+    /// What each pktfilter series had at the last collection, by program.
+    private var lastFilterValues: [UInt32: [Series: UInt64]] = [:]
+
+    /// Every pktfilter loaded on the node (any network namespace, found
+    /// through the kernel by program name and BTF layout): packets and
+    /// bytes per outcome and per rule. A filter that is gone takes its
+    /// series with it.
+    private func collectPacketFilters() throws(BPFError) {
+        var seen: [UInt32: [Series: UInt64]] = [:]
+        for filter in PacketFilter.loaded() {
+            let id = String(filter.programID)
+            var values: [Series: UInt64] = [:]
+            // A filter removed between the listing and these reads is
+            // simply left out of this scrape.
+            guard let totals = try? filter.totals(), let rules = try? filter.rules() else { continue }
+            let outcomes = [("passed", totals.passed), ("dropped", totals.dropped), ("malformed", totals.malformed), ("exempt", totals.exempt)]
+            for (outcome, c) in outcomes {
+                values[Series(metric: "packet_filter_packets_total", labels: [id, outcome])] = c.packets
+                values[Series(metric: "packet_filter_bytes_total", labels: [id, outcome])] = c.bytes
+            }
+            for (rule, text) in rules {
+                guard let c = try? filter.counter(rule: rule) else { continue }
+                values[Series(metric: "packet_filter_rule_packets_total", labels: [id, "\(rule)", text.description])] = c.packets
+                values[Series(metric: "packet_filter_rule_bytes_total", labels: [id, "\(rule)", text.description])] = c.bytes
+            }
+            let last = lastFilterValues[filter.programID] ?? [:]
+            for (series, total) in values {
+                let before = last[series] ?? 0
+                // Less than before: the rule was replaced and counts anew.
+                let grown = total >= before ? total - before : total
+                let names = series.labels.count == 2 ? ["program_id", "outcome"] : ["program_id", "rule", "match"]
+                if grown > 0 || counters[series] == nil {
+                    counter(series.metric, names, series.labels).increment(by: Int64(clamping: grown))
+                }
+            }
+            seen[filter.programID] = values
+        }
+        for (program, values) in lastFilterValues where seen[program] == nil {
+            for series in values.keys {
+                if let c = counters.removeValue(forKey: series) { registry.unregisterCounter(c) }
+            }
+        }
+        lastFilterValues = seen
+    }
+
     /// Cgroups removed since the last collection.
     private var removed: Set<UInt64> = []
 
@@ -230,7 +291,7 @@ final class NodeCounters: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var out = registry.emitToBuffer()
-        guard latency, !histograms.isEmpty else { return out }
+        guard on(.latency), !histograms.isEmpty else { return out }
         var text = "# HELP syscall_latency_seconds Time in each system call, from log2 buckets counted in the kernel.\n"
         text += "# TYPE syscall_latency_seconds histogram\n"
         for (nr, h) in histograms.sorted(by: { $0.key < $1.key }) {

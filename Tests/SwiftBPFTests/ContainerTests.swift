@@ -127,8 +127,8 @@ extension Privileged {
             defer { _ = try? Command.run(Self.podman + ["rm", "-f", name]) }
 
             // Created, not started: known to podman, so the name is accepted.
-            let opens = try ToolRun("opensnoop", ["--json", "-x", "--container", name])
-            let mkdirs = try ToolRun("mkdirtrace", ["-C"])
+            let opens = try ToolRun("opensnoop", ["--json", "-x", "--container", name, "--container-pids"])
+            let mkdirs = try ToolRun("mkdirtrace", ["-C", "--container-pids"])
             #expect(opens.waitUntilAttached() && mkdirs.waitUntilAttached(), "\(opens.stderr.text) \(mkdirs.stderr.text)")
             let onHost = try Helper()
             #expect(onHost.run("open /nope-host 0") == "err 2")
@@ -142,8 +142,17 @@ extension Privileged {
                 && $0["container.runtime"] as? String == "podman" }, "only \(name)'s opens: \(opens.stdout.text)")
             let nopes = lines.compactMap { $0["path"] as? String }.filter { $0.hasPrefix("/nope") }
             #expect(nopes == ["/nope1", "/nope2", "/nope3"], "\(opens.stdout.text)")
+            // --container-pids: each cat is a child of the container's sh
+            // (its PID 1), so its own namespace numbers it small.
+            for line in lines where (line["path"] as? String)?.hasPrefix("/nope") == true {
+                let nsPID = line["ns_pid"] as? Int ?? 0, pid = line["pid"] as? Int ?? 0
+                #expect((2..<100).contains(nsPID) && line["ns_tid"] as? Int == nsPID && pid != nsPID, "\(line)")
+            }
+            // mkdir is a child of sh (PID 1 in the container) too.
             let rows = mkdirs.stdout.text.split(separator: "\n").filter { $0.hasSuffix(" /tmp/d1") || $0.hasSuffix(" /tmp/d2") }
-            #expect(rows.count == 2 && rows.allSatisfy { $0.split(separator: " ", omittingEmptySubsequences: true)[1] == Substring(name) },
+            let columns = rows.map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+            #expect(mkdirs.stdout.text.hasPrefix("TIME     CONTAINER        POD                      NSPID   PID"), "\(mkdirs.stdout.text.prefix(200))")
+            #expect(rows.count == 2 && columns.allSatisfy { $0[1] == Substring(name) && (2..<100).contains(Int($0[3]) ?? 0) && $0[3] != $0[4] },
                     "\(mkdirs.stdout.text)")
         }
     }

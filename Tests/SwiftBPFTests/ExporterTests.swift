@@ -108,6 +108,83 @@ extension Privileged {
             #expect(waitUntilUnloaded(programs).isEmpty, "SIGTERM leaves no program loaded")
         }
 
+        /// A YAML file chooses the collectors and the labels; the probes of
+        /// collectors that are off never load; a pktfilter in another
+        /// network namespace is found through the kernel and its rule's
+        /// counts served, until it is detached.
+        @Test func configFileCollectorsLabelsAndPacketFilter() throws {
+            let node = try FakeNode()
+            let dir = try TestEnvironment.temporaryDirectory()
+            let config = dir + "/exporter.yaml"
+            try """
+            # per namespace only, files and the packet filter
+            collectors: [files, packet_filter]
+            labels: [namespace]
+            max_series: 50
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let exporter = try Self.exporter(node: node, ["--config", config])
+            defer { exporter.0.signal(SIGTERM); exporter.0.finish() }
+            let metrics = "http://127.0.0.1:\(exporter.1)/metrics"
+            #expect(loadedProgramIDs(named: ["stats_enter", "stats_exec"]).isEmpty, "latency and execs are off: their probes are not loaded")
+
+            let cart = try node.pod(.containerdSystemd, namespace: "shop", name: "cart-1", container: "cart")
+            let inCart = try Helper()
+            try node.move(inCart.pid, to: cart.path)
+            for i in 0..<4 { #expect(inCart.run("mkdir \(dir)/d\(i) 0755") == "ok 0") }
+
+            let net = try TestNetwork()
+            let attach = try net.pktfilter(["attach", net.targetIf, "--persist", "--mode", "native"])
+            try #require(attach.status == 0, "\(attach.stderr)")
+            defer { _ = try? ToolRun.complete("pktfilter", ["detach", net.targetIf], wrapper: net.inside(net.target)) }
+            let programID = try #require(attach.stdout.firstMatch(of: /program (\d+)/).map { String($0.1) }, "\(attach.stdout)")
+            #expect(try net.pktfilter(["drop", "icmp:8", "-i", net.targetIf]).status == 0)
+            #expect(try net.ping(count: 3) == 0)
+
+            var text = try Self.get(metrics)
+            let created = text.split(separator: "\n").filter { $0.hasPrefix("directories_created_total{") }
+            #expect(created.contains("directories_created_total{namespace=\"shop\"} 4"), "one label, namespace: \(created)")
+            #expect(!text.contains("\nsyscalls_total{") && !text.contains("\nprocess_execs_total{") && !text.contains("syscall_latency_seconds"),
+                    "collectors that are off serve nothing: \(text.prefix(600))")
+            let rule = text.split(separator: "\n").filter { $0.hasPrefix("packet_filter_rule_packets_total{program_id=\"\(programID)\"") }
+            #expect(rule.count == 1 && rule.first?.hasSuffix(" 3") == true && rule.first?.contains("icmp") == true, "\(rule)")
+            #expect(Self.sum(text, "packet_filter_packets_total") { $0.contains("program_id=\"\(programID)\"") && $0.contains("outcome=\"dropped\"") } == 3)
+
+            // Detached: the filter's series go with it.
+            #expect(try ToolRun.complete("pktfilter", ["detach", net.targetIf], wrapper: net.inside(net.target)).status == 0)
+            var gone = false
+            for _ in 0..<50 where !gone {
+                text = try Self.get(metrics)
+                gone = !text.contains("program_id=\"\(programID)\"")
+                if !gone { usleep(100_000) }
+            }
+            #expect(gone, "the detached filter's series are gone")
+        }
+
+        /// A bad file or value: one line naming it, exit 2, before anything loads.
+        @Test func badSettingsAreUsageErrors() throws {
+            let dir = try TestEnvironment.temporaryDirectory()
+            let cases: [(String, [String], String)] = [
+                ("colectors: [files]\n", [], "unknown key 'colectors'"),
+                ("collectors: [files, sockets]\n", [], "unknown 'sockets'"),
+                ("labels: [pod, node]\n", [], "unknown 'node'"),
+                ("max_series: many\n", [], "max_series"),
+                ("listen: [1, 2]\n", [], "listen"),
+                (": : :\n", [], "not YAML"),
+                ("", ["--collectors", "files,bogus"], "--collectors: unknown 'bogus'"),
+                ("", ["--max-series", "0"], "at least 1"),
+                ("", ["--listen", "nowhere"], "HOST:PORT"),
+            ]
+            for (i, (yaml, args, mention)) in cases.enumerated() {
+                let file = dir + "/c\(i).yaml"
+                try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+                let run = try ToolRun.complete("swiftbpf-exporter", ["--config", file] + args)
+                #expect(run.status == 2 && run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(mention),
+                        "\(yaml) \(args): \(run.status) \(run.stderr)")
+            }
+            let missing = try ToolRun.complete("swiftbpf-exporter", ["--config", dir + "/none.yaml"])
+            #expect(missing.status == 2 && missing.stderr.contains("none.yaml: cannot read"), "\(missing.stderr)")
+        }
+
         @Test func cardinalityCapAndCgroupChurn() throws {
             let node = try FakeNode()
             let (exporter, port) = try Self.exporter(node: node, ["--max-series", "3", "--no-latency"])

@@ -92,6 +92,17 @@ static __always_inline void *reserve_event(__u64 size)
 
 /* Fills the struct task_info an event starts with: now, and the current
  * task's cgroup, process, thread, parent, user and command. */
+/* A struct pid's number in the innermost PID namespace it belongs to
+ * (numbers[level]), as /proc/PID/status's last NSpid column shows it. */
+static __always_inline __u32 ns_nr(struct pid *pid)
+{
+	struct upid upid = {};
+	unsigned int level = BPF_CORE_READ(pid, level);
+
+	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
+	return upid.nr;
+}
+
 static __always_inline void fill_task(struct task_info *t)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -104,6 +115,15 @@ static __always_inline void fill_task(struct task_info *t)
 	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	t->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	/* Read only when asked: a read-only global, so the verifier drops
+	 * this branch from tools that do not want it. */
+	if (filter.ns_pids) {
+		t->ns_tid = ns_nr(BPF_CORE_READ(task, thread_pid));
+		t->ns_pid = ns_nr(BPF_CORE_READ(task, group_leader, thread_pid));
+	} else {
+		t->ns_pid = 0;
+		t->ns_tid = 0;
+	}
 }
 
 static __always_inline bool comm_matches(void)

@@ -29,10 +29,12 @@ struct trace_filter {
 	__u8 use_cgroup;    /* task must be in cgroup_filter[0] */
 	__u8 use_workloads; /* WORKLOADS_*: --container/--pod/--namespace (cgroup_verdicts) */
 	char comm[TASK_COMM_LEN];
+	__u8 ns_pids;       /* fill task_info's ns_pid/ns_tid (--container-pids) */
+	__u8 pad[3];
 };
 
 /* Who did it, and when: the block every task event starts with, filled by
- * fill_task() and read in Swift as TaskInfo (through TaskEvent). 48 bytes;
+ * fill_task() and read in Swift as TaskInfo (through TaskEvent). 56 bytes;
  * the layout is part of the contract. */
 struct task_info {
 	__u64 ts_ns;        /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -42,6 +44,8 @@ struct task_info {
 	__u32 ppid;         /* parent process */
 	__u32 uid;
 	char comm[TASK_COMM_LEN];
+	__u32 ns_pid;       /* the process as its own PID namespace sees it (0: not asked) */
+	__u32 ns_tid;       /* the thread, likewise */
 };
 
 #endif
