@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SwiftBPF", targets: ["SwiftBPF"]),
         .library(name: "BPFProbes", targets: ["BPFProbes"]),
         .library(name: "Containers", targets: ["Containers"]),
+        .library(name: "Symbols", targets: ["Symbols"]),
         .plugin(name: "BPFProbeCompiler", targets: ["BPFProbeCompiler"]),
         .executable(name: "mkdirtrace", targets: ["mkdirtrace"]),
         .executable(name: "execsnoop", targets: ["execsnoop"]),
@@ -19,6 +20,8 @@ let package = Package(
         .executable(name: "pktfilter", targets: ["pktfilter"]),
         .executable(name: "vfsstat", targets: ["vfsstat"]),
         .executable(name: "filelife", targets: ["filelife"]),
+        .executable(name: "profile", targets: ["profile"]),
+        .executable(name: "stackcount", targets: ["stackcount"]),
         .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter"]),
     ],
     dependencies: [
@@ -66,6 +69,11 @@ let package = Package(
             plugins: ["BPFProbeCompiler"]
         ),
 
+        // Addresses to names: kallsyms for the kernel, ELF symbols (libelf)
+        // for user code, Swift and C++ names demangled.
+        .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .target(name: "Symbols", dependencies: ["CLibELF"]),
+
         // cgroup ID -> container and pod, from cgroup paths and the runtimes'
         // state on the node; no BPF and no API clients.
         .target(name: "CCgroupHandle"),
@@ -77,6 +85,7 @@ let package = Package(
                 "SwiftBPF",
                 "ProbeEvents",
                 "Containers",
+                "Symbols",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,6 +99,9 @@ let package = Package(
         // Kernel-function tools: fentry where possible, else kprobes.
         .executableTarget(name: "vfsstat", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "filelife", dependencies: ["BPFProbes", "ToolSupport"]),
+        // Stack tools: stacks counted in the kernel, named by Symbols.
+        .executableTarget(name: "profile", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "stackcount", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(
             name: "pktfilter",
             dependencies: ["BPFProbes", "ToolSupport", .product(name: "SystemPackage", package: "swift-system")]
@@ -125,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "SwiftBPFUnitTests",
             dependencies: [
-                "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
+                "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "Symbols", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
             ],
             plugins: ["BPFProbeCompiler"]
@@ -137,7 +149,7 @@ let package = Package(
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
-                "vfsstat", "filelife",
+                "vfsstat", "filelife", "profile", "stackcount",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             plugins: ["BPFProbeCompiler"]

@@ -13,5 +13,15 @@
 #include <sys/vfs.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+
+/* perf_event_open(2) has no libc wrapper, and Swift cannot call the
+ * variadic syscall(2). */
+static inline int swiftbpf_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags)
+{
+	return (int)syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, flags);
+}
 
 #endif

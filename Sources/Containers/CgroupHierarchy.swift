@@ -23,7 +23,7 @@ public struct CgroupHierarchy: Sendable {
             self.mountPoint = mountPoint
             return
         }
-        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else {
+        guard let info = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/mountinfo")).readToEnd().map({ String(decoding: $0, as: UTF8.self) }) else {
             throw Failure(description: "cannot read /proc/self/mountinfo to find the cgroup v2 hierarchy")
         }
         for line in info.split(separator: "\n") {

@@ -15,6 +15,7 @@ public final class Link: Sendable, CustomStringConvertible {
         case kprobe(function: String, isReturn: Bool)
         case uprobe(binary: String, function: String, isReturn: Bool)
         case xdp(interface: String, mode: String)
+        case perfEvent(event: String, cpu: Int32)
         case other(String)
     }
 
@@ -82,6 +83,7 @@ public final class Link: Sendable, CustomStringConvertible {
         case .kprobe(let f, let r): "\(program.name) → \(r ? "kretprobe" : "kprobe") \(f)"
         case .uprobe(let b, let f, let r): "\(program.name) → \(r ? "uretprobe" : "uprobe") \(b):\(f)"
         case .xdp(let i, let m): "\(program.name) → XDP \(i) (\(m))"
+        case .perfEvent(let e, let cpu): "\(program.name) → perf event \(e) on CPU \(cpu)"
         case .other(let s): "\(program.name) → \(s)"
         }
     }

@@ -16,6 +16,7 @@ public struct MapType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let lpmTrie = MapType(rawValue: BPF_MAP_TYPE_LPM_TRIE.rawValue)
     public static let ringBuffer = MapType(rawValue: BPF_MAP_TYPE_RINGBUF.rawValue)
     public static let cgroupArray = MapType(rawValue: BPF_MAP_TYPE_CGROUP_ARRAY.rawValue)
+    public static let stackTrace = MapType(rawValue: BPF_MAP_TYPE_STACK_TRACE.rawValue)
 
     public static let lruPerCPUHash = MapType(rawValue: BPF_MAP_TYPE_LRU_PERCPU_HASH.rawValue)
     public static let perCPUCgroupStorage = MapType(rawValue: BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE.rawValue)

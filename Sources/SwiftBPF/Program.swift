@@ -269,7 +269,7 @@ public enum XDPMode: String, Sendable, CaseIterable {
 /// its path on PATH. Anything else is left for libbpf to resolve.
 func resolveBinary(_ name: String) -> String {
     guard !name.contains("/") else { return name }
-    if let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) {
+    if let maps = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps")).readToEnd().map({ String(decoding: $0, as: UTF8.self) }) {
         for line in maps.split(separator: "\n") {
             guard let slash = line.firstIndex(of: "/") else { continue }
             let path = String(line[slash...])
