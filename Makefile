@@ -12,7 +12,7 @@ APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux b
 # The container tests: podman with runc (crun refuses this kind of machine's
 # hybrid cgroups) and a static busybox for the image they build locally; the
 # exporter's: a real Prometheus, and curl.
-TEST_PACKAGES := podman runc busybox-static prometheus curl
+TEST_PACKAGES := podman runc busybox-static prometheus curl chromium
 # The other yardstick `make bench` compares against.
 BENCH_PACKAGES := bpftrace
 # The kernel lane: Debian's stock kernel (6.1, with kprobes and BTF) booted

@@ -21,7 +21,12 @@ let package = Package(
         .executable(name: "vfsstat", targets: ["vfsstat"]),
         .executable(name: "filelife", targets: ["filelife"]),
         .executable(name: "profile", targets: ["profile"]),
+        .executable(name: "offcputime", targets: ["offcputime"]),
         .executable(name: "stackcount", targets: ["stackcount"]),
+        .executable(name: "exitsnoop", targets: ["exitsnoop"]),
+        .executable(name: "sigsnoop", targets: ["sigsnoop"]),
+        .executable(name: "killsnoop", targets: ["killsnoop"]),
+        .executable(name: "oomkill", targets: ["oomkill"]),
         .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter"]),
     ],
     dependencies: [
@@ -99,8 +104,14 @@ let package = Package(
         // Kernel-function tools: fentry where possible, else kprobes.
         .executableTarget(name: "vfsstat", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "filelife", dependencies: ["BPFProbes", "ToolSupport"]),
+        // Process life: exits, signals, the OOM killer.
+        .executableTarget(name: "exitsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "sigsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "killsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "oomkill", dependencies: ["BPFProbes", "ToolSupport"]),
         // Stack tools: stacks counted in the kernel, named by Symbols.
         .executableTarget(name: "profile", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "offcputime", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "stackcount", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(
             name: "pktfilter",
@@ -149,7 +160,7 @@ let package = Package(
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
-                "vfsstat", "filelife", "profile", "stackcount",
+                "vfsstat", "filelife", "profile", "offcputime", "stackcount", "exitsnoop", "sigsnoop", "killsnoop", "oomkill",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             plugins: ["BPFProbeCompiler"]

@@ -25,7 +25,7 @@ struct {
 	__uint(value_size, STACKS_MAX_DEPTH * sizeof(__u64));
 } stack_traces SEC(".maps");
 
-/* Samples (or hits) per stack. */
+/* Samples, hits, or nanoseconds off CPU (offcputime), per stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -62,6 +62,33 @@ static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 gap_base)
 	return -1;
 }
 
+/* Processes whose user stacks were taken, so each is announced once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} stack_pids SEC(".maps");
+
+/* A process's first user stack: its PID goes to user space through the
+ * events ring, which reads its memory map while it lives, so a process
+ * that exits before the report still has its frames named. */
+static __always_inline void announce_process(__u32 pid)
+{
+	__u8 seen = 1;
+	__u32 *record;
+
+	if (bpf_map_update_elem(&stack_pids, &pid, &seen, BPF_NOEXIST))
+		return;
+	record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
+	if (!record) {
+		count_lost_event();
+		return;
+	}
+	*record = pid;
+	bpf_ringbuf_submit(record, 0);
+}
+
 /* The current task's key: who it is and its stacks, as stacks_cfg asks. */
 static __always_inline void take_stacks(void *ctx, struct stack_key *key)
 {
@@ -74,8 +101,11 @@ static __always_inline void take_stacks(void *ctx, struct stack_key *key)
 	}
 	key->user_stack = -1;
 	key->kernel_stack = -1;
-	if (stacks_cfg.user && !(BPF_CORE_READ(task, flags) & PF_KTHREAD))
+	if (stacks_cfg.user && !(BPF_CORE_READ(task, flags) & PF_KTHREAD)) {
 		key->user_stack = stack_id(ctx, BPF_F_USER_STACK, GAP_USER_COLLISION);
+		if (key->pid)
+			announce_process(key->pid);
+	}
 	if (stacks_cfg.kernel)
 		key->kernel_stack = stack_id(ctx, 0, GAP_KERNEL_COLLISION);
 }

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
-/* stacks: what the stack tools (profile, stackcount) share:
+/* stacks: what the stack tools (profile, offcputime, stackcount) share:
  * stacks counted in the kernel by who ran them and which stack IDs they
- * have; user space names the frames. (offcputime, open, would weigh them
- * by time with min_ns/max_ns.) */
+ * have; user space names the frames. */
 #ifndef SWIFTBPF_STACKS_H
 #define SWIFTBPF_STACKS_H
 
@@ -25,8 +24,8 @@ struct stacks_config {
 	__u8 idle;          /* count the idle tasks (PID 0) too */
 	__u8 per_process;   /* key by process (stackcount can count stacks only) */
 	__u32 pad;
-	__u64 min_ns;       /* weighted by time (offcputime, not yet built): shortest counted */
-	__u64 max_ns;       /* longest counted */
+	__u64 min_ns;       /* offcputime: shortest block counted */
+	__u64 max_ns;       /* offcputime: longest block counted */
 };
 
 /* stack_gaps: why a stack is missing, counted per CPU. */

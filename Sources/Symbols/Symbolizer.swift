@@ -43,15 +43,21 @@ public struct Frame: Sendable, Hashable {
 
 /// Names kernel and user addresses. Kernel symbols are read once. A
 /// process's memory map is read when the process is first seen
-/// (`remember(pid:)`), and the files mapped there are parsed then, once per
-/// file (by device and inode), through `/proc/PID/root`, so a binary in a
-/// container is read from the container's filesystem, and a process that
-/// exits before the report is still named from what was read while it
-/// lived.
+/// (`remember(pid:)`), so a process that exits before the report is still
+/// named from the map read while it lived. The files mapped there are
+/// parsed when first needed, once per file (by device and inode), through
+/// `/proc/PID/root` while the process lives, so a binary in a container is
+/// read from the container's filesystem.
 public final class Symbolizer: Sendable {
-    let kernel: KernelSymbols?
-    /// Why kernel frames cannot be named, when they cannot.
-    public let kernelUnavailable: String?
+    /// Kernel symbols are read on the first kernel frame, not at start:
+    /// parsing kallsyms takes a moment a tool should not spend before it
+    /// attaches.
+    private enum KernelTable: Sendable {
+        case notWanted, notRead
+        case read(KernelSymbols)
+        case unavailable(String)
+    }
+    private let kernel: Mutex<KernelTable>
     private struct State {
         var processes: [Int32: ProcessMaps] = [:]
         var files: [FileKey: ELFSymbols] = [:]
@@ -63,50 +69,61 @@ public final class Symbolizer: Sendable {
 
     public init(kernelSymbols: Bool = true, procRoot: String = "/proc") {
         self.procRoot = procRoot
-        if kernelSymbols {
-            do {
-                kernel = try KernelSymbols(path: "\(procRoot)/kallsyms")
-                kernelUnavailable = nil
-            } catch {
-                kernel = nil
-                kernelUnavailable = error.description
+        kernel = Mutex(kernelSymbols ? .notRead : .notWanted)
+    }
+
+    /// Why kernel frames cannot be named, once that is known (after the
+    /// first kernel frame).
+    public var kernelUnavailable: String? {
+        if case .unavailable(let why) = kernel.withLock({ $0 }) { return why }
+        return nil
+    }
+
+    private var kernelSymbols: KernelSymbols? {
+        kernel.withLock { table in
+            if case .notRead = table {
+                do {
+                    table = .read(try KernelSymbols(path: "\(procRoot)/kallsyms"))
+                } catch {
+                    table = .unavailable(String(describing: error))
+                }
             }
-        } else {
-            kernel = nil
-            kernelUnavailable = nil
+            if case .read(let symbols) = table { return symbols }
+            return nil
         }
     }
 
-    /// Reads a process's map and parses its executable files now, unless
-    /// done before. Returns false when the process is gone.
+    /// Reads a process's memory map now, unless done before. Returns false
+    /// when the process is gone. Cheap: the files it maps are parsed when
+    /// a frame first needs them.
     @discardableResult
     public func remember(pid: Int32) -> Bool {
         if state.withLock({ $0.processes[pid] != nil }) { return true }
         guard let maps = ProcessMaps(pid: pid, procRoot: procRoot) else { return false }
-        var parsed: [FileKey: ELFSymbols] = [:]
-        var failed: Set<FileKey> = []
-        let known = state.withLock { s in Set(s.files.keys).union(s.unreadable) }
-        for m in maps.mappings where m.executable && m.isFile {
-            let key = FileKey(device: m.device, inode: m.inode)
-            guard !known.contains(key), parsed[key] == nil, !failed.contains(key) else { continue }
-            // The file as the process sees it, in its own mount namespace.
-            if let symbols = try? ELFSymbols(path: "\(procRoot)/\(pid)/root\(m.path)") ?? ELFSymbols(path: m.path) {
-                parsed[key] = symbols
-            } else {
-                failed.insert(key)
-            }
-        }
-        state.withLock { s in
-            s.processes[pid] = maps
-            s.files.merge(parsed) { a, _ in a }
-            s.unreadable.formUnion(failed)
-        }
+        state.withLock { s in s.processes[pid] = s.processes[pid] ?? maps }
         return true
+    }
+
+    /// The symbols of a file mapped by `pid`: parsed once per file (by
+    /// device and inode), as the process sees it (`/proc/PID/root`, its
+    /// container's filesystem) while it lives, else by its path here.
+    private func symbols(of m: Mapping, pid: Int32) -> ELFSymbols? {
+        let key = FileKey(device: m.device, inode: m.inode)
+        let known: ELFSymbols?? = state.withLock { s in
+            if let f = s.files[key] { return .some(f) }
+            return s.unreadable.contains(key) ? .some(nil) : .none
+        }
+        if let known { return known }
+        let parsed = (try? ELFSymbols(path: "\(procRoot)/\(pid)/root\(m.path)")) ?? (try? ELFSymbols(path: m.path))
+        state.withLock { s in
+            if let parsed { s.files[key] = parsed } else { s.unreadable.insert(key) }
+        }
+        return parsed
     }
 
     /// A kernel address, named from kallsyms.
     public func kernelFrame(_ address: UInt64) -> Frame {
-        guard let s = kernel?.symbol(at: address) else {
+        guard let s = kernelSymbols?.symbol(at: address) else {
             return Frame(address: address, origin: .kernel, function: nil, offset: 0, module: nil, note: nil)
         }
         return Frame(address: address, origin: .kernel, function: s.name, offset: s.offset, module: s.module, note: nil)
@@ -120,13 +137,9 @@ public final class Symbolizer: Sendable {
             frame.note = "exited"
             return frame
         }
-        let (mapping, file): (Mapping?, ELFSymbols?) = state.withLock { s in
-            guard let m = s.processes[pid]?.mapping(at: address) else { return (nil, nil) }
-            return (m, s.files[FileKey(device: m.device, inode: m.inode)])
-        }
-        guard let mapping else { return frame }
+        guard let mapping = state.withLock({ $0.processes[pid]?.mapping(at: address) }) else { return frame }
         frame.module = mapping.path.isEmpty ? nil : (mapping.path.split(separator: "/").last.map(String.init) ?? mapping.path)
-        guard let file, let local = file.address(atFileOffset: address - mapping.start + mapping.fileOffset),
+        guard mapping.isFile, let file = symbols(of: mapping, pid: pid), let local = file.address(atFileOffset: address - mapping.start + mapping.fileOffset),
               let s = file.symbol(at: local) else { return frame }
         frame.function = Demangler.demangle(s.name)
         frame.offset = s.offset

@@ -197,7 +197,7 @@ public struct FlameGraph {
         return out
     }
 
-    /// Warm hues for user code, orange for the kernel, green for the Swift
+    /// Warm hues for user code, blue for the kernel, green for the Swift
     /// runtime, grey for the process boxes; varied by name so neighbours
     /// differ, and the same name always the same colour.
     static func colour(_ node: Node) -> String {
@@ -206,7 +206,7 @@ public struct FlameGraph {
         let v = Double(h % 1000) / 1000
         switch node.kind {
         case .process: return "rgb(\(200 + Int(v * 30)),\(200 + Int(v * 30)),\(200 + Int(v * 30)))"
-        case .kernel: return "rgb(\(230 + Int(v * 25)),\(120 + Int(v * 60)),\(30 + Int(v * 30)))"
+        case .kernel: return "rgb(\(100 + Int(v * 50)),\(150 + Int(v * 50)),\(215 + Int(v * 40)))"
         case .swiftRuntime: return "rgb(\(80 + Int(v * 60)),\(190 + Int(v * 50)),\(80 + Int(v * 50)))"
         case .user: return "rgb(\(225 + Int(v * 30)),\(80 + Int(v * 110)),\(40 + Int(v * 40)))"
         }

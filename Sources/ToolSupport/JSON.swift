@@ -26,6 +26,16 @@ public struct JSONObject {
         if T.isSigned { Digits.append(Int64(truncatingIfNeeded: value), to: &bytes) } else { Digits.append(UInt64(truncatingIfNeeded: value), to: &bytes) }
     }
 
+    /// A number, or null.
+    public mutating func field<T: BinaryInteger>(_ name: String, _ value: T?) {
+        guard let value else {
+            key(name)
+            bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        field(name, value)
+    }
+
     public mutating func field(_ name: String, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import ArgumentParser
+import Dispatch
 import Foundation
 import ProbeEvents
 import SwiftBPF
 import Symbols
 
-/// The output flags the stack tools (profile, stackcount)
+/// The output flags the stack tools (profile, offcputime, stackcount)
 /// share, with stacks.bpf.h's configuration they imply.
 public struct StackOptions: ParsableArguments, Sendable {
     @Flag(name: [.customShort("U"), .customLong("user-stacks-only")], help: "Take user stacks only.")
@@ -88,18 +89,32 @@ public final class StackReport: @unchecked Sendable {
         self.options = options
     }
 
-    /// Reads the memory maps of processes seen so far, so their frames can
-    /// be named after they exit. Call it periodically while tracing.
-    public func rememberProcesses() {
-        guard !options.kernelOnly, let keys = try? counts.keys() else { return }
-        for pid in Set(keys.map(\.pid)) where pid != 0 { symbolizer.remember(pid: Int32(bitPattern: pid)) }
+    private var announcements: RingBuffer?
+    private let announced = DispatchQueue(label: "swift-bpf.stacks.processes")
+
+    /// Reads the memory map of each process the probe announces (on its
+    /// first user stack, through the `events` ring), while it lives, so its
+    /// frames are named even if it exits before the report.
+    public func followProcesses(of probe: LoadedObject) throws(BPFError) {
+        guard !options.kernelOnly else { return }
+        let symbolizer = self.symbolizer
+        announcements = try RingBuffer(probe.requiredMap("events"), lostCounter: probe.map(named: "lost_events"), queue: announced) { record in
+            guard case .event(let bytes) = record, bytes.count >= 4 else { return }
+            symbolizer.remember(pid: bytes.loadUnaligned(as: Int32.self))
+        }
     }
 
     /// Every counted stack, named; `divisor` scales the counts (1000 turns
     /// nanoseconds into microseconds).
     public func stacks(divisor: UInt64 = 1) throws(BPFError) -> [NamedStack] {
         var out: [NamedStack] = []
-        for (key, value) in try counts.entries() {
+        let entries = try counts.entries()
+        // Every process's map first (cheap), while most still live; the
+        // files are parsed after.
+        if !options.kernelOnly {
+            for pid in Set(entries.map(\.key.pid)) where pid != 0 { symbolizer.remember(pid: Int32(bitPattern: pid)) }
+        }
+        for (key, value) in entries {
             let pid = Int32(bitPattern: key.pid)
             let user = try traces.frames(key.user_stack).map { $0.reversed().map { symbolizer.userFrame($0, pid: pid) } } ?? []
             // The innermost kernel frames of a tracepoint's stack are the
@@ -111,7 +126,14 @@ public final class StackReport: @unchecked Sendable {
             let comm = withUnsafeBytes(of: key.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             out.append(NamedStack(pid: key.pid, comm: comm, user: user, kernel: kernel, count: value / max(divisor, 1)))
         }
-        return out.filter { $0.count > 0 }
+        // Stacks that differ only in addresses inside the same functions
+        // are one stack to a reader.
+        var merged: [String: NamedStack] = [:]
+        for stack in out {
+            let key = "\(stack.pid)\u{0}\(stack.comm)\u{0}" + (stack.user + stack.kernel).map(Self.label).joined(separator: "\u{0}")
+            if merged[key] != nil { merged[key]!.count += stack.count } else { merged[key] = stack }
+        }
+        return merged.values.filter { $0.count > 0 }
     }
 
     /// The gaps the kernel counted, as one line for the summary; nil when
@@ -160,7 +182,7 @@ public final class StackReport: @unchecked Sendable {
                 out.append("    -                \(s.comm) (\(s.pid))")
                 out.endLine()
             }
-            out.append("        \(s.count)\(unit)")
+            out.append("        \(s.count)" + (unit.isEmpty ? "" : " \(unit)"))
             out.endLine()
             out.endLine()
         }
@@ -196,6 +218,12 @@ public final class StackReport: @unchecked Sendable {
     /// What every stack tool does at the end: text or folded on standard
     /// output, the SVG if asked, and the gaps on standard error.
     public func finish(session: TraceSession, title: String, unit: String, divisor: UInt64 = 1) {
+        // What was announced before the programs detached is read first.
+        announcements?.stop()
+        announced.sync {}
+        if let lost = announcements?.lostEvents, lost > 0 {
+            session.note("\(session.tool): \(lost) processes were not announced in time (a full ring); their frames may be [unknown] if they exited")
+        }
         do {
             let stacks = try stacks(divisor: divisor)
             if options.folded { writeFolded(stacks, to: session.output) } else { writeText(stacks, unit: unit, to: session.output) }

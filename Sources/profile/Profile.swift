@@ -55,17 +55,14 @@ struct Profile: ToolCommand {
         try stacks.size(&open.object)
         let probe = try session.load(open)
         let report = try StackReport(probe: probe.object, options: stacks)
+        try report.followProcesses(of: probe.object)
         let program = probe.programs.profileSample
         let what = "on-CPU stacks at \(frequency) Hz on " + (cpu.map { "CPU \($0)" } ?? "every CPU")
-        try session.runPeriodic(what: what, interval: 1, attach: { () throws(BPFError) in
+        try session.runPeriodic(what: what, interval: nil, attach: { () throws(BPFError) in
             if let cpu { return [try program.attachPerfEvent(.cpuClock, rate: .frequency(frequency), cpu: cpu)] }
             return try program.attachPerfEventOnEveryCPU(.cpuClock, rate: .frequency(frequency))
-        }) { final in
-            if final {
-                report.finish(session: session, title: "profile: on-CPU stacks, \(frequency) Hz", unit: "samples")
-            } else {
-                report.rememberProcesses()
-            }
+        }) { _ in
+            report.finish(session: session, title: "profile: on-CPU stacks, \(frequency) Hz", unit: "samples")
         }
     }
 }

@@ -66,19 +66,16 @@ struct StackCount: ToolCommand {
         if case .uprobe = target { try open.setAutoload(false, for: .stackcountTp) } else { try open.setAutoload(false, for: .stackcountUprobe) }
         let probe = try session.load(open)
         let report = try StackReport(probe: probe.object, options: stacks)
-        try session.runPeriodic(what: "stacks reaching \(self.target)", interval: 1, attach: { () throws(BPFError) in
+        try report.followProcesses(of: probe.object)
+        try session.runPeriodic(what: "stacks reaching \(self.target)", interval: nil, attach: { () throws(BPFError) in
             switch target {
             case .tracepoint(let category, let name):
                 return [try probe.programs.stackcountTp.attachTracepoint(category: category, name: name)]
             case .uprobe(let library, let function):
                 return [try probe.programs.stackcountUprobe.attachUprobe(binary: library, function: function, pid: trace.pid)]
             }
-        }) { final in
-            if final {
-                report.finish(session: session, title: "stackcount: \(self.target)", unit: "")
-            } else {
-                report.rememberProcesses()
-            }
+        }) { _ in
+            report.finish(session: session, title: "stackcount: \(self.target)", unit: "")
         }
     }
 }

@@ -2,8 +2,9 @@
 /* Known work for the stack tools' tests; built by the tests with frame
  * pointers (-O0 -fno-omit-frame-pointer), so every frame is walkable.
  *   stackwork hot SECONDS         ~70% in hot_leaf_a, ~30% in hot_leaf_b, under hot_parent
- *   stackwork sleep COUNT MS      COUNT nanosleeps of MS ms in blocked_here (after 1 s of warm-up sleep)
+ *   stackwork sleep COUNT MS      after SIGUSR1, COUNT nanosleeps of MS ms in blocked_here
  *   stackwork mkdir DIR N M       N mkdirs from mkdir_from_alpha, M from mkdir_from_beta, then 2 s asleep */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,18 +26,33 @@ __attribute__((noinline)) void hot_leaf_a(void) { for (long i = 0; i < 700000; i
 __attribute__((noinline)) void hot_leaf_b(void) { for (long i = 0; i < 300000; i++) sink += i; }
 __attribute__((noinline)) void hot_parent(void) { hot_leaf_a(); hot_leaf_b(); }
 
+/* nanosleep(2) made here, for the same reason as raw_mkdir below. */
+static inline __attribute__((always_inline)) void raw_nanosleep(const struct timespec *t)
+{
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(35L), "D"(t), "S"(0L) : "rcx", "r11", "memory");
+}
+
 __attribute__((noinline)) void blocked_here(long ms)
 {
 	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
 
-	nanosleep(&t, NULL);
+	raw_nanosleep(&t);
 }
 
-__attribute__((noinline)) void warm_up(void)
+/* Says "ready" and waits for SIGUSR1, so a tool can attach first. */
+__attribute__((noinline)) void wait_for_go(void)
 {
-	struct timespec t = { 1, 0 };
+	sigset_t set;
+	int sig;
 
-	nanosleep(&t, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	sigwait(&set, &sig);
 }
 
 /* mkdir(2) made here, not in libc: libc has no frame pointers, and from
@@ -73,7 +89,7 @@ int main(int argc, char **argv)
 		while (now() < end)
 			hot_parent();
 	} else if (argc == 4 && !strcmp(argv[1], "sleep")) {
-		warm_up();
+		wait_for_go();
 		for (int i = 0; i < atoi(argv[2]); i++)
 			blocked_here(atol(argv[3]));
 	} else if (argc == 5 && !strcmp(argv[1], "mkdir")) {

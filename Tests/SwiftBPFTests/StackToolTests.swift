@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// profile and stackcount on known work (Tests/Fixtures),
+/// profile, offcputime and stackcount on known work (Tests/Fixtures),
 /// built here with frame pointers.
 extension Privileged {
     @Suite struct StackTools {
@@ -30,7 +30,8 @@ extension Privileged {
 
         @Test func profileFindsTheHotFunctionsInTheirShares() throws {
             let work = try Self.stackwork()
-            let hot = try ToolRun(absolute: work, ["hot", "6"])
+            // Hot for longer than the tool needs (starting it is slow under emulation).
+            let hot = try ToolRun(absolute: work, ["hot", "60"])
             defer { hot.signal(SIGKILL); _ = hot.finish() }
             let pid = hot.process.processIdentifier
             let svg = try TestEnvironment.temporaryDirectory() + "/cpu.svg"
@@ -53,16 +54,96 @@ extension Privileged {
             #expect(picture.contains("<title>profile: on-CPU stacks, 99 Hz</title>") && picture.contains(">hot_leaf_a ("))
         }
 
+        /// The flame graph in a real browser: headless Chromium loads it with
+        /// no console error, lays the hot leaf out widest under its parent,
+        /// and a scripted click zooms. Rendering is user space only, so the
+        /// kernel lane leaves it to the host.
+        @Test(.enabled(if: !TestEnvironment.inKernelLane, "the SVG is the same on every kernel; Chromium under emulation is slow"))
+        func flameGraphOpensAndZoomsInChromium() throws {
+            let work = try Self.stackwork()
+            let hot = try ToolRun(absolute: work, ["hot", "60"])
+            defer { hot.signal(SIGKILL); _ = hot.finish() }
+            let dir = try TestEnvironment.temporaryDirectory()
+            let run = try ToolRun("profile", ["-p", "\(hot.process.processIdentifier)", "-F", "99", "--duration", "2", "--svg", dir + "/cpu.svg"])
+            #expect(run.waitUntilAttached() && run.finish() == 0, "\(run.stderr.text)")
+
+            /// The DOM after load (and after `script`, if given), and the console.
+            func chromium(_ file: String, then script: String? = nil) throws -> (dom: String, console: String) {
+                var path = dir + "/" + file
+                if let script {
+                    let zoomed = try String(contentsOfFile: path, encoding: .utf8)
+                        .replacingOccurrences(of: "</svg>", with: "<script>setTimeout(function () { \(script) }, 0)</script></svg>")
+                    path = dir + "/scripted-" + file
+                    try zoomed.write(toFile: path, atomically: true, encoding: .utf8)
+                }
+                let r = try Command.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                                         "--virtual-time-budget=2000", "--dump-dom", path])
+                try #require(r.status == 0, "chromium: \(r.output.suffix(500))")
+                let console = r.output.split(separator: "\n").filter { $0.contains(":CONSOLE") }.joined(separator: "\n")
+                return (r.output, console)
+            }
+            /// Each frame's title, width and parent, from the DOM.
+            func frames(_ dom: String) -> [(title: String, width: Double, parent: String, id: String, hidden: Bool)] {
+                dom.matches(of: /<g class="(f[^"]*)" id="(f\d+)"[^>]*data-p="(-?\d+)"[^>]*><title>([^<]*)<\/title><rect x="[^"]*" y="[^"]*" width="([^"]*)"/).map {
+                    (String($0.4), Double($0.5) ?? -1, String($0.3), String($0.2), $0.1.contains("hidden"))
+                }
+            }
+            let plain = try chromium("cpu.svg")
+            #expect(plain.console.isEmpty, "no console messages: \(plain.console)")
+            #expect(plain.dom.contains("<title>profile: on-CPU stacks, 99 Hz</title>"))
+            let laid = frames(plain.dom)
+            let a = try #require(laid.first { $0.title.hasPrefix("hot_leaf_a (") }, "\(laid.map(\.title))")
+            let b = try #require(laid.first { $0.title.hasPrefix("hot_leaf_b (") })
+            let parent = try #require(laid.first { $0.title.hasPrefix("hot_parent (") })
+            let siblings = laid.filter { $0.parent == a.parent }
+            #expect(a.parent == parent.id.dropFirst().description && b.parent == a.parent, "both leaves under hot_parent")
+            #expect(siblings.allSatisfy { $0.width <= a.width }, "the hot leaf is the widest under its parent: \(siblings)")
+
+            // A click on hot_leaf_b: it fills the width, hot_leaf_a is hidden.
+            let clicked = try chromium("cpu.svg", then: "document.getElementById('\(b.id)').dispatchEvent(new MouseEvent('click'));")
+            #expect(clicked.console.isEmpty, "\(clicked.console)")
+            let zoomed = frames(clicked.dom)
+            #expect(zoomed.first { $0.id == b.id }?.width == 1200, "\(zoomed.first { $0.id == b.id }.map { "\($0)" } ?? "")")
+            #expect(zoomed.first { $0.id == a.id }?.hidden == true)
+            #expect(clicked.dom.contains("id=\"reset\" class=\"button\""), "Reset zoom appears")
+            // And a picture of it.
+            let png = dir + "/cpu.png"
+            _ = try Command.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,400", "--screenshot=\(png)", dir + "/cpu.svg"])
+            let size = (try? FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0
+            #expect(size > 5_000, "a PNG of the flame graph: \(size) bytes")
+        }
+
         @Test func swiftNamesAreDemangled() throws {
             let dir = try TestEnvironment.temporaryDirectory()
             let build = try Command.run(["swiftc", "-Onone", "-parse-as-library", "-o", dir + "/hot", Self.fixtures + "/hot.swift"])
             try #require(build.status == 0, "swiftc: \(build.output)")
-            let hot = try ToolRun(absolute: dir + "/hot", ["6"])
+            let hot = try ToolRun(absolute: dir + "/hot", ["60"])
             defer { hot.signal(SIGKILL); _ = hot.finish() }
             let run = try ToolRun("profile", ["-p", "\(hot.process.processIdentifier)", "-F", "99", "--duration", "2", "--folded", "-U"])
             #expect(run.waitUntilAttached() && run.finish() == 0, "\(run.stderr.text)")
             let names = Set(Self.folded(run.stdout.text).flatMap(\.frames))
             #expect(names.contains("hot.hotParent() -> ()") && names.contains("hot.hotLeafA() -> ()"), "\(names.sorted())")
+        }
+
+        @Test func offcputimeWeighsTheBlockingStackByTimeAway() throws {
+            let work = try Self.stackwork()
+            // Once the tool is attached: 100 sleeps of 10 ms.
+            let sleeper = try ToolRun(absolute: work, ["sleep", "100", "10"])
+            defer { sleeper.signal(SIGKILL); _ = sleeper.finish() }
+            try #require(sleeper.stdout.wait(for: "ready"))
+            let run = try ToolRun("offcputime", ["-p", "\(sleeper.process.processIdentifier)", "--folded"])
+            #expect(run.waitUntilAttached(), "\(run.stderr.text)")
+            sleeper.signal(SIGUSR1)
+            #expect(sleeper.finish(timeout: 30) == 0)
+            run.signal(SIGINT)
+            #expect(run.finish() == 0, "\(run.stderr.text)")
+            let stacks = Self.folded(run.stdout.text).filter { $0.frames.contains("blocked_here") }
+            let micros = stacks.reduce(0) { $0 + $1.count }
+            print("offcputime: \(micros) us blocked in blocked_here")
+            #expect(abs(Double(micros) - 1_000_000) <= 100_000, "1 s in 100 sleeps of 10 ms: \(run.stdout.text)")
+            #expect(stacks.contains { $0.frames.contains { $0.hasSuffix("_[k]") && $0.contains("nanosleep") } },
+                    "kernel frames through nanosleep: \(run.stdout.text)")
+            #expect(!run.stdout.text.contains("bpf_prog_"), "the probe's own frames are not shown")
         }
 
         @Test func stackcountCountsEachCallingStackExactly() throws {
@@ -88,6 +169,7 @@ extension Privileged {
                 ("profile", ["-F", "0"], "-F must be"),
                 ("profile", ["--cpu", "4096"], "no such online CPU"),
                 ("profile", ["--svg", "/nonexistent/dir/x.svg"], "no directory"),
+                ("offcputime", ["-m", "10", "-M", "5"], "below --min-block"),
             ] {
                 let r = try ToolRun.complete(tool, args)
                 #expect(r.status == 2 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(mention), "\(tool) \(args): \(r.stderr)")

@@ -78,8 +78,19 @@ public final class PipeCollector: @unchecked Sendable {
         return text.contains(needle)
     }
 
-    /// Waits for end of file.
-    public func waitForEOF(timeout: Double = 20) { _ = done.wait(timeout: .now() + timeout) }
+    private var reachedEOF = false
+
+    /// Waits for end of file; at once if it was reached before (a second
+    /// `finish()` must not wait again).
+    public func waitForEOF(timeout: Double = 20) {
+        lock.lock()
+        let reached = reachedEOF
+        lock.unlock()
+        guard !reached, done.wait(timeout: .now() + timeout) == .success else { return }
+        lock.lock()
+        reachedEOF = true
+        lock.unlock()
+    }
 }
 
 /// A running swiftbpf-testhelper: performs syscalls on command.

@@ -90,8 +90,6 @@ static __always_inline void *reserve_event(__u64 size)
 	return e;
 }
 
-/* Fills the struct task_info an event starts with: now, and the current
- * task's cgroup, process, thread, parent, user and command. */
 /* A struct pid's number in the innermost PID namespace it belongs to
  * (numbers[level]), as /proc/PID/status's last NSpid column shows it. */
 static __always_inline __u32 ns_nr(struct pid *pid)
@@ -103,6 +101,9 @@ static __always_inline __u32 ns_nr(struct pid *pid)
 	return upid.nr;
 }
 
+/* Fills the struct task_info an event starts with: now, and the current
+ * task's cgroup, process, thread, parent, user and command (and with
+ * filter.ns_pids, its PID and TID in its own PID namespace). */
 static __always_inline void fill_task(struct task_info *t)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import ArgumentParser
+import BPFProbes
+import ToolSupport
+
+@main
+struct KillSnoop: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "killsnoop",
+        abstract: "Trace kill(2), tkill(2) and tgkill(2) calls, with their results.",
+        discussion: """
+        The syscall-only view of sigsnoop: PID and COMM are the caller's, TPID the \
+        target (a process for kill, a thread for tkill and tgkill), RESULT 0 or the \
+        errno name (ESRCH: no such process; EPERM: not allowed). -x keeps failed calls.
+
+        Examples:
+          killsnoop                   every kill call
+          killsnoop -s TERM -x        SIGTERMs that failed
+        """
+    )
+
+    @OptionGroup(title: "Tracing options")
+    var trace: TraceOptions
+
+    @Option(name: [.customShort("s"), .long], help: ArgumentHelp("Only this signal (name or number).", valueName: "signal"))
+    var signal: String?
+
+    func validate() throws {
+        if let signal, SignalName.number(signal) == nil { throw ValidationError("no signal '\(signal)' (give a name such as TERM, or a number)") }
+    }
+
+    func run() throws {
+        let session = try TraceSession(tool: "killsnoop", options: trace)
+        var open = try KillsnoopSkeleton.open()
+        open.sigCfg = sigsnoop_config(signal: signal.flatMap(SignalName.number) ?? 0, pad: 0)
+        let probe = try session.load(open)
+        try session.stream(probe, format: EventTable(KillFields.all, options: trace), what: "kill, tkill and tgkill")
+    }
+}
+
+/// killsnoop's fields, in text and JSON alike.
+enum KillFields {
+    static let calls = ["kill", "tkill", "tgkill"]
+
+    static let all: [Field<SignalEvent>] = [
+        .pid,
+        .comm(),
+        .string("syscall", "CALL", width: 6) { e in calls.indices.contains(Int(e.code)) ? calls[Int(e.code)] : "\(e.code)" },
+        .string("signal", "SIG", width: 7) { SignalName.name($0.signal) },
+        .number("signal_number", "") { $0.signal }.jsonOnly,
+        .number("target_pid", "TPID", width: 7) { Int32(bitPattern: $0.targetPID) },
+        .result { $0.result },
+    ]
+}
