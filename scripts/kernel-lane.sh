@@ -39,9 +39,10 @@ boot() {
     start=$(date +%s)
     # KVM hangs in this nested setup, so software emulation; a boot takes ~30 s.
     # The host's PATH goes in too: tests compile fixtures with cc and swiftc.
+    # The filter is quoted: the guest's shell would take its | for a pipe.
     set +e
     timeout 1500 "$vng" --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
-        --rwdir "$out" --exec "env PATH=$PATH $root/scripts/kernel-lane-guest.sh $root $out ${LANE_FILTER:-}" >"$out/console" 2>&1
+        --rwdir "$out" --exec "env PATH=$PATH $root/scripts/kernel-lane-guest.sh $root $out '${LANE_FILTER:-}'" >"$out/console" 2>&1
     vm=$?
     set -e
     elapsed=$(( $(date +%s) - start ))

@@ -106,7 +106,8 @@ public final class Symbolizer: Sendable {
 
     /// The symbols of a file mapped by `pid`: parsed once per file (by
     /// device and inode), as the process sees it (`/proc/PID/root`, its
-    /// container's filesystem) while it lives, else by its path here.
+    /// container's filesystem) while it lives, else by its path here when
+    /// that is the same inode.
     private func symbols(of m: Mapping, pid: Int32) -> ELFSymbols? {
         let key = FileKey(device: m.device, inode: m.inode)
         let known: ELFSymbols?? = state.withLock { s in
@@ -114,7 +115,11 @@ public final class Symbolizer: Sendable {
             return s.unreadable.contains(key) ? .some(nil) : .none
         }
         if let known { return known }
-        let parsed = (try? ELFSymbols(path: "\(procRoot)/\(pid)/root\(m.path)")) ?? (try? ELFSymbols(path: m.path))
+        // Once the process is gone, the same path here is the same file
+        // only if its inode says so (a container's /bin/sh is not ours).
+        var here = stat()
+        let sameFileHere = stat(m.path, &here) == 0 && UInt64(here.st_ino) == m.inode
+        let parsed = (try? ELFSymbols(path: "\(procRoot)/\(pid)/root\(m.path)")) ?? (sameFileHere ? try? ELFSymbols(path: m.path) : nil)
         state.withLock { s in
             if let parsed { s.files[key] = parsed } else { s.unreadable.insert(key) }
         }

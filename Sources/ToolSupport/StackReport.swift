@@ -124,7 +124,7 @@ public final class StackReport: @unchecked Sendable {
                 kernel.removeLast()
             }
             let comm = withUnsafeBytes(of: key.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            out.append(NamedStack(pid: key.pid, comm: comm, user: user, kernel: kernel, count: value / max(divisor, 1)))
+            out.append(NamedStack(pid: key.pid, comm: comm, user: user, kernel: kernel, count: value))
         }
         // Stacks that differ only in addresses inside the same functions
         // are one stack to a reader.
@@ -133,7 +133,9 @@ public final class StackReport: @unchecked Sendable {
             let key = "\(stack.pid)\u{0}\(stack.comm)\u{0}" + (stack.user + stack.kernel).map(Self.label).joined(separator: "\u{0}")
             if merged[key] != nil { merged[key]!.count += stack.count } else { merged[key] = stack }
         }
-        return merged.values.filter { $0.count > 0 }
+        // Scaled after summing, so that many small counts are not each
+        // rounded down.
+        return merged.values.map { var s = $0; s.count /= max(divisor, 1); return s }.filter { $0.count > 0 }
     }
 
     /// The gaps the kernel counted, as one line for the summary; nil when

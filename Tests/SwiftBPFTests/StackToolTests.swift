@@ -37,7 +37,7 @@ extension Privileged {
             let svg = try TestEnvironment.temporaryDirectory() + "/cpu.svg"
             let run = try ToolRun("profile", ["-p", "\(pid)", "-F", "99", "--duration", "3", "--folded", "--svg", svg])
             #expect(run.waitUntilAttached(), "\(run.stderr.text)")
-            #expect(run.finish() == 0, "\(run.stderr.text)")
+            #expect(run.finish(timeout: 120) == 0, "\(run.stderr.text)")
             let stacks = Self.folded(run.stdout.text)
             let total = stacks.reduce(0) { $0 + $1.count }
             let under = stacks.filter { $0.frames.contains("hot_parent") }.reduce(0) { $0 + $1.count }
@@ -65,7 +65,7 @@ extension Privileged {
             defer { hot.signal(SIGKILL); _ = hot.finish() }
             let dir = try TestEnvironment.temporaryDirectory()
             let run = try ToolRun("profile", ["-p", "\(hot.process.processIdentifier)", "-F", "99", "--duration", "2", "--svg", dir + "/cpu.svg"])
-            #expect(run.waitUntilAttached() && run.finish() == 0, "\(run.stderr.text)")
+            #expect(run.waitUntilAttached() && run.finish(timeout: 120) == 0, "\(run.stderr.text)")
 
             /// The DOM after load (and after `script`, if given), and the console.
             func chromium(_ file: String, then script: String? = nil) throws -> (dom: String, console: String) {
@@ -113,6 +113,23 @@ extension Privileged {
             #expect(size > 5_000, "a PNG of the flame graph: \(size) bytes")
         }
 
+        /// A process in another root (as a container's is) maps files at
+        /// paths this root does not have; they are read through
+        /// /proc/PID/root (bcc #1366).
+        @Test func framesOfAProcessInAnotherRootAreNamed() throws {
+            let root = try TestEnvironment.temporaryDirectory()
+            let cc = try Command.run(["cc", "-O0", "-static", "-fno-omit-frame-pointer", "-o", root + "/inside", Self.fixtures + "/stackwork.c"])
+            try #require(cc.status == 0, "cc: \(cc.output)")
+            let hot = try ToolRun(absolute: "/usr/sbin/chroot", [root, "/inside", "hot", "60"])
+            defer { hot.signal(SIGKILL); _ = hot.finish() }
+            usleep(300_000)
+            #expect(!FileManager.default.fileExists(atPath: "/inside"), "the path exists only in the other root")
+            let run = try ToolRun("profile", ["-p", "\(hot.process.processIdentifier)", "-F", "99", "--duration", "2", "--folded", "-U"])
+            #expect(run.waitUntilAttached() && run.finish(timeout: 120) == 0, "\(run.stderr.text)")
+            let names = Set(Self.folded(run.stdout.text).flatMap(\.frames))
+            #expect(names.contains("hot_parent") && names.contains("hot_leaf_a"), "\(run.stdout.text)")
+        }
+
         @Test func swiftNamesAreDemangled() throws {
             let dir = try TestEnvironment.temporaryDirectory()
             let build = try Command.run(["swiftc", "-Onone", "-parse-as-library", "-o", dir + "/hot", Self.fixtures + "/hot.swift"])
@@ -120,7 +137,7 @@ extension Privileged {
             let hot = try ToolRun(absolute: dir + "/hot", ["60"])
             defer { hot.signal(SIGKILL); _ = hot.finish() }
             let run = try ToolRun("profile", ["-p", "\(hot.process.processIdentifier)", "-F", "99", "--duration", "2", "--folded", "-U"])
-            #expect(run.waitUntilAttached() && run.finish() == 0, "\(run.stderr.text)")
+            #expect(run.waitUntilAttached() && run.finish(timeout: 120) == 0, "\(run.stderr.text)")
             let names = Set(Self.folded(run.stdout.text).flatMap(\.frames))
             #expect(names.contains("hot.hotParent() -> ()") && names.contains("hot.hotLeafA() -> ()"), "\(names.sorted())")
         }
@@ -136,7 +153,7 @@ extension Privileged {
             sleeper.signal(SIGUSR1)
             #expect(sleeper.finish(timeout: 30) == 0)
             run.signal(SIGINT)
-            #expect(run.finish() == 0, "\(run.stderr.text)")
+            #expect(run.finish(timeout: 120) == 0, "\(run.stderr.text)")
             let stacks = Self.folded(run.stdout.text).filter { $0.frames.contains("blocked_here") }
             let micros = stacks.reduce(0) { $0 + $1.count }
             print("offcputime: \(micros) us blocked in blocked_here")
@@ -154,7 +171,7 @@ extension Privileged {
             let r = try Command.run([work, "mkdir", dir, "3", "5"])
             #expect(r.status == 0)
             run.signal(SIGINT)
-            #expect(run.finish() == 0, "\(run.stderr.text)")
+            #expect(run.finish(timeout: 120) == 0, "\(run.stderr.text)")
             let stacks = Self.folded(run.stdout.text)
             func count(_ caller: String) -> Int { stacks.filter { $0.frames.contains(caller) }.reduce(0) { $0 + $1.count } }
             #expect(count("mkdir_from_alpha") == 3 && count("mkdir_from_beta") == 5, "\(run.stdout.text)")
