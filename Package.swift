@@ -133,7 +133,7 @@ let package = Package(
             ]
         ),
         // `make bench`: the library's per-event cost.
-        .executableTarget(name: "eventpath", dependencies: ["BPFProbes", "ToolSupport"], path: "bench/EventPath"),
+        .executableTarget(name: "eventpath", dependencies: ["BPFProbes", "ToolSupport", "Symbols"], path: "bench/EventPath"),
 
         // Tests: a helper that performs syscalls on command, so a test knows
         // the PID of the process it traces before the events happen, and

@@ -115,6 +115,8 @@ extension Privileged {
             let name = "swbpf-oom-\(getpid())"
             let v1 = "/sys/fs/cgroup/memory"
             let isV1 = FileManager.default.fileExists(atPath: v1 + "/memory.limit_in_bytes")
+            // On v2 the memory controller must be on for the root's children.
+            if !isV1 { try "+memory".write(toFile: "/sys/fs/cgroup/cgroup.subtree_control", atomically: false, encoding: .utf8) }
             let dir = (isV1 ? v1 : "/sys/fs/cgroup") + "/" + name
             try #require(mkdir(dir, 0o755) == 0 || errno == EEXIST, "mkdir \(dir): \(String(cString: strerror(errno)))")
             defer { rmdir(dir) }

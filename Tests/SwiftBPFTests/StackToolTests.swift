@@ -178,6 +178,20 @@ extension Privileged {
             #expect(stacks.allSatisfy { $0.frames.contains("main") }, "\(run.stdout.text)")
         }
 
+        /// A user function as the target: a uprobe on each call.
+        @Test func stackcountOnAUserFunction() throws {
+            let work = try Self.stackwork()
+            let dir = try TestEnvironment.temporaryDirectory()
+            let run = try ToolRun("stackcount", ["u:\(work):mkdir_from_beta", "-U", "--folded"])
+            #expect(run.waitUntilAttached(), "\(run.stderr.text)")
+            #expect(try Command.run([work, "mkdir", dir, "2", "4"]).status == 0)
+            run.signal(SIGINT)
+            #expect(run.finish(timeout: 120) == 0, "\(run.stderr.text)")
+            let stacks = Self.folded(run.stdout.text)
+            #expect(stacks.reduce(0) { $0 + $1.count } == 4 && stacks.allSatisfy { $0.frames.suffix(2) == ["main", "mkdir_from_beta"] },
+                    "\(run.stdout.text)")
+        }
+
         @Test func badTargetsAndFlagsAreUsageErrors() throws {
             for (tool, args, mention) in [
                 ("stackcount", ["nocolon"], "CATEGORY:NAME"),

@@ -7,6 +7,7 @@
 import BPFProbes
 import Foundation
 import Glibc
+import Symbols
 import ToolSupport
 
 @main
@@ -61,6 +62,42 @@ enum EventPath {
     static let textTable = EventTable(fields, json: false, relativeTime: false)
     static let jsonTable = EventTable(fields, json: true, relativeTime: false)
 
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) }
+
+    /// What naming stacks costs (profile, offcputime and stackcount do it
+    /// at the end): N distinct kernel addresses (kallsyms read on the
+    /// first), and N distinct user addresses of this process (its maps,
+    /// then each library's symbols parsed once), cold and warm.
+    static func symbolization(count: Int = 10_000) -> [String: Double] {
+        let kallsyms = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/kallsyms")).readToEnd())
+            .map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let kernelText = kallsyms.split(separator: "\n").compactMap { line -> UInt64? in
+            let f = line.split(separator: " ")
+            return f.count >= 3 && "tT".contains(f[1]) ? UInt64(f[0], radix: 16) : nil
+        }.filter { $0 != 0 }
+        let kernel = stride(from: 0, to: kernelText.count, by: max(1, kernelText.count / count)).prefix(count).map { kernelText[$0] + 4 }
+        let maps = ProcessMaps(pid: getpid())?.mappings.filter { $0.executable && $0.isFile } ?? []
+        let span = maps.reduce(UInt64(0)) { $0 + ($1.end - $1.start) }
+        var user: [UInt64] = []
+        for m in maps {
+            let share = max(1, Int(Double(count) * Double(m.end - m.start) / Double(max(span, 1))))
+            let step = max(1, (m.end - m.start) / UInt64(share))
+            user += stride(from: m.start, to: m.end, by: Int(step)).prefix(share).map { $0 }
+        }
+        func time(_ body: () -> Void) -> Double { let t = now(); body(); return now() - t }
+        let symbolizer = Symbolizer()
+        var named = 0
+        let kernelCold = time { for a in kernel where symbolizer.kernelFrame(a).function != nil { named += 1 } }
+        let kernelWarm = time { for a in kernel where symbolizer.kernelFrame(a).function != nil { named += 1 } }
+        let userCold = time { for a in user where symbolizer.userFrame(a, pid: getpid()).function != nil { named += 1 } }
+        let userWarm = time { for a in user where symbolizer.userFrame(a, pid: getpid()).function != nil { named += 1 } }
+        print("symbolization, \(kernel.count) distinct kernel and \(user.count) distinct user addresses (\(named / 2) named):")
+        print(String(format: "  kernel     %8.1f ms the first time (kallsyms read), %6.0f ns/address after", kernelCold / 1e6, kernelWarm / Double(max(kernel.count, 1))))
+        print(String(format: "  user       %8.1f ms the first time (maps, %d files parsed), %6.0f ns/address after", userCold / 1e6, Set(maps.map(\.inode)).count, userWarm / Double(max(user.count, 1))))
+        return ["symbolize kernel cold ms": kernelCold / 1e6, "symbolize kernel ns/address": kernelWarm / Double(max(kernel.count, 1)),
+                "symbolize user cold ms": userCold / 1e6, "symbolize user ns/address": userWarm / Double(max(user.count, 1))]
+    }
+
     static func main() {
         let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 5
         let offset = Kernel.monotonicToRealtimeOffset()
@@ -90,6 +127,7 @@ enum EventPath {
                 report[name] = median
                 print(String(format: "  %-10@ %8.0f ns/event  (%.0f-%.0f)", name as NSString, median, samples.first!, samples.last!))
             }
+            for (name, value) in symbolization() { report[name] = value }
             let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
             print(String(decoding: json, as: UTF8.self))
         } catch {
