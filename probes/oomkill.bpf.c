@@ -8,8 +8,12 @@
 SEC("tracepoint/oom/mark_victim")
 int mark_victim(struct trace_event_raw_mark_victim *ctx)
 {
-	struct oom_event *e = reserve_event(sizeof(*e));
+	struct oom_event *e;
 
+	/* The shared filters select the task that ran out of memory. */
+	if (!task_selected())
+		return 0;
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));

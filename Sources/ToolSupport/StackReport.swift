@@ -43,6 +43,14 @@ public struct StackOptions: ParsableArguments, Sendable {
         }
     }
 
+    /// The shared flags that mean nothing to a stack tool are usage
+    /// errors, not silently ignored.
+    public func check(_ trace: TraceOptions, tool: String) throws {
+        if trace.json { throw ValidationError("\(tool) writes stacks, not events: use --folded (or --svg) for a machine-readable form") }
+        if trace.failed { throw ValidationError("-x selects failed calls; \(tool) counts stacks, which have no result") }
+        if trace.timestamp { throw ValidationError("-T times events; \(tool) prints totals at the end") }
+    }
+
     /// What the probe's `stacks_cfg` should say.
     public var config: stacks_config {
         var c = stacks_config()

@@ -33,6 +33,7 @@ struct OffCPUTime: ToolCommand {
     var maxBlock: UInt64?
 
     func validate() throws {
+        try stacks.check(trace, tool: "offcputime")
         if let maxBlock, maxBlock < minBlock { throw ValidationError("--max-block (\(maxBlock)) is below --min-block (\(minBlock))") }
     }
 

@@ -13,7 +13,9 @@ struct OOMKill: ToolCommand {
         From oom:mark_victim. PID and COMM are the task that ran out of memory (often \
         the victim itself); VPID and VCOMM the victim. Linux 6.8+ also gives the \
         victim's memory in KiB (TOTAL_VM, ANON_RSS); older kernels give only its PID, \
-        and its name is then read from /proc while it is still there ("?" if gone).
+        and its name is then read from /proc while it is still there ("?" if gone). \
+        The shared filters (-p, -c, -u, --cgroup, --container) select the task that \
+        ran out of memory.
 
         Examples:
           oomkill                     every OOM kill
@@ -23,6 +25,10 @@ struct OOMKill: ToolCommand {
 
     @OptionGroup(title: "Tracing options")
     var trace: TraceOptions
+
+    func validate() throws {
+        if trace.failed { throw ValidationError("-x selects failed calls; an OOM kill has no result to select by") }
+    }
 
     func run() throws {
         let session = try TraceSession(tool: "oomkill", options: trace)

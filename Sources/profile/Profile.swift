@@ -40,6 +40,7 @@ struct Profile: ToolCommand {
     var includeIdle = false
 
     func validate() throws {
+        try stacks.check(trace, tool: "profile")
         guard (1...10_000).contains(frequency) else { throw ValidationError("-F must be from 1 to 10000 samples a second, got \(frequency)") }
         if let cpu, !((try? Kernel.onlineCPUs())?.contains(cpu) ?? true) {
             throw ValidationError("--cpu \(cpu): no such online CPU (online: \((try? Kernel.onlineCPUs())?.map(String.init).joined(separator: ",") ?? "?"))")

@@ -45,6 +45,7 @@ struct StackCount: ToolCommand {
     }
 
     func validate() throws {
+        try stacks.check(trace, tool: "stackcount")
         guard parsedTarget != nil else {
             throw ValidationError("target '\(target)': give CATEGORY:NAME (a tracepoint) or u:LIBRARY:FUNCTION")
         }

@@ -201,6 +201,8 @@ extension Privileged {
                 ("profile", ["--cpu", "4096"], "no such online CPU"),
                 ("profile", ["--svg", "/nonexistent/dir/x.svg"], "no directory"),
                 ("offcputime", ["-m", "10", "-M", "5"], "below --min-block"),
+                ("profile", ["--json"], "use --folded"),
+                ("stackcount", ["syscalls:sys_enter_mkdir", "-x"], "no result"),
             ] {
                 let r = try ToolRun.complete(tool, args)
                 #expect(r.status == 2 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(mention), "\(tool) \(args): \(r.stderr)")
