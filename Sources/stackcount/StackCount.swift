@@ -10,13 +10,13 @@ struct StackCount: ToolCommand {
         abstract: "Count the stacks that reach a tracepoint or a user function.",
         discussion: """
         TARGET is a tracepoint, CATEGORY:NAME (as in /sys/kernel/tracing/events), or \
-        a user function, u:LIBRARY:FUNCTION (a path, or a library name such as c for \
-        libc). Each hit counts its stacks in the kernel.
+        a user function, u:LIBRARY:FUNCTION (a path, or a library's file name such as \
+        libc.so.6). Each hit counts its stacks in the kernel.
 
         Examples:
           stackcount syscalls:sys_enter_mkdir       who calls mkdir
           stackcount sched:sched_process_fork -P    forks, per process
-          stackcount u:c:malloc -p 1234 -U          malloc's callers in one process
+          stackcount u:libc.so.6:malloc -p 1234 -U  malloc's callers in one process
         """
     )
 
