@@ -13,7 +13,7 @@ set -- --testing-library swift-testing
 # whatever waits for it: at the bound, a watchdog records what the kernel
 # says (stuck tasks, their kernel stacks, dmesg) and powers the guest off.
 (
-    sleep 1080
+    sleep 1440
     ps -eo pid,stat,wchan:32,comm >"$out/tasks" 2>&1
     for p in $(ps -eo pid=,stat= | awk '$2 ~ /D/ {print $1}'); do
         echo "== $p $(cat /proc/$p/comm)"; cat /proc/$p/stack

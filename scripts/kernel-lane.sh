@@ -41,7 +41,7 @@ boot() {
     # The host's PATH goes in too: tests compile fixtures with cc and swiftc.
     # The filter is quoted: the guest's shell would take its | for a pipe.
     set +e
-    timeout 1500 "$vng" --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
+    timeout 1620 "$vng" --run "$KERNEL" --disable-kvm --force-9p --memory 2G --cpus 2 \
         --rwdir "$out" --exec "env PATH=$PATH $root/scripts/kernel-lane-guest.sh $root $out '${LANE_FILTER:-}'" >"$out/console" 2>&1
     vm=$?
     set -e
@@ -69,11 +69,12 @@ outs=()
 boot
 outs+=("$out")
 # Under emulation a task has now and then stayed in the kernel through
-# SIGKILL (see the README): that one case boots again, at most twice,
-# saying so. Any other failure stands.
-for attempt in 2 3; do
+# SIGKILL (see the README): that one case boots again, once, saying so
+# (two runs at the 1440 s bound still fit CI's 90 minutes). Any other
+# failure stands.
+for attempt in 2; do
     if [ "$status" != 0 ] && { [ "$status" = 124 ] || grep -qE "survived SIGKILL|did not answer in 120 s" "$out/log"; }; then
-        echo "kernel-lane: RETRY $attempt of 3: a task was stuck in the guest's kernel (evidence above); booting again"
+        echo "kernel-lane: RETRY $attempt of 2: a task was stuck in the guest's kernel (evidence above); booting again"
         boot
         outs+=("$out")
     fi
