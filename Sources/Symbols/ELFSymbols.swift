@@ -127,14 +127,7 @@ public final class ELFSymbols: Sendable {
     /// it; nil when the address is past the end of the nearest symbol
     /// below it, or below them all.
     public func symbol(at address: UInt64) -> (name: String, offset: UInt64)? {
-        var low = 0, high = symbols.count
-        while low < high {
-            let mid = (low + high) / 2
-            if symbols[mid].address <= address { low = mid + 1 } else { high = mid }
-        }
-        guard low > 0 else { return nil }
-        let s = symbols[low - 1]
-        if address >= s.end { return nil }
+        guard let s = symbols.last(atOrBelow: address, key: \.address), address < s.end else { return nil }
         return (s.name, address - s.address)
     }
 }

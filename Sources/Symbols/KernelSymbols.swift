@@ -54,14 +54,7 @@ public final class KernelSymbols: Sendable {
     /// The function holding `address`: its name, the offset into it, and
     /// its module (nil for the kernel proper). nil below the first symbol.
     public func symbol(at address: UInt64) -> (name: String, offset: UInt64, module: String?)? {
-        // The last entry at or below the address.
-        var low = 0, high = entries.count
-        while low < high {
-            let mid = (low + high) / 2
-            if entries[mid].address <= address { low = mid + 1 } else { high = mid }
-        }
-        guard low > 0 else { return nil }
-        let e = entries[low - 1]
+        guard let e = entries.last(atOrBelow: address, key: \.address) else { return nil }
         return (e.name, address - e.address, e.module)
     }
 }

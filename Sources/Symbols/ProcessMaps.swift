@@ -50,12 +50,7 @@ public struct ProcessMaps: Sendable {
 
     /// The mapping holding `address`.
     public func mapping(at address: UInt64) -> Mapping? {
-        var low = 0, high = mappings.count
-        while low < high {
-            let mid = (low + high) / 2
-            if mappings[mid].start <= address { low = mid + 1 } else { high = mid }
-        }
-        guard low > 0, address < mappings[low - 1].end else { return nil }
-        return mappings[low - 1]
+        guard let m = mappings.last(atOrBelow: address, key: \.start), address < m.end else { return nil }
+        return m
     }
 }

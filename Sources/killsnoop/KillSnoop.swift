@@ -22,17 +22,12 @@ struct KillSnoop: ToolCommand {
     @OptionGroup(title: "Tracing options")
     var trace: TraceOptions
 
-    @Option(name: [.customShort("s"), .long], help: ArgumentHelp("Only this signal (name or number).", valueName: "signal"))
-    var signal: String?
-
-    func validate() throws {
-        if let signal, SignalName.number(signal) == nil { throw ValidationError("no signal '\(signal)' (give a name such as TERM, or a number)") }
-    }
+    @OptionGroup var signal: SignalOption
 
     func run() throws {
         let session = try TraceSession(tool: "killsnoop", options: trace)
         var open = try KillsnoopSkeleton.open()
-        open.sigCfg = sigsnoop_config(signal: signal.flatMap(SignalName.number) ?? 0, pad: 0)
+        open.sigCfg = signal.config
         let probe = try session.load(open)
         try session.stream(probe, format: EventTable(KillFields.all, options: trace), what: "kill, tkill and tgkill")
     }
