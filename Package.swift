@@ -27,6 +27,10 @@ let package = Package(
         .executable(name: "sigsnoop", targets: ["sigsnoop"]),
         .executable(name: "killsnoop", targets: ["killsnoop"]),
         .executable(name: "oomkill", targets: ["oomkill"]),
+        .executable(name: "runqlat", targets: ["runqlat"]),
+        .executable(name: "cpudist", targets: ["cpudist"]),
+        .executable(name: "biolatency", targets: ["biolatency"]),
+        .executable(name: "biosnoop", targets: ["biosnoop"]),
         .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter"]),
     ],
     dependencies: [
@@ -109,6 +113,11 @@ let package = Package(
         .executableTarget(name: "sigsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "killsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "oomkill", dependencies: ["BPFProbes", "ToolSupport"]),
+        // Scheduler and disk: histograms counted in the kernel, and biosnoop.
+        .executableTarget(name: "runqlat", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "cpudist", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "biolatency", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "biosnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         // Stack tools: stacks counted in the kernel, named by Symbols.
         .executableTarget(name: "profile", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "offcputime", dependencies: ["BPFProbes", "ToolSupport"]),

@@ -24,4 +24,19 @@ static inline int swiftbpf_perf_event_open(struct perf_event_attr *attr, pid_t p
 	return (int)syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, flags);
 }
 
+/* Enumerator `i` of BTF enum `t` (32 or 64 bits wide): btf.h's accessors
+ * are inline functions over structs whose names Swift would confuse with
+ * them. Returns the name's string offset. */
+static inline __u32 swiftbpf_btf_enumerator(const struct btf_type *t, __u16 i, long long *value)
+{
+	if (btf_is_enum64(t)) {
+		const struct btf_enum64 *e = btf_enum64(t) + i;
+		*value = (long long)btf_enum64_value(e);
+		return e->name_off;
+	}
+	const struct btf_enum *e = btf_enum(t) + i;
+	*value = btf_kflag(t) ? (long long)e->val : (long long)(__u32)e->val;
+	return e->name_off;
+}
+
 #endif

@@ -203,6 +203,13 @@ public enum Kernel {
         return out
     }
 
+    /// The running kernel's release, as `uname -r` prints it.
+    public static var release: String {
+        var name = utsname()
+        uname(&name)
+        return withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
     /// The number of possible CPUs, the length of per-CPU map values
     /// (from /sys/devices/system/cpu/possible). An error is thrown, not
     /// papered over: a guessed count would size per-CPU buffers wrongly,

@@ -127,11 +127,9 @@ static __always_inline void fill_task(struct task_info *t)
 	}
 }
 
-static __always_inline bool comm_matches(void)
+/* Whether a command name equals -c's. */
+static __always_inline bool comm_equals_filter(const char *comm)
 {
-	char comm[TASK_COMM_LEN];
-
-	bpf_get_current_comm(comm, sizeof(comm));
 	for (int i = 0; i < TASK_COMM_LEN; i++) {
 		if (comm[i] != filter.comm[i])
 			return false;
@@ -139,6 +137,14 @@ static __always_inline bool comm_matches(void)
 			break;
 	}
 	return true;
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[TASK_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	return comm_equals_filter(comm);
 }
 
 /* The filters on who the task is (PID, TID, UID, cgroup), without the
@@ -175,6 +181,35 @@ static __always_inline bool comm_selected(void)
 static __always_inline bool task_selected(void)
 {
 	return ids_selected() && comm_selected();
+}
+
+/* The same filters for a task that is not the current one (the task a
+ * scheduler event is about). --cgroup is not applied: the kernel tests only
+ * the current task's cgroup ancestry for a BPF program, so tools that use
+ * this refuse --cgroup. */
+static __always_inline bool other_task_selected(struct task_struct *t)
+{
+	if (filter.pid && BPF_CORE_READ(t, tgid) != filter.pid)
+		return false;
+	if (filter.tid && BPF_CORE_READ(t, pid) != filter.tid)
+		return false;
+	if (filter.uid != (__u32)-1 && BPF_CORE_READ(t, cred, uid.val) != filter.uid)
+		return false;
+	if (filter.use_workloads) {
+		__u64 cgroup = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		__u8 *verdict = bpf_map_lookup_elem(&cgroup_verdicts, &cgroup);
+
+		if (verdict ? !*verdict : filter.use_workloads == WORKLOADS_DECIDED_ONLY)
+			return false;
+	}
+	if (filter.use_comm) {
+		char comm[TASK_COMM_LEN];
+
+		bpf_probe_read_kernel_str(comm, sizeof(comm), t->comm);
+		if (!comm_equals_filter(comm))
+			return false;
+	}
+	return true;
 }
 
 static __always_inline bool result_selected(long ret)
