@@ -31,6 +31,10 @@ let package = Package(
         .executable(name: "cpudist", targets: ["cpudist"]),
         .executable(name: "biolatency", targets: ["biolatency"]),
         .executable(name: "biosnoop", targets: ["biosnoop"]),
+        .executable(name: "tcpstates", targets: ["tcpstates"]),
+        .executable(name: "tcplife", targets: ["tcplife"]),
+        .executable(name: "tcpretrans", targets: ["tcpretrans"]),
+        .executable(name: "skbdrop", targets: ["skbdrop"]),
         .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter"]),
     ],
     dependencies: [
@@ -118,6 +122,11 @@ let package = Package(
         .executableTarget(name: "cpudist", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "biolatency", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "biosnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        // Network: TCP states and lives, retransmits, drops with their reasons.
+        .executableTarget(name: "tcpstates", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "tcplife", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "tcpretrans", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "skbdrop", dependencies: ["BPFProbes", "ToolSupport", "Symbols"]),
         // Stack tools: stacks counted in the kernel, named by Symbols.
         .executableTarget(name: "profile", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "offcputime", dependencies: ["BPFProbes", "ToolSupport"]),

@@ -24,6 +24,7 @@
 #include "hist.h"
 #include "cpudist.h"
 #include "block.h"
+#include "net.h"
 #include <stddef.h>
 
 _Static_assert(sizeof(struct task_info) == 56 && offsetof(struct task_info, comm) == 32 && offsetof(struct task_info, ns_pid) == 48, "task_info is part of the probe contract");

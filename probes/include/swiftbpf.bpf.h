@@ -193,8 +193,13 @@ static __always_inline bool other_task_selected(struct task_struct *t)
 		return false;
 	if (filter.tid && BPF_CORE_READ(t, pid) != filter.tid)
 		return false;
-	if (filter.uid != (__u32)-1 && BPF_CORE_READ(t, cred, uid.val) != filter.uid)
-		return false;
+	if (filter.uid != (__u32)-1) {
+		__u32 uid = 0;
+
+		BPF_CORE_READ_INTO(&uid, t, cred, uid.val);
+		if (uid != filter.uid)
+			return false;
+	}
 	if (filter.use_workloads) {
 		__u64 cgroup = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 		__u8 *verdict = bpf_map_lookup_elem(&cgroup_verdicts, &cgroup);

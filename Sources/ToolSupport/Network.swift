@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import ArgumentParser
+import Foundation
+import ProbeEvents
+import SwiftBPF
+import Synchronization
+
+/// The network tools' filters, applied in the kernel: `--netns`, `--host`,
+/// `--port`.
+public struct NetworkOptions: ParsableArguments, Sendable {
+    @Option(name: .long, help: ArgumentHelp("Only this network namespace: a name from 'ip netns', pid:PID for a process's, or an inode number.", valueName: "netns"))
+    public var netns: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only flows with this IPv4 or IPv6 address at either end.", valueName: "address"))
+    public var host: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only flows with this port at either end.", valueName: "port"))
+    public var port: UInt16?
+
+    public init() {}
+
+    public func validate() throws { _ = try config() }
+
+    /// The probe's `net_cfg`.
+    public func config() throws -> net_config {
+        var c = net_config()
+        if let netns { c.netns = try NetworkNamespaces.inode(of: netns) }
+        if let port {
+            guard port > 0 else { throw ValidationError("--port must be from 1 to 65535") }
+            c.port = port
+        }
+        if let host {
+            var v4 = in_addr(), v6 = in6_addr()
+            if inet_pton(AF_INET, host, &v4) == 1 {
+                c.host_family = UInt16(AF_INET)
+                withUnsafeMutableBytes(of: &c.host) { $0.copyMemory(from: withUnsafeBytes(of: v4) { UnsafeRawBufferPointer($0) }) }
+            } else if inet_pton(AF_INET6, host, &v6) == 1 {
+                c.host_family = UInt16(AF_INET6)
+                withUnsafeMutableBytes(of: &c.host) { $0.copyMemory(from: withUnsafeBytes(of: v6) { UnsafeRawBufferPointer($0) }) }
+            } else {
+                throw ValidationError("--host '\(host)' is not an IPv4 or IPv6 address")
+            }
+        }
+        return c
+    }
+}
+
+/// Network namespaces by inode number, the form the probes report them in,
+/// and by the names `ip netns` gives them (bind mounts in /run/netns).
+public enum NetworkNamespaces {
+    static func inode(ofFile path: String) -> UInt32? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return UInt32(truncatingIfNeeded: st.st_ino)
+    }
+
+    /// An inode number, `pid:PID`, or a name from /run/netns.
+    public static func inode(of spec: String) throws -> UInt32 {
+        if let n = UInt32(spec), n > 0 { return n }
+        if spec.hasPrefix("pid:"), let pid = Int32(spec.dropFirst(4)) {
+            guard let n = inode(ofFile: "/proc/\(pid)/ns/net") else { throw ValidationError("--netns \(spec): no process \(pid) (or its namespace cannot be read)") }
+            return n
+        }
+        guard !spec.contains("/"), let n = inode(ofFile: "/run/netns/" + spec) else {
+            let known = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).sorted()
+            throw ValidationError("--netns \(spec): no namespace of that name in /run/netns"
+                                  + (known.isEmpty ? "" : " (there are: \(known.joined(separator: ", ")))")
+                                  + "; give a name, pid:PID or an inode number")
+        }
+        return n
+    }
+
+    private static let names = Mutex<(byInode: [UInt32: String], readAt: Double)>(([:], 0))
+
+    /// "host" for PID 1's namespace, a name from /run/netns, or nil. The
+    /// names are read again at most once a second, when one is missing.
+    public static func name(of inode: UInt32) -> String? {
+        names.withLock { cache in
+            if let name = cache.byInode[inode] { return name }
+            let now = Date().timeIntervalSince1970
+            guard now - cache.readAt >= 1 else { return nil }
+            cache.readAt = now
+            var found: [UInt32: String] = [:]
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [] {
+                if let n = Self.inode(ofFile: "/run/netns/" + name) { found[n] = name }
+            }
+            if let host = Self.inode(ofFile: "/proc/1/ns/net") { found[host] = "host" }
+            cache.byInode = found
+            return found[inode]
+        }
+    }
+}
+
+/// How the network tools print flows and TCP states.
+public enum FlowText {
+    /// An address from its bytes (4 or 16).
+    public static func address(_ bytes: [UInt8]) -> String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let family = bytes.count == 16 ? AF_INET6 : AF_INET
+        return bytes.withUnsafeBytes { raw in
+            inet_ntop(family, raw.baseAddress, &text, socklen_t(text.count)) != nil ? String(cString: text) : "?"
+        }
+    }
+
+    /// "10.0.0.1:80", "[fd00::1]:80", an address alone for a protocol
+    /// without ports; "-" for a flow whose headers were not read.
+    public static func endpoint(_ bytes: [UInt8], _ port: UInt16, _ f: flow) -> String {
+        guard f.family != 0 else { return "-" }
+        let a = address(bytes)
+        guard f.hasPorts else { return a }
+        return (Int32(f.family) == AF_INET6 ? "[\(a)]" : a) + ":\(port)"
+    }
+
+    /// TCP states as /proc/net/tcp numbers them (a stable kernel ABI).
+    static let tcpStates = ["", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+                            "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV", "BOUND_INACTIVE"]
+
+    public static func tcpState(_ n: Int32) -> String {
+        n > 0 && Int(n) < tcpStates.count ? tcpStates[Int(n)] : "STATE\(n)"
+    }
+
+    public static func netns(_ inode: UInt32) -> String {
+        inode == 0 ? "-" : NetworkNamespaces.name(of: inode) ?? String(inode)
+    }
+}
+
+extension Field where Event: FlowEvent {
+    /// NETNS (its `ip netns` name where it has one), and `netns`/`netns_name` in JSON.
+    public static var netns: Field {
+        Field(key: "netns", heading: "NETNS", width: 12,
+              text: { e, out, _ in out.append(FlowText.netns(e.flow.netns)) },
+              json: { e, o, _ in
+                  o.field("netns", e.flow.netns)
+                  o.field("netns_name", e.flow.netns == 0 ? nil : NetworkNamespaces.name(of: e.flow.netns))
+              })
+    }
+
+    /// Source and destination (local and remote for a socket) as two
+    /// columns; `saddr`, `sport`, `daddr`, `dport` and `protocol` in JSON.
+    public static func endpoints(_ source: String, _ destination: String, width: Int = 22) -> [Field] {
+        [
+            Field(key: "saddr", heading: source, width: width,
+                  text: { e, out, _ in let f = e.flow; out.append(FlowText.endpoint(f.sourceBytes, f.sport, f)) },
+                  json: { e, o, _ in
+                      let f = e.flow
+                      o.field("family", f.family == UInt16(AF_INET6) ? "ipv6" : f.family == UInt16(AF_INET) ? "ipv4" : nil)
+                      o.field("protocol", f.protocol == 6 ? "tcp" : f.protocol == 17 ? "udp" : f.protocol == 1 ? "icmp" : f.family == 0 ? nil : String(f.protocol))
+                      o.field("saddr", f.family == 0 ? nil : FlowText.address(f.sourceBytes))
+                      o.field("sport", f.hasPorts ? f.sport : nil)
+                  }),
+            Field(key: "daddr", heading: destination, width: width,
+                  text: { e, out, _ in let f = e.flow; out.append(FlowText.endpoint(f.destinationBytes, f.dport, f)) },
+                  json: { e, o, _ in
+                      let f = e.flow
+                      o.field("daddr", f.family == 0 ? nil : FlowText.address(f.destinationBytes))
+                      o.field("dport", f.hasPorts ? f.dport : nil)
+                  }),
+        ]
+    }
+}
+
+/// An event that carries a `struct flow` (net.h), for the shared network
+/// fields; the network tools' events conform.
+public protocol FlowEvent: TaskEvent {
+    var flow: flow { get }
+}
+
+extension flow {
+    /// The source address's bytes: 4 for IPv4, 16 for IPv6.
+    public var sourceBytes: [UInt8] { withUnsafeBytes(of: saddr) { Array($0.prefix(Int32(family) == AF_INET6 ? 16 : 4)) } }
+    public var destinationBytes: [UInt8] { withUnsafeBytes(of: daddr) { Array($0.prefix(Int32(family) == AF_INET6 ? 16 : 4)) } }
+    /// TCP and UDP have ports.
+    public var hasPorts: Bool { family != 0 && (self.protocol == 6 || self.protocol == 17) }
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import ArgumentParser
+import BPFProbes
+import Foundation
+import ToolSupport
+
+@main
+struct TCPRetrans: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tcpretrans",
+        abstract: "Trace TCP retransmits, and with --resets the resets sent and received.",
+        discussion: """
+        From the tcp:tcp_retransmit_skb, tcp_send_reset and tcp_receive_reset raw \
+        tracepoints (no kprobes). Each line is one retransmitted segment (RETRANS), \
+        or a reset this host sent (RST-SENT) or received (RST-RECV), with the \
+        socket's state. These run in interrupt or timer context, so no task is \
+        shown; a reset answering a packet that no socket took has no socket and \
+        is not shown (skbdrop shows such packets, as NO_SOCKET).
+
+        Examples:
+          tcpretrans                        retransmits
+          tcpretrans --resets --json        and resets, as JSON lines
+          tcpretrans --host 10.96.0.10      one address
+        """
+    )
+
+    @OptionGroup(title: "Tracing options")
+    var trace: TraceOptions
+
+    @OptionGroup(title: "Network options")
+    var network: NetworkOptions
+
+    @Flag(name: [.customShort("r"), .long], help: "Also trace resets sent and received.")
+    var resets = false
+
+    func validate() throws {
+        for (given, flag) in [(trace.pid != nil, "-p"), (trace.tid != nil, "-t"), (trace.comm != nil, "-c"), (trace.uid != nil, "-u"),
+                              (trace.cgroup != nil, "--cgroup"), (trace.failed, "-x"), (!trace.workloads.isEmpty, "--container, --pod and --namespace")] where given {
+            throw ValidationError("\(flag) selects tasks; retransmits and resets happen in interrupt context, with no task (use --host, --port or --netns)")
+        }
+    }
+
+    func run() throws {
+        let session = try TraceSession(tool: "tcpretrans", options: trace)
+        var open = try TcpretransSkeleton.open()
+        open.netCfg = try network.config()
+        open.retransCfg = tcpretrans_config(resets: resets ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
+        let probe = try session.load(open)
+        let fields: [Field<TCPRetransmitEvent>] = [
+            Field.string("kind", "KIND", width: 8) { e in
+                switch e.kind {
+                case TCPRETRANS_SENT_RESET: "RST-SENT"
+                case TCPRETRANS_RECEIVED_RESET: "RST-RECV"
+                default: "RETRANS"
+                }
+            },
+            .netns,
+        ] + Field.endpoints("LADDR:LPORT", "RADDR:RPORT") + [
+            Field.string("state", "STATE") { FlowText.tcpState($0.state) },
+        ]
+        try session.stream(probe, format: EventTable(fields, options: trace), what: resets ? "TCP retransmits and resets" : "TCP retransmits")
+    }
+}
+
+extension TCPRetransmitEvent: FlowEvent {}
