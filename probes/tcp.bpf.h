@@ -25,7 +25,8 @@ static __always_inline bool state_set_by_owner(int newstate)
 /* Records the current task as the socket's owner when the change runs in
  * its context (and it passes the task filters), then fills `t` with the
  * owner, or with zeros when unknown. Returns false when a task filter is
- * given and the owner did not pass it (or is unknown). */
+ * given and the owner did not pass it (or is unknown). `t` must be on the
+ * stack: before Linux 6.x ring-buffer memory cannot be a map value. */
 static __always_inline bool take_owner(__u64 sk, int newstate, struct task_info *t)
 {
 	struct task_info *owner;

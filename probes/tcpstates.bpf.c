@@ -24,6 +24,7 @@ int tcp_set_state(struct bpf_raw_tracepoint_args *ctx)
 	int oldstate = (int)ctx->args[1], newstate = (int)ctx->args[2];
 	__u64 key = (__u64)sk;
 	struct last_change *last, now = {};
+	struct task_info owner;
 	struct tcpstate_event *e;
 
 	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
@@ -32,11 +33,12 @@ int tcp_set_state(struct bpf_raw_tracepoint_args *ctx)
 	if (!e)
 		return 0;
 	sock_flow(sk, &e->flow);
-	if (!flow_selected(&e->flow) || !take_owner(key, newstate, &e->task)) {
+	if (!flow_selected(&e->flow) || !take_owner(key, newstate, &owner)) {
 		bpf_ringbuf_discard(e, 0);
 		forget_owner(key, newstate);
 		return 0;
 	}
+	e->task = owner;
 	last = bpf_map_lookup_elem(&last_change, &key);
 	e->in_state_ns = last ? e->task.ts_ns - last->ts_ns : 0;
 	e->skaddr = key;

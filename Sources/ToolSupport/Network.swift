@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import ArgumentParser
+import Containers
 import Foundation
 import ProbeEvents
 import SwiftBPF
@@ -91,6 +92,54 @@ public enum NetworkNamespaces {
     }
 }
 
+/// The container and pod that own a network namespace: on a Kubernetes
+/// node every pod has one, held by its sandbox's processes. Found through
+/// /proc (a process in the namespace, then its cgroup), and read again at
+/// most once a second when a namespace is not known.
+public final class NetworkNamespaceOwners: Sendable {
+    let directory: ContainerDirectory
+    private let known = Mutex<(byInode: [UInt32: Workload], readAt: Double)>(([:], 0))
+
+    public init(directory: ContainerDirectory) { self.directory = directory }
+
+    /// The workload of namespace `inode`; empty for the host's, or when no
+    /// process of a container is in it.
+    public func workload(of inode: UInt32) -> Workload {
+        if let w = known.withLock({ $0.byInode[inode] }) { return w }
+        let now = Date().timeIntervalSince1970
+        guard known.withLock({ cache in
+            guard now - cache.readAt >= 1 else { return false }
+            cache.readAt = now
+            return true
+        }) else { return Workload() }
+        let found = scan()
+        known.withLock { $0.byInode = found }
+        return found[inode] ?? Workload()
+    }
+
+    /// Every namespace's workload: the first process in it that belongs to
+    /// a pod (or else to a container) names it.
+    private func scan() -> [UInt32: Workload] {
+        var out: [UInt32: Workload] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard Int32(entry) != nil, let inode = NetworkNamespaces.inode(ofFile: "/proc/\(entry)/ns/net"),
+                  out[inode]?.pod == nil, let cgroup = Self.cgroupID(ofProcess: entry, under: directory.hierarchy.mountPoint) else { continue }
+            let w = directory.workload(ofCgroup: cgroup)
+            if !w.isEmpty { out[inode] = w }
+        }
+        return out
+    }
+
+    /// The cgroup v2 ID of a process: the inode of its directory under the mount.
+    static func cgroupID(ofProcess pid: String, under mount: String) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        var st = stat()
+        guard stat(mount + line.dropFirst(3), &st) == 0 else { return nil }
+        return UInt64(st.st_ino)
+    }
+}
+
 /// How the network tools print flows and TCP states.
 public enum FlowText {
     /// An address from its bytes (4 or 16).
@@ -135,6 +184,17 @@ extension Field where Event: FlowEvent {
               })
     }
 
+    /// The pod (or container) that owns the event's network namespace:
+    /// a POD column, and the container and pod fields in JSON.
+    public static func namespaceOwner(_ owners: NetworkNamespaceOwners) -> Field {
+        Field(key: "netns_owner", heading: "POD", width: 24,
+              text: { e, out, _ in
+                  let w = owners.workload(of: e.flow.netns)
+                  if let p = w.pod { out.append("\(p.namespace ?? "?")/\(p.name ?? p.uid)") } else if let c = w.container { out.append(c.name ?? c.shortID) } else { out.append("-") }
+              },
+              json: { e, o, _ in o.workload(owners.workload(of: e.flow.netns)) })
+    }
+
     /// Source and destination (local and remote for a socket) as two
     /// columns; `saddr`, `sport`, `daddr`, `dport` and `protocol` in JSON.
     public static func endpoints(_ source: String, _ destination: String, width: Int = 22) -> [Field] {
@@ -171,4 +231,18 @@ extension flow {
     public var destinationBytes: [UInt8] { withUnsafeBytes(of: daddr) { Array($0.prefix(Int32(family) == AF_INET6 ? 16 : 4)) } }
     /// TCP and UDP have ports.
     public var hasPorts: Bool { family != 0 && (self.protocol == 6 || self.protocol == 17) }
+}
+
+extension EventTable where Event: FlowEvent {
+    /// The table for events that happen in no task's context (dropped
+    /// packets, retransmits): `-C` and JSON name the pod that owns the
+    /// event's network namespace, instead of a task's container.
+    public init(taskless fields: [Field<Event>], session: TraceSession) {
+        var fields = fields
+        if let directory = session.workloads {
+            let owner = Field<Event>.namespaceOwner(NetworkNamespaceOwners(directory: directory))
+            fields.insert(session.options.containers ? owner : owner.jsonOnly, at: 0)
+        }
+        self.init(fields, json: session.options.json, relativeTime: session.options.timestamp)
+    }
 }

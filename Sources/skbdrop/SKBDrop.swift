@@ -16,7 +16,8 @@ struct SKBDrop: ToolCommand {
         BTF (the numbering differs between versions): NETFILTER_DROP for an \
         iptables DROP, NO_SOCKET for a closed port, and so on. LOCATION is the \
         kernel function that dropped it. NETNS and IFACE are where the packet \
-        was (the namespace's 'ip netns' name where it has one); SOURCE and \
+        was (the namespace's 'ip netns' name where it has one); with -C, POD \
+        is the pod (or container) whose namespace it is. SOURCE and \
         DESTINATION come from the packet's own headers. Packets freed after \
         use (CONSUMED) are not drops and are left out.
 
@@ -50,7 +51,7 @@ struct SKBDrop: ToolCommand {
     func validate() throws {
         for (given, flag) in [(trace.pid != nil, "-p"), (trace.tid != nil, "-t"), (trace.comm != nil, "-c"), (trace.uid != nil, "-u"),
                               (trace.cgroup != nil, "--cgroup"), (trace.failed, "-x"), (!trace.workloads.isEmpty, "--container, --pod and --namespace"),
-                              (trace.containers, "-C"), (trace.containerPIDs, "--container-pids")] where given {
+                              (trace.containerPIDs, "--container-pids")] where given {
             throw ValidationError("\(flag) selects tasks; packets are dropped in interrupt context, with no task (use --netns, --host or --port)")
         }
         if let interval, !(interval > 0) { throw ValidationError("--interval must be a positive number of seconds, got \(interval)") }
@@ -70,7 +71,9 @@ struct SKBDrop: ToolCommand {
         open.netCfg = try network.config()
         open.dropCfg = config
         let probe = try session.load(open)
-        let kernel = try? KernelSymbols()
+        // kallsyms is read at the first drop, not before attaching: it is
+        // large, and slow to parse on a slow machine.
+        let kernel = Symbolizer(kernelSymbols: true)
         if summary {
             let report = DropSummary(counts: probe.typed.dropCounts, reasons: reasons, kernel: kernel)
             try session.runPeriodic(what: "packet drops", interval: interval,
@@ -97,7 +100,7 @@ struct SKBDrop: ToolCommand {
                       o.field("reason_number", e.reason)
                   }),
         ]
-        try session.stream(probe, format: EventTable(fields, options: trace), what: "packet drops")
+        try session.stream(probe, format: EventTable(taskless: fields, session: session), what: "packet drops")
     }
 }
 
@@ -108,18 +111,19 @@ extension PacketDropEvent: FlowEvent {}
 final class DropSummary: Sendable {
     let counts: TypedMap<skbdrop_key, UInt64>
     let reasons: DropReasons
-    let kernel: KernelSymbols?
+    let kernel: Symbolizer
 
-    init(counts: TypedMap<skbdrop_key, UInt64>, reasons: DropReasons, kernel: KernelSymbols?) {
+    init(counts: TypedMap<skbdrop_key, UInt64>, reasons: DropReasons, kernel: Symbolizer) {
         self.counts = counts
         self.reasons = reasons
         self.kernel = kernel
     }
 
     /// "nf_hook_slow+0x4a", or the address when kallsyms cannot name it.
-    static func place(_ address: UInt64, _ kernel: KernelSymbols?) -> String {
-        guard let s = kernel?.symbol(at: address) else { return "0x" + String(address, radix: 16) }
-        return s.name + "+0x" + String(s.offset, radix: 16)
+    static func place(_ address: UInt64, _ kernel: Symbolizer) -> String {
+        let frame = kernel.kernelFrame(address)
+        guard let name = frame.function else { return "0x" + String(address, radix: 16) }
+        return name + "+0x" + String(frame.offset, radix: 16)
     }
 
     func report(to session: TraceSession) {

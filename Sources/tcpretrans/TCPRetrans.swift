@@ -14,7 +14,8 @@ struct TCPRetrans: ToolCommand {
         tracepoints (no kprobes). Each line is one retransmitted segment (RETRANS), \
         or a reset this host sent (RST-SENT) or received (RST-RECV), with the \
         socket's state. These run in interrupt or timer context, so no task is \
-        shown; a reset answering a packet that no socket took has no socket and \
+        shown; with -C, POD is the pod (or container) whose network namespace \
+        it is. A reset answering a packet that no socket took has no socket and \
         is not shown (skbdrop shows such packets, as NO_SOCKET).
 
         Examples:
@@ -58,7 +59,7 @@ struct TCPRetrans: ToolCommand {
         ] + Field.endpoints("LADDR:LPORT", "RADDR:RPORT") + [
             Field.string("state", "STATE") { FlowText.tcpState($0.state) },
         ]
-        try session.stream(probe, format: EventTable(fields, options: trace), what: resets ? "TCP retransmits and resets" : "TCP retransmits")
+        try session.stream(probe, format: EventTable(taskless: fields, session: session), what: resets ? "TCP retransmits and resets" : "TCP retransmits")
     }
 }
 

@@ -35,7 +35,8 @@ import Testing
 
 /// Bad input to any tool: one line on stderr, exit code 2, nothing attached.
 @Suite struct ToolUsage {
-    static let tools = ["execsnoop", "opensnoop", "syscount", "bashreadline"]
+    static let tools = ["execsnoop", "opensnoop", "syscount", "bashreadline", "runqlat", "cpudist", "biolatency", "biosnoop",
+                        "tcpstates", "tcplife", "tcpretrans", "skbdrop"]
 
     @Test(arguments: tools)
     func sharedFlagsAreValidatedTheSameWay(tool: String) throws {
@@ -45,6 +46,30 @@ import Testing
             #expect(run.stderr.split(separator: "\n").count == 1)
             #expect(run.stderr.hasPrefix("\(tool): error: "))
         }
+    }
+
+    /// The scheduler, disk and network tools' own flags, and the shared
+    /// ones that mean nothing to them.
+    @Test(arguments: [
+        ("runqlat", ["-P", "-L"], "exclusive"),
+        ("runqlat", ["--cgroup", "/sys/fs/cgroup"], "cannot apply --cgroup"),
+        ("cpudist", ["-x"], "-x selects failed calls"),
+        ("runqlat", ["-i", "0"], "--interval must be a positive"),
+        ("biolatency", ["--disk", "nosuchdisk"], "no disk 'nosuchdisk'"),
+        ("biosnoop", ["--disk", "../sda"], "no disk '../sda'"),
+        ("biolatency", ["-T"], "-T times events"),
+        ("skbdrop", ["-p", "1"], "-p selects tasks"),
+        ("skbdrop", ["--reason", "NETFILTER_DORP"], "did you mean NETFILTER_DROP"),
+        ("skbdrop", ["-i", "1"], "add --summary"),
+        ("tcpretrans", ["-c", "curl"], "-c selects tasks"),
+        ("tcpstates", ["--netns", "no-such-netns"], "no namespace of that name"),
+        ("tcplife", ["--host", "10.0.0.300"], "not an IPv4 or IPv6 address"),
+        ("tcplife", ["--port", "0"], "--port must be from 1 to 65535"),
+    ])
+    func toolFlagsAreChecked(tool: String, arguments: [String], mention: String) throws {
+        let run = try ToolRun.complete(tool, arguments)
+        #expect(run.status == 2, "\(tool) \(arguments)")
+        #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(mention), "\(tool) \(arguments): \(run.stderr)")
     }
 
     @Test func execsnoopLimitsAreChecked() throws {
