@@ -13,30 +13,38 @@ struct {
 	__type(value, __u64);
 } started SEC(".maps");
 
-static __always_inline void start(struct request *rq, bool only_if_new)
-{
-	__u64 key = (__u64)rq, now;
-
-	/* The task that queues a request is current here, not at completion. */
-	if (!request_selected(rq) || !task_selected())
-		return;
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&started, &key, &now, only_if_new ? BPF_NOEXIST : BPF_ANY);
-}
-
+/* The task filters test the task that queues a request: current at
+ * insertion, or at issue when the request was not inserted (an issue may
+ * also run later in a kworker). A selected request gets an entry at
+ * insertion; its clock starts there with -Q, else at issue. */
 SEC("raw_tp/block_rq_insert")
 int bio_insert(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (block_cfg.queued)
-		start((struct request *)ctx->args[0], false);
+	struct request *rq = (struct request *)ctx->args[0];
+	__u64 key = (__u64)rq, ts;
+
+	if (!request_selected(rq) || !task_selected())
+		return 0;
+	ts = block_cfg.queued ? bpf_ktime_get_ns() : 0;
+	bpf_map_update_elem(&started, &key, &ts, BPF_ANY);
 	return 0;
 }
 
 SEC("raw_tp/block_rq_issue")
 int bio_issue(struct bpf_raw_tracepoint_args *ctx)
 {
-	/* With -Q a request issued without being inserted starts here. */
-	start((struct request *)ctx->args[0], block_cfg.queued);
+	struct request *rq = (struct request *)ctx->args[0];
+	__u64 key = (__u64)rq, *ts = bpf_map_lookup_elem(&started, &key), now;
+
+	if (ts) {
+		if (!block_cfg.queued)
+			*ts = bpf_ktime_get_ns();
+		return 0;
+	}
+	if (!request_selected(rq) || !task_selected())
+		return 0;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&started, &key, &now, BPF_NOEXIST);
 	return 0;
 }
 
@@ -51,6 +59,11 @@ int bio_complete(struct bpf_raw_tracepoint_args *ctx)
 	ts = bpf_map_lookup_elem(&started, &key);
 	if (!ts)
 		return 0;
+	if (!*ts) {
+		/* Inserted, never issued (a flush merged away, say). */
+		bpf_map_delete_elem(&started, &key);
+		return 0;
+	}
 	if (block_cfg.by_disk)
 		hk.id = request_dev(rq);
 	if (block_cfg.by_flags)
