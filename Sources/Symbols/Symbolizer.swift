@@ -93,6 +93,13 @@ public final class Symbolizer: Sendable {
         }
     }
 
+    /// Reads kallsyms now, unless done (or not wanted) before: for a tool
+    /// that names kernel addresses later and would rather not wait then.
+    /// Call it off the queue that needs the names.
+    public func readKernelSymbols() {
+        _ = kernelSymbols
+    }
+
     /// Reads a process's memory map now, unless done before. Returns false
     /// when the process is gone. Cheap: the files it maps are parsed when
     /// a frame first needs them.

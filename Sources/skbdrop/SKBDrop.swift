@@ -71,9 +71,10 @@ struct SKBDrop: ToolCommand {
         open.netCfg = try network.config()
         open.dropCfg = config
         let probe = try session.load(open)
-        // kallsyms is read at the first drop, not before attaching: it is
-        // large, and slow to parse on a slow machine.
+        // kallsyms is large, and slow to parse on a slow machine: it is read
+        // meanwhile, not before attaching (the first drop waits if need be).
         let kernel = Symbolizer(kernelSymbols: true)
+        DispatchQueue.global(qos: .utility).async { kernel.readKernelSymbols() }
         if summary {
             let report = DropSummary(counts: probe.typed.dropCounts, reasons: reasons, kernel: kernel)
             try session.runPeriodic(what: "packet drops", interval: interval,

@@ -28,13 +28,20 @@ extension Privileged {
         @Test func runqlatMeasuresTheWaitOfProcessesSharingACPU() throws {
             let work = try StackTools.stackwork()
             let run = try ToolRun("runqlat", ["--json", "-P", "-c", "stackwork"])
-            #expect(run.waitUntilAttached(), "\(run.stderr.text)")
+            let perCgroup = try ToolRun("runqlat", ["--json", "--per-container", "-c", "stackwork"])
+            #expect(run.waitUntilAttached() && perCgroup.waitUntilAttached(), "\(run.stderr.text) \(perCgroup.stderr.text)")
             let seconds = 2.0
             let pair = try (0..<2).map { _ in try ProcessLife.spawn(["taskset", "-c", "0", work, "hot", "\(seconds)"]) }
             let solo = try ProcessLife.spawn(["taskset", "-c", "1", work, "hot", "\(seconds)"])
             for pid in pair + [solo] { #expect(ProcessLife.reap(pid) == 0) }
-            run.signal(SIGINT)
-            #expect(run.finish() == 0, "\(run.stderr.text)")
+            for r in [run, perCgroup] { r.signal(SIGINT); #expect(r.finish() == 0, "\(r.stderr.text)") }
+
+            // Per cgroup: the three run in this process's cgroup.
+            let ours = try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8).split(separator: "\n")
+                .first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) }
+            let cgroups = perCgroup.jsonLines
+            #expect(cgroups.count == 1 && cgroups.first?["cgroup"] as? String == ours && (cgroups.first?["count"] as? Int ?? 0) > 0,
+                    "one histogram, for \(ours ?? "?"): \(perCgroup.stdout.text)")
 
             let byPID = Self.histograms(run, by: "pid")
             func waited(_ pid: pid_t) -> Double { Double(byPID["\(pid)"]?["total_ns"] as? Int ?? 0) / 1e9 }

@@ -218,3 +218,30 @@ import ToolSupport
         #expect(throws: BPFError.self) { try Program.kprobeTarget("vfs_mkdir+zz") }
     }
 }
+
+/// Names read from the running kernel's BTF instead of tables.
+@Suite struct KernelTypeNames {
+    @Test func dropReasonsAndRequestFlagsComeFromTheKernel() throws {
+        let reasons = try DropReasons.current()
+        let all = Dictionary(reasons.all.map { ($0.name, $0.number) }, uniquingKeysWith: { a, _ in a })
+        for name in ["NOT_SPECIFIED", "NO_SOCKET", "NETFILTER_DROP", "TCP_CSUM"] { #expect(all[name] != nil, "\(name) in \(all.keys.sorted())") }
+        #expect(try reasons.number(of: "netfilter_drop") == all["NETFILTER_DROP"])
+        #expect(reasons.name(UInt32(all["NO_SOCKET"] ?? 0)) == "NO_SOCKET")
+        #expect(reasons.consumed != nil && reasons.consumed != all["NOT_SPECIFIED"], "SKB_CONSUMED is told apart")
+
+        let flags = try BlockRequestFlags.current()
+        let write = UInt32(try #require(KernelTypes.enumerators(of: "req_op").first { $0.name == "REQ_OP_WRITE" }).value)
+        let syncBit = try #require(KernelTypes.enumerators(of: "req_flag_bits").first { $0.name == "__REQ_SYNC" }).value
+        let fuaBit = try #require(KernelTypes.enumerators(of: "req_flag_bits").first { $0.name == "__REQ_FUA" }).value
+        let syncFUAWrite = write | 1 << UInt32(syncBit) | 1 << UInt32(fuaBit)
+        #expect(flags.operation(syncFUAWrite) == "WRITE" && flags.describe(syncFUAWrite) == "WRITE SYNC|FUA" && flags.rwbs(syncFUAWrite) == "WFS")
+    }
+
+    @Test func anEnumTheKernelLacksIsNamed() {
+        #expect {
+            _ = try KernelTypes.enumerators(of: "no_such_enum_here")
+        } throws: { error in
+            "\(error)".contains("no enum no_such_enum_here") && "\(error)".contains(Kernel.release)
+        }
+    }
+}
