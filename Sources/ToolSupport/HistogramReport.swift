@@ -96,11 +96,6 @@ extension hist {
     var buckets: [UInt64] { withUnsafeBytes(of: slots) { Array($0.bindMemory(to: UInt64.self)) } }
 }
 
-extension hist_key: @retroactive Hashable {
-    public static func == (a: hist_key, b: hist_key) -> Bool { a.id == b.id && a.flags == b.flags }
-    public func hash(into h: inout Hasher) { h.combine(id); h.combine(flags) }
-}
-
 /// Reads the log2 histograms a probe counts in the kernel (probes/hist.h's
 /// `hists` map) and prints them, one per key, in text or JSON lines; each
 /// report clears them, so an interval's histograms count that interval.
@@ -122,17 +117,13 @@ public final class HistogramReport: Sendable {
     let divisor: UInt64
     let what: String
     let labeler: Labeler
-    let order: @Sendable (hist_key, hist_key) -> Bool
 
     /// `what` names the measured quantity in the JSON (`"run queue latency"`).
-    public init(map: TypedMap<hist_key, hist>, options: HistogramOptions, what: String,
-                order: @escaping @Sendable (hist_key, hist_key) -> Bool = { ($0.id, $0.flags) < ($1.id, $1.flags) },
-                labeler: @escaping Labeler) {
+    public init(map: TypedMap<hist_key, hist>, options: HistogramOptions, what: String, labeler: @escaping Labeler) {
         self.map = map
         unit = options.unit
         divisor = options.config().divisor
         self.what = what
-        self.order = order
         self.labeler = labeler
     }
 
@@ -144,7 +135,7 @@ public final class HistogramReport: Sendable {
             _ = try? map.delete(key)
             out.append((key, h))
         }
-        return out.sorted { order($0.key, $1.key) }
+        return out.sorted { ($0.key.id, $0.key.flags) < ($1.key.id, $1.key.flags) }
     }
 
     /// Prints and clears the histograms; an interval report starts with the time.

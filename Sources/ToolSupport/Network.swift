@@ -118,14 +118,15 @@ public final class NetworkNamespaceOwners: Sendable {
     }
 
     /// Every namespace's workload: the first process in it that belongs to
-    /// a pod (or else to a container) names it.
+    /// a pod (or else to a container) names it. Namespaces of no container
+    /// (the host's) are kept too, as empty, so they cause no new scan.
     private func scan() -> [UInt32: Workload] {
         var out: [UInt32: Workload] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard Int32(entry) != nil, let inode = NetworkNamespaces.inode(ofFile: "/proc/\(entry)/ns/net"),
                   out[inode]?.pod == nil, let cgroup = Self.cgroupID(ofProcess: entry, under: directory.hierarchy.mountPoint) else { continue }
             let w = directory.workload(ofCgroup: cgroup)
-            if !w.isEmpty { out[inode] = w }
+            if !w.isEmpty || out[inode] == nil { out[inode] = w }
         }
         return out
     }

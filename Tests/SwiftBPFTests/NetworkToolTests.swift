@@ -162,7 +162,11 @@ extension Privileged {
             let net = try PodNetwork()
             let life = try ToolRun("tcplife", ["--json"])
             let states = try ToolRun("tcpstates", ["--json", "--netns", net.podA])
-            #expect(life.waitUntilAttached() && states.waitUntilAttached(), "\(life.stderr.text) \(states.stderr.text)")
+            // Filtered in the kernel: the ClusterIP's address and port match
+            // the connecting side only.
+            let service = try ToolRun("tcplife", ["--json", "--host", net.clusterIP, "--port", "80"])
+            #expect(life.waitUntilAttached() && states.waitUntilAttached() && service.waitUntilAttached(),
+                    "\(life.stderr.text) \(states.stderr.text) \(service.stderr.text)")
             let server = try net.python(net.podB, """
                 import socket
                 s = socket.socket()
@@ -193,7 +197,10 @@ extension Privileged {
             #expect(client.finish(timeout: 60) == 0 && server.finish(timeout: 60) == 0, "\(client.stderr.text) \(server.stderr.text)")
             let port = Int(client.stdout.text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
             usleep(500_000)
-            for run in [life, states] { run.signal(SIGINT); #expect(run.finish() == 0, "\(run.stderr.text)") }
+            for run in [life, states, service] { run.signal(SIGINT); #expect(run.finish() == 0, "\(run.stderr.text)") }
+            let serviceLines = service.jsonLines.filter { $0["netns"] as? Int == net.inode(net.podA) || $0["netns"] as? Int == net.inode(net.podB) }
+            #expect(serviceLines.count == 1 && serviceLines.first?["sport"] as? Int == port && serviceLines.first?["dport"] as? Int == 80,
+                    "--host and --port keep the client's side: \(service.stdout.text)")
 
             // The connecting side sees the ClusterIP it dialled.
             let lives = life.jsonLines

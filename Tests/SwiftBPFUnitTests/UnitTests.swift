@@ -227,7 +227,10 @@ import ToolSupport
         for name in ["NOT_SPECIFIED", "NO_SOCKET", "NETFILTER_DROP", "TCP_CSUM"] { #expect(all[name] != nil, "\(name) in \(all.keys.sorted())") }
         #expect(try reasons.number(of: "netfilter_drop") == all["NETFILTER_DROP"])
         #expect(reasons.name(UInt32(all["NO_SOCKET"] ?? 0)) == "NO_SOCKET")
-        #expect(reasons.consumed != nil && reasons.consumed != all["NOT_SPECIFIED"], "SKB_CONSUMED is told apart")
+        // SKB_CONSUMED joined the enum in 6.2; before, freed-after-use
+        // packets went to consume_skb only, never to kfree_skb.
+        let consumed = try KernelTypes.enumerators(of: "skb_drop_reason").first { $0.name == "SKB_CONSUMED" }?.value
+        #expect(reasons.consumed == consumed && (consumed == nil || consumed != all["NOT_SPECIFIED"]), "SKB_CONSUMED is told apart where it exists")
 
         let flags = try BlockRequestFlags.current()
         let write = UInt32(try #require(KernelTypes.enumerators(of: "req_op").first { $0.name == "REQ_OP_WRITE" }).value)
