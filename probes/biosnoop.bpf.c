@@ -19,18 +19,28 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
-SEC("raw_tp/block_rq_insert")
-int snoop_insert(struct bpf_raw_tracepoint_args *ctx)
+/* Starts following a request the filters select, with the task that is
+ * queuing it (current here), from its insertion or, if it skipped that,
+ * its issue. */
+static __always_inline void follow(struct request *rq, bool inserted)
 {
-	struct request *rq = (struct request *)ctx->args[0];
 	__u64 key = (__u64)rq;
 	struct pending p = {};
 
 	if (!request_selected(rq) || !task_selected())
-		return 0;
+		return;
 	fill_task(&p.task);
-	p.inserted_ns = p.task.ts_ns;
+	if (inserted)
+		p.inserted_ns = p.task.ts_ns;
+	else
+		p.issued_ns = p.task.ts_ns;
 	bpf_map_update_elem(&pending, &key, &p, BPF_ANY);
+}
+
+SEC("raw_tp/block_rq_insert")
+int snoop_insert(struct bpf_raw_tracepoint_args *ctx)
+{
+	follow((struct request *)ctx->args[0], true);
 	return 0;
 }
 
@@ -39,17 +49,12 @@ int snoop_issue(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct request *rq = (struct request *)ctx->args[0];
 	__u64 key = (__u64)rq;
-	struct pending *known = bpf_map_lookup_elem(&pending, &key), p = {};
+	struct pending *known = bpf_map_lookup_elem(&pending, &key);
 
-	if (known) {
+	if (known)
 		known->issued_ns = bpf_ktime_get_ns();
-		return 0;
-	}
-	if (!request_selected(rq) || !task_selected())
-		return 0;
-	fill_task(&p.task);
-	p.issued_ns = p.task.ts_ns;
-	bpf_map_update_elem(&pending, &key, &p, BPF_ANY);
+	else
+		follow(rq, false);
 	return 0;
 }
 

@@ -42,9 +42,11 @@ public struct BlockRequestFlags: Sendable {
     let operationMask: UInt32
 
     public static func current() throws(BPFError) -> BlockRequestFlags {
-        var ops: [KernelTypes.Enumerator]
-        do { ops = try KernelTypes.enumerators(of: "req_op") } catch { ops = try KernelTypes.enumerators(of: "req_opf") }
-        let bits = try KernelTypes.enumerators(of: "req_flag_bits")
+        // `enum req_opf` until 5.19, `enum req_op` since.
+        let found = try KernelTypes.enumerations(named: ["req_op", "req_opf", "req_flag_bits"])
+        guard let ops = found["req_op"] ?? found["req_opf"], let bits = found["req_flag_bits"] else {
+            throw BPFError(.notFound, "this kernel (\(Kernel.release)) has no enum req_op (or req_opf) and req_flag_bits in its BTF")
+        }
         // The first flag bit follows the operation's bits (REQ_OP_BITS).
         let opBits = bits.map(\.value).min() ?? 8
         return BlockRequestFlags(

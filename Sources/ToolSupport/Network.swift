@@ -92,6 +92,19 @@ public enum NetworkNamespaces {
     }
 }
 
+extension TraceOptions {
+    /// For the network tools whose events happen in no task's context: each
+    /// flag that selects or describes tasks is a usage error that says what
+    /// to use instead. (`-C` stays: it names a namespace's pod there.)
+    public func refuseTaskFlags(because context: String) throws {
+        for (given, flag) in [(pid != nil, "-p"), (tid != nil, "-t"), (comm != nil, "-c"), (uid != nil, "-u"),
+                              (cgroup != nil, "--cgroup"), (failed, "-x"), (!workloads.isEmpty, "--container, --pod and --namespace"),
+                              (containerPIDs, "--container-pids")] where given {
+            throw ValidationError("\(flag) selects tasks; \(context), with no task (use --netns, --host or --port)")
+        }
+    }
+}
+
 /// The container and pod that own a network namespace: on a Kubernetes
 /// node every pod has one, held by its sandbox's processes. Found through
 /// /proc (a process in the namespace, then its cgroup), and read again at
@@ -124,20 +137,18 @@ public final class NetworkNamespaceOwners: Sendable {
         var out: [UInt32: Workload] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard Int32(entry) != nil, let inode = NetworkNamespaces.inode(ofFile: "/proc/\(entry)/ns/net"),
-                  out[inode]?.pod == nil, let cgroup = Self.cgroupID(ofProcess: entry, under: directory.hierarchy.mountPoint) else { continue }
+                  out[inode]?.pod == nil, let cgroup = cgroupID(ofProcess: entry) else { continue }
             let w = directory.workload(ofCgroup: cgroup)
             if !w.isEmpty || out[inode] == nil { out[inode] = w }
         }
         return out
     }
 
-    /// The cgroup v2 ID of a process: the inode of its directory under the mount.
-    static func cgroupID(ofProcess pid: String, under mount: String) -> UInt64? {
+    /// The cgroup v2 ID of a process, from its path in /proc/PID/cgroup.
+    func cgroupID(ofProcess pid: String) -> UInt64? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
-        var st = stat()
-        guard stat(mount + line.dropFirst(3), &st) == 0 else { return nil }
-        return UInt64(st.st_ino)
+        return directory.hierarchy.id(of: String(line.dropFirst(3)))
     }
 }
 

@@ -49,11 +49,7 @@ struct SKBDrop: ToolCommand {
     var listReasons = false
 
     func validate() throws {
-        for (given, flag) in [(trace.pid != nil, "-p"), (trace.tid != nil, "-t"), (trace.comm != nil, "-c"), (trace.uid != nil, "-u"),
-                              (trace.cgroup != nil, "--cgroup"), (trace.failed, "-x"), (!trace.workloads.isEmpty, "--container, --pod and --namespace"),
-                              (trace.containerPIDs, "--container-pids")] where given {
-            throw ValidationError("\(flag) selects tasks; packets are dropped in interrupt context, with no task (use --netns, --host or --port)")
-        }
+        try trace.refuseTaskFlags(because: "packets are dropped in interrupt context")
         if let interval, !(interval > 0) { throw ValidationError("--interval must be a positive number of seconds, got \(interval)") }
         if interval != nil && !summary { throw ValidationError("-i prints counts; add --summary") }
     }

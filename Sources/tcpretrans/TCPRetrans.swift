@@ -35,10 +35,7 @@ struct TCPRetrans: ToolCommand {
     var resets = false
 
     func validate() throws {
-        for (given, flag) in [(trace.pid != nil, "-p"), (trace.tid != nil, "-t"), (trace.comm != nil, "-c"), (trace.uid != nil, "-u"),
-                              (trace.cgroup != nil, "--cgroup"), (trace.failed, "-x"), (!trace.workloads.isEmpty, "--container, --pod and --namespace")] where given {
-            throw ValidationError("\(flag) selects tasks; retransmits and resets happen in interrupt context, with no task (use --host, --port or --netns)")
-        }
+        try trace.refuseTaskFlags(because: "retransmits and resets happen in interrupt or timer context")
     }
 
     func run() throws {

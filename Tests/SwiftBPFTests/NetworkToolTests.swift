@@ -79,6 +79,30 @@ extension Privileged {
                 return try #require(Int(r.output.trimmingCharacters(in: .whitespacesAndNewlines)), "\(r.output)")
             }
 
+            /// Pod B's backend on port 8080, listening once this returns: one
+            /// connection, `reading` bytes in, then `reply` bytes out, then
+            /// closed after the client closes.
+            func backend(reading: Int, reply: Int) throws -> ToolRun {
+                let server = try python(podB, """
+                    import socket
+                    s = socket.socket()
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind(("0.0.0.0", 8080))
+                    s.listen()
+                    print("ready")
+                    c, _ = s.accept()
+                    n = 0
+                    while n < \(reading):
+                        n += len(c.recv(65536))
+                    c.sendall(b"r" * \(reply))
+                    while c.recv(4096):
+                        pass
+                    c.close()
+                    """)
+                try #require(server.stdout.wait(for: "ready"), "\(server.stderr.text)")
+                return server
+            }
+
             /// Python in a pod: started, not waited for.
             func python(_ pod: String, _ script: String) throws -> ToolRun {
                 try ToolRun(absolute: "/usr/sbin/ip", ["netns", "exec", pod, Network.python, "-u", "-c", script])
@@ -167,23 +191,7 @@ extension Privileged {
             let service = try ToolRun("tcplife", ["--json", "--host", net.clusterIP, "--port", "80"])
             #expect(life.waitUntilAttached() && states.waitUntilAttached() && service.waitUntilAttached(),
                     "\(life.stderr.text) \(states.stderr.text) \(service.stderr.text)")
-            let server = try net.python(net.podB, """
-                import socket
-                s = socket.socket()
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("0.0.0.0", 8080))
-                s.listen()
-                print("ready")
-                c, _ = s.accept()
-                n = 0
-                while n < 1000:
-                    n += len(c.recv(4096))
-                c.sendall(b"r" * 2000)
-                while c.recv(4096):
-                    pass
-                c.close()
-                """)
-            try #require(server.stdout.wait(for: "ready"), "\(server.stderr.text)")
+            let server = try net.backend(reading: 1000, reply: 2000)
             let client = try net.python(net.podA, """
                 import socket
                 s = socket.create_connection(("\(net.clusterIP)", 80))
@@ -250,23 +258,7 @@ extension Privileged {
             print("tcpretrans: 10% loss by \(netem.status == 0 ? "netem" : "iptables (no netem in this kernel)")")
             let run = try ToolRun("tcpretrans", ["--json", "--resets", "--netns", net.podA])
             #expect(run.waitUntilAttached(), "\(run.stderr.text)")
-            let server = try net.python(net.podB, """
-                import socket
-                s = socket.socket()
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("0.0.0.0", 8080))
-                s.listen()
-                print("ready")
-                c, _ = s.accept()
-                n = 0
-                while n < 20000:
-                    n += len(c.recv(65536))
-                c.sendall(b"ok")
-                while c.recv(4096):
-                    pass
-                c.close()
-                """)
-            try #require(server.stdout.wait(for: "ready"), "\(server.stderr.text)")
+            let server = try net.backend(reading: 20000, reply: 2)
             let client = try net.python(net.podA, """
                 import socket, struct, time
                 s = socket.create_connection(("\(net.clusterIP)", 80))
