@@ -22,6 +22,6 @@ int BPF_KRETPROBE(readline_return, const char *line)
 	}
 	e->len = len - 1;
 	e->truncated = len == sizeof(e->line);
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }

@@ -80,7 +80,7 @@ int snoop_complete(struct bpf_raw_tracepoint_args *ctx)
 		e->bytes = (__u32)ctx->args[2];
 		e->cmd_flags = BPF_CORE_READ(rq, cmd_flags);
 		e->error = (__s32)ctx->args[1];
-		bpf_ringbuf_submit(e, 0);
+		submit_event(e);
 	}
 	bpf_map_delete_elem(&pending, &key);
 	return 0;

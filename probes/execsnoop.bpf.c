@@ -9,29 +9,20 @@ const volatile struct exec_config exec_cfg = {
 	.max_arg_len = 128,
 };
 
-static const struct exec_event empty_event = {};
-
-/* Keyed by PID: a successful exec from a thread becomes the leader. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct exec_event);
-} execs SEC(".maps");
+/* Per task: a successful exec from a thread makes it the leader, under the
+ * leader's PID, but it is the same task. */
+DECLARE_CALL_STATE(struct exec_event)
 
 static __always_inline int on_enter(const char *filename, const char *const *argv)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32, limit = exec_cfg.max_arg_len + 2, i;
+	__u32 limit = exec_cfg.max_arg_len + 2, i;
 	struct exec_event *e;
 	const char *arg;
 	long len;
 
 	if (!ids_selected())
 		return 0;
-	if (bpf_map_update_elem(&execs, &pid, &empty_event, BPF_ANY))
-		return 0;
-	e = bpf_map_lookup_elem(&execs, &pid);
+	e = call_state_begin();
 	if (!e)
 		return 0;
 	if (limit > EXEC_ARG_LIMIT)
@@ -70,8 +61,7 @@ static __always_inline int on_enter(const char *filename, const char *const *arg
 
 static __always_inline int on_exit(long ret)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct exec_event *e = bpf_map_lookup_elem(&execs, &pid);
+	struct exec_event *e = call_state_find();
 	__u32 size;
 
 	if (!e)
@@ -83,7 +73,7 @@ static __always_inline int on_exit(long ret)
 	size = e->args_size;
 	emit_event(e, offsetof(struct exec_event, args) + (size & (EXEC_ARGS_BUF - 1)));
 cleanup:
-	bpf_map_delete_elem(&execs, &pid);
+	call_state_end(e);
 	return 0;
 }
 

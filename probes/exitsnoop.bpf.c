@@ -31,6 +31,6 @@ int exit_process(void *ctx)
 						      : BPF_CORE_READ(task, group_leader, start_time));
 	e->exit_code = code;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }

@@ -50,7 +50,7 @@ static __always_inline int file_died(struct dentry *dentry)
 		__builtin_memcpy(e->creator_comm, b->comm, sizeof(e->creator_comm));
 		bpf_core_read(&name, sizeof(name), &dentry->d_name.name);
 		bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
-		bpf_ringbuf_submit(e, 0);
+		submit_event(e);
 	}
 	bpf_map_delete_elem(&births, &key);
 	return 0;

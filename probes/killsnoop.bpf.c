@@ -43,7 +43,7 @@ static __always_inline int kill_exit(long ret)
 			*e = *pending;
 			fill_task(&e->task);
 			e->result = ret;
-			bpf_ringbuf_submit(e, 0);
+			submit_event(e);
 		}
 	}
 	bpf_map_delete_elem(&calls, &tid);

@@ -4,6 +4,23 @@
 #include "pathcall.bpf.h"
 #include "mkdirtrace.h"
 
+#ifdef SYSCALL_REGS_AT_EXIT
+SEC("tp_btf/sys_exit")
+int BPF_PROG(mkdir_exit, struct pt_regs *regs, long ret)
+{
+	long nr = syscall_nr(regs);
+
+	if (nr != SYSCALL_NR_MKDIR && nr != SYSCALL_NR_MKDIRAT)
+		return 0;
+	if (!task_selected())
+		return 0;
+	if (nr == SYSCALL_NR_MKDIR)
+		return path_call_report(ret, (const char *)SYSCALL_ARG0(regs), -100 /* AT_FDCWD */,
+					0, (__u32)SYSCALL_ARG1(regs), MKDIR_SYSCALL_MKDIR);
+	return path_call_report(ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs),
+				0, (__u32)SYSCALL_ARG2(regs), MKDIR_SYSCALL_MKDIRAT);
+}
+#else
 static __always_inline int on_enter(const char *path, __s32 dfd, __u32 mode, __u8 syscall)
 {
 	if (!task_selected())
@@ -36,3 +53,4 @@ int mkdirat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx->ret);
 }
+#endif

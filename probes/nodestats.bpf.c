@@ -132,7 +132,7 @@ static __always_inline int cgroup_changed(struct trace_event_raw_cgroup *ctx, __
 	e->cgroup_id = ctx->id;
 	e->removed = removed;
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), (void *)ctx + (ctx->__data_loc_path & 0xFFFF));
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }
 

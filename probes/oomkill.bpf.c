@@ -34,6 +34,6 @@ int mark_victim(struct trace_event_raw_mark_victim *ctx)
 		/* __data_loc: offset in the low 16 bits, from the record's start. */
 		bpf_probe_read_kernel_str(e->victim_comm, sizeof(e->victim_comm), (void *)ctx + (loc & 0xffff));
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }

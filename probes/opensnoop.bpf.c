@@ -35,6 +35,28 @@ static __always_inline bool name_selected(void)
 	return false;
 }
 
+#ifdef SYSCALL_REGS_AT_EXIT
+SEC("tp_btf/sys_exit")
+int BPF_PROG(open_exit, struct pt_regs *regs, long ret)
+{
+	long nr = syscall_nr(regs);
+	struct open_how how = {};
+
+	if (nr != SYSCALL_NR_OPEN && nr != SYSCALL_NR_OPENAT && nr != SYSCALL_NR_OPENAT2)
+		return 0;
+	if (!task_selected() || !name_selected())
+		return 0;
+	if (nr == SYSCALL_NR_OPEN)
+		return path_call_report(ret, (const char *)SYSCALL_ARG0(regs), -100 /* AT_FDCWD */, SYSCALL_ARG1(regs),
+					(__u32)SYSCALL_ARG2(regs), OPEN_SYSCALL_OPEN);
+	if (nr == SYSCALL_NR_OPENAT)
+		return path_call_report(ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs),
+					SYSCALL_ARG2(regs), (__u32)SYSCALL_ARG3(regs), OPEN_SYSCALL_OPENAT);
+	bpf_probe_read_user(&how, sizeof(how), (void *)SYSCALL_ARG2(regs));
+	return path_call_report(ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs), how.flags,
+				(__u32)how.mode, OPEN_SYSCALL_OPENAT2);
+}
+#else
 static __always_inline int on_enter(const char *path, __s32 dfd, __u64 flags, __u32 mode, __u8 syscall)
 {
 	if (!task_selected() || !name_selected())
@@ -80,3 +102,4 @@ int openat2_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx->ret);
 }
+#endif

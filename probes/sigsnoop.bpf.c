@@ -29,6 +29,6 @@ int signal_generate(struct trace_event_raw_signal_generate *ctx)
 	e->result = ctx->result;
 	e->code = ctx->code;
 	bpf_probe_read_kernel(e->target_comm, sizeof(e->target_comm), ctx->comm);
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }

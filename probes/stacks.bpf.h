@@ -86,7 +86,7 @@ static __always_inline void announce_process(__u32 pid)
 		return;
 	}
 	*record = pid;
-	bpf_ringbuf_submit(record, 0);
+	submit_event(record);
 }
 
 /* The current task's key: who it is and its stacks, as stacks_cfg asks. */

@@ -75,7 +75,7 @@ int tcp_life(struct bpf_raw_tracepoint_args *ctx)
 		e->passive = b->passive;
 		__builtin_memset(e->pad, 0, sizeof(e->pad));
 		if (flow_selected(&e->flow))
-			bpf_ringbuf_submit(e, 0);
+			submit_event(e);
 		else
 			bpf_ringbuf_discard(e, 0);
 	}

@@ -21,7 +21,7 @@ static __always_inline void report(struct sock *sk, __u32 kind)
 	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	e->kind = kind;
 	if (flow_selected(&e->flow))
-		bpf_ringbuf_submit(e, 0);
+		submit_event(e);
 	else
 		bpf_ringbuf_discard(e, 0);
 }

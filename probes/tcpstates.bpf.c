@@ -54,6 +54,6 @@ int tcp_set_state(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_update_elem(&last_change, &key, &now, BPF_ANY);
 	}
 	forget_owner(key, newstate);
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }

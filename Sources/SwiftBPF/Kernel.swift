@@ -21,6 +21,9 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
     case xdp
     /// Raw tracepoints.
     case rawTracepoints
+    /// Task-local storage maps usable from tracepoint programs
+    /// (`BPF_MAP_TYPE_TASK_STORAGE` with `bpf_task_storage_get`): Linux 5.12.
+    case taskStorage
 
     public var description: String {
         switch self {
@@ -31,6 +34,7 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
         case .fentry: "fentry/fexit"
         case .xdp: "XDP"
         case .rawTracepoints: "raw tracepoints"
+        case .taskStorage: "task storage in tracing programs"
         }
     }
 }
@@ -92,8 +96,14 @@ public enum Kernel {
             return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, nil) == 1
         case .rawTracepoints:
             return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nil) == 1
+        case .taskStorage:
+            return taskStorageWorks
         }
     }
+
+    private static let taskStorageWorks =
+        libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nil) == 1
+        && libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_storage_get, nil) == 1
 
     private static let fentryWorks = canAttachFentry(to: "vfs_read")
 

@@ -243,6 +243,16 @@ public struct OpenObject: ~Copyable {
         if rc != 0 { throw BPFError.system("cannot resize map '\(map)'", rc) }
     }
 
+    /// Whether `map` is created at load (the default). A map left out must
+    /// be used only by code the verifier can prove dead, typically behind a
+    /// read-only global set before load: a fallback for a kernel without the
+    /// map's type. libbpf 1.0+.
+    public mutating func setAutocreate(_ create: Bool, map: String) throws(BPFError) {
+        guard let m = handle.findMap(map) else { throw BPFError(.notFound, "no map '\(map)' in \(name)") }
+        let rc = bpf_map__set_autocreate(m, create)
+        if rc != 0 { throw BPFError.system("cannot set whether map '\(map)' is created", rc) }
+    }
+
     /// Whether the object has a global variable called `name`.
     public func hasGlobal(_ name: String) -> Bool { handle.globalLocation(name) != nil }
 

@@ -22,8 +22,23 @@ public enum RingBufferEvent: Sendable, Equatable {
 }
 
 /// Delivers the records of a BPF ring buffer map (Linux 5.8+) to a handler
-/// on a dispatch queue. The queue is woken through the ring buffer's epoll descriptor, so
-/// an idle tracer uses no CPU.
+/// on a dispatch queue. The queue is woken through the ring buffer's epoll
+/// descriptor, so an idle tracer uses no CPU.
+///
+/// Wakeups: probes built on `swiftbpf.bpf.h` send a record with a wakeup
+/// only when its CPU has not sent one for 1/40 s (in clock ticks, at least
+/// one), so a storm costs the traced program, and a steady stream the
+/// consumer, 40 wakeups a second per CPU instead of one per event. The
+/// records in between are read by a safety poll: from the first record
+/// delivered until `safetyPoll` passes with nothing new, the buffer is also
+/// read every `safetyPoll`. A record sent without a wakeup follows, within
+/// the interval, one sent with one, whose delivery keeps the poll running
+/// past it; so no record waits longer than `safetyPoll`, and a lone record
+/// wakes the consumer at once. Only wakeups wake the consumer (the ring is
+/// watched edge-triggered), so under a steady stream it reads a batch per
+/// wakeup instead of a few records per wakeup of its queue. Probes that let
+/// the kernel decide (flags 0) work too: the kernel wakes the consumer when
+/// a record finds it caught up, and the safety poll catches it up.
 ///
 /// Lost events: a ring buffer tells only the BPF program that a reserve
 /// failed. Probes count those failures in a per-CPU array (`lostCounter`,
@@ -31,7 +46,10 @@ public enum RingBufferEvent: Sendable, Equatable {
 /// (at most every 100 ms) and when drained, and hands the increase to the
 /// handler as `.lost(n)`.
 public final class RingBuffer: @unchecked Sendable {
-    private final class Context {
+    /// The callback's state, behind a pointer rather than in a class: a
+    /// class's stored `var`s are checked for exclusive access at run time,
+    /// several calls per record.
+    private struct Context {
         let handler: (RingBufferRecord) -> Void
         var delivered: UInt64 = 0
         /// Inside the handler: libbpf has not yet committed the record, so
@@ -44,18 +62,19 @@ public final class RingBuffer: @unchecked Sendable {
     }
 
     private let pointer: OpaquePointer
-    private let context: Context
-    private let contextRef: Unmanaged<Context>
+    private let context: UnsafeMutablePointer<Context>
     private let queue: DispatchQueue
     private let source: DispatchSourceRead
     private let lostCounter: PerCPUMap<UInt32, UInt64>?
+    private let afterBatch: (@Sendable () -> Void)?
     /// Keeps the maps' object (and so their descriptors) alive.
     private let map: Map
     // Touched only on `queue`.
     private var reportedLost: UInt64 = 0
     private var lastLostCheck = DispatchTime(uptimeNanoseconds: 0)
-    private var lastWakeup: UInt64 = 0
-    private var pausedForBatching = false
+    private let safetyTimer: DispatchSourceTimer
+    private var safetyPolling = false
+    private var lastRecordTime: UInt64 = 0
     private var stopped = false
     private let queueKey = DispatchSpecificKey<ObjectIdentifier>()
 
@@ -64,23 +83,47 @@ public final class RingBuffer: @unchecked Sendable {
     /// - Parameters:
     ///   - map: a `BPF_MAP_TYPE_RINGBUF` map.
     ///   - lostCounter: the probe's per-CPU lost-event counter, if it has one.
+    ///   - afterBatch: called on `queue` after each batch of records (those
+    ///     one wakeup or safety poll found): where a consumer that buffers
+    ///     output flushes it.
     ///   - handler: called on `queue`; an `.event`'s bytes must not escape it.
     public init(_ map: Map, lostCounter: Map? = nil, queue: DispatchQueue,
+                afterBatch: (@Sendable () -> Void)? = nil,
                 handler: @escaping @Sendable (RingBufferRecord) -> Void) throws(BPFError) {
         guard map.type == .ringBuffer else {
             throw BPFError(.wrongMapType, "map '\(map.name)' is \(map.type), not a ring buffer")
         }
         self.map = map
         self.queue = queue
+        self.afterBatch = afterBatch
         self.lostCounter = try lostCounter.map { (m) throws(BPFError) in try m.perCPU(UInt32.self, UInt64.self) }
-        context = Context(handler: handler)
-        contextRef = Unmanaged.passRetained(context)
-        guard let rb = ring_buffer__new(map.fileDescriptor.rawValue, ringBufferCallback, contextRef.toOpaque(), nil) else {
-            let e = errno  // before release() can change it
-            contextRef.release()
+        context = .allocate(capacity: 1)
+        context.initialize(to: Context(handler: handler))
+        guard let rb = ring_buffer__new(map.fileDescriptor.rawValue, ringBufferCallback, context, nil) else {
+            let e = errno  // before the clean-up can change it
+            context.deinitialize(count: 1)
+            context.deallocate()
             throw BPFError.system("cannot open ring buffer '\(map.name)'", e)
         }
         pointer = rb
+        // Edge-triggered: report the ring only when the kernel sends a
+        // wakeup. libbpf registers it level-triggered, which reports it
+        // whenever a record is waiting; under a steady stream the queue then
+        // wakes for every few records, two system calls each, and reads the
+        // cache lines the producer is writing. With the edge, a wakeup
+        // brings a batch, and the safety poll reads records sent
+        // without one. (Same registration otherwise: libbpf keeps the ring's
+        // index, 0 for its only ring, in the event's data.)
+        var edge = epoll_event()
+        edge.events = EPOLLIN.rawValue | EPOLLET.rawValue
+        edge.data.fd = 0
+        guard epoll_ctl(ring_buffer__epoll_fd(rb), EPOLL_CTL_MOD, map.fileDescriptor.rawValue, &edge) == 0 else {
+            let e = errno
+            ring_buffer__free(rb)
+            context.deinitialize(count: 1)
+            context.deallocate()
+            throw BPFError.system("cannot watch ring buffer '\(map.name)' (epoll_ctl)", e)
+        }
         // Dispatch watches its own duplicate of the epoll descriptor and
         // closes it once it has stopped watching: the ring buffer's may
         // then close whenever it is freed without its number being reused
@@ -89,37 +132,49 @@ public final class RingBuffer: @unchecked Sendable {
         guard watched >= 0 else {
             let e = errno
             ring_buffer__free(rb)
-            contextRef.release()
+            context.deinitialize(count: 1)
+            context.deallocate()
             throw BPFError.system("cannot watch ring buffer '\(map.name)' (dup of its epoll descriptor)", e)
         }
         source = DispatchSource.makeReadSource(fileDescriptor: watched, queue: queue)
+        safetyTimer = DispatchSource.makeTimerSource(queue: queue)
         queue.setSpecific(key: queueKey, value: ObjectIdentifier(self))
         source.setEventHandler { [weak self] in self?.poll() }
         source.setCancelHandler { close(watched) }
+        safetyTimer.setEventHandler { [weak self] in self?.safetyPollFired() }
+        safetyTimer.resume()
         source.resume()
     }
 
     deinit {
-        // A suspended source must be resumed before it goes away.
-        if pausedForBatching { source.resume() }
+        safetyTimer.cancel()
         source.cancel()
         ring_buffer__free(pointer)
-        contextRef.release()
+        context.deinitialize(count: 1)
+        context.deallocate()
     }
 
-    /// Wakeups closer together than this, each bringing fewer than
-    /// `smallBatch` records, mean the consumer pays a wakeup per record.
-    static let busyInterval: UInt64 = 2_000_000
-    static let smallBatch: Int32 = 256
-    /// How long to let records gather in the kernel buffer then. The kernel
-    /// sends no wakeups while the consumer lags, so one wakeup then serves
-    /// a batch; the pause adds at most this much latency, only under load.
-    static let batchingPause = DispatchTimeInterval.microseconds(500)
+    /// How often the buffer is read while records arrive
+    /// (`SWIFTBPF_SAFETY_POLL_NS` in swiftbpf.h): the longest a record can
+    /// wait. It must outlast the probes' wakeup interval plus a clock tick
+    /// (25 + 10 ms at worst).
+    public static let safetyPoll: UInt64 = 50_000_000
 
+    /// A wakeup from the kernel.
     private func poll() {
-        guard !stopped, !pausedForBatching else { return }
+        guard !stopped else { return }
         // poll (not consume) so epoll re-arms; timeout 0: data is there.
-        let count = ring_buffer__poll(pointer, 0)
+        delivered(ring_buffer__poll(pointer, 0))
+    }
+
+    /// The safety poll: consume, since epoll has nothing to say about
+    /// records sent without a wakeup.
+    private func safetyPollFired() {
+        guard !stopped else { return }
+        delivered(ring_buffer__consume(pointer))
+    }
+
+    private func delivered(_ count: Int32) {
         // -ECANCELED is a stop from the handler; EINTR a signal: neither is
         // a failure. Anything else would repeat on every wakeup.
         if count < 0 && count != -ECANCELED && count != -EINTR {
@@ -127,31 +182,32 @@ public final class RingBuffer: @unchecked Sendable {
             shutDown()
             return
         }
-        let now = DispatchTime.now()
-        if lostCounter != nil, now.uptimeNanoseconds - lastLostCheck.uptimeNanoseconds > 100_000_000 {
-            lastLostCheck = now
+        let now = DispatchTime.now().uptimeNanoseconds
+        if count > 0 {
+            lastRecordTime = now
+            if !safetyPolling {
+                safetyPolling = true
+                let period = DispatchTimeInterval.nanoseconds(Int(Self.safetyPoll))
+                safetyTimer.schedule(deadline: .now() + period, repeating: period, leeway: .milliseconds(1))
+            }
+        } else if safetyPolling && now &- lastRecordTime >= Self.safetyPoll {
+            // Nothing for longer than a wakeup interval: any later record
+            // that skips its wakeup follows one that wakes us.
+            safetyPolling = false
+            safetyTimer.schedule(deadline: .distantFuture, repeating: .never)
+        }
+        if lostCounter != nil, now &- lastLostCheck.uptimeNanoseconds > 100_000_000 {
+            lastLostCheck = DispatchTime(uptimeNanoseconds: now)
             reportLost()
         }
-        let busy = now.uptimeNanoseconds &- lastWakeup < Self.busyInterval
-        lastWakeup = now.uptimeNanoseconds
-        if count > 0 && count < Self.smallBatch && busy {
-            pausedForBatching = true
-            source.suspend()
-            queue.asyncAfter(deadline: .now() + Self.batchingPause) { [weak self] in self?.resumeAfterPause() }
-        }
-    }
-
-    private func resumeAfterPause() {
-        guard pausedForBatching else { return }
-        pausedForBatching = false
-        source.resume()
+        if count > 0 { afterBatch?() }
     }
 
     private func reportLost() {
         guard let total = try? lostCounter?.sum(0), total > reportedLost else { return }
         let delta = total - reportedLost
         reportedLost = total
-        context.handler(.lost(delta))
+        context.pointee.handler(.lost(delta))
     }
 
     private func onQueue<T>(_ body: () -> T) -> T {
@@ -162,7 +218,7 @@ public final class RingBuffer: @unchecked Sendable {
     /// count. From inside the handler, the poll in progress goes on
     /// consuming by itself.
     private func consumeAll() {
-        guard !context.delivering else { return }
+        guard !context.pointee.delivering else { return }
         _ = ring_buffer__consume(pointer)
         reportLost()
     }
@@ -170,8 +226,8 @@ public final class RingBuffer: @unchecked Sendable {
     /// On the queue: no deliveries from now on.
     private func shutDown() {
         stopped = true
-        context.stopRequested = true
-        resumeAfterPause()
+        context.pointee.stopRequested = true
+        safetyTimer.cancel()
         source.cancel()
     }
 
@@ -193,7 +249,7 @@ public final class RingBuffer: @unchecked Sendable {
     }
 
     /// Events handed to the handler so far.
-    public var deliveredEvents: UInt64 { onQueue { context.delivered } }
+    public var deliveredEvents: UInt64 { onQueue { context.pointee.delivered } }
 
     /// Events the kernel dropped so far because the buffer was full, as
     /// counted by the probe (0 without a lost counter).
@@ -221,13 +277,13 @@ public final class RingBuffer: @unchecked Sendable {
     /// stop consuming, which is how a stop from inside the handler ends
     /// the poll in progress.
     fileprivate static func deliver(_ ctx: UnsafeMutableRawPointer, _ data: UnsafeRawPointer, _ size: Int) -> Int32 {
-        let context = Unmanaged<Context>.fromOpaque(ctx).takeUnretainedValue()
-        guard !context.stopRequested else { return -ECANCELED }
-        context.delivered += 1
-        context.delivering = true
-        context.handler(.event(UnsafeRawBufferPointer(start: data, count: size)))
-        context.delivering = false
-        return context.stopRequested ? -ECANCELED : 0
+        let context = ctx.assumingMemoryBound(to: Context.self)
+        guard !context.pointee.stopRequested else { return -ECANCELED }
+        context.pointee.delivered += 1
+        context.pointee.delivering = true
+        context.pointee.handler(.event(UnsafeRawBufferPointer(start: data, count: size)))
+        context.pointee.delivering = false
+        return context.pointee.stopRequested ? -ECANCELED : 0
     }
 }
 

@@ -8,6 +8,12 @@ public struct RowClock: Sendable {
     public var offset: Int64
     /// CLOCK_MONOTONIC when tracing started, for `-T`.
     public var start: UInt64
+
+    @inlinable
+    public init(offset: Int64, start: UInt64) {
+        self.offset = offset
+        self.start = start
+    }
 }
 
 /// One field of a tool's event, declared once for both outputs: its text
@@ -20,11 +26,12 @@ public struct Field<Event: SendableMetatype>: Sendable {
     public var width: Int
     /// The JSON key; nil when the field is text only.
     public var key: String?
-    let text: @Sendable (Event, Output, RowClock) -> Void
-    let json: @Sendable (Event, inout JSONObject, RowClock) -> Void
+    @usableFromInline let text: @Sendable (Event, Output, RowClock) -> Void
+    @usableFromInline let json: @Sendable (Event, inout JSONObject, RowClock) -> Void
 
     /// A field written by the two closures given: `text` appends the
     /// value only (the table pads it to `width`), `json` adds key(s).
+    @inlinable
     public init(key: String?, heading: String?, width: Int = 0,
                 text: @escaping @Sendable (Event, Output, RowClock) -> Void,
                 json: @escaping @Sendable (Event, inout JSONObject, RowClock) -> Void) {
@@ -48,6 +55,7 @@ public struct Field<Event: SendableMetatype>: Sendable {
     }
 
     /// An integer: decimal in both outputs.
+    @inlinable
     public static func number<T: BinaryInteger & SendableMetatype>(_ key: String, _ heading: String, width: Int = 0,
                                                 _ value: @escaping @Sendable (Event) -> T) -> Field {
         Field(key: key, heading: heading, width: width,
@@ -56,6 +64,7 @@ public struct Field<Event: SendableMetatype>: Sendable {
     }
 
     /// A string.
+    @inlinable
     public static func string(_ key: String, _ heading: String, width: Int = 0,
                               _ value: @escaping @Sendable (Event) -> String) -> Field {
         Field(key: key, heading: heading, width: width,
@@ -64,6 +73,7 @@ public struct Field<Event: SendableMetatype>: Sendable {
     }
 
     /// A flag, JSON only (`true`/`false`).
+    @inlinable
     public static func flag(_ key: String, _ value: @escaping @Sendable (Event) -> Bool) -> Field {
         Field(key: key, heading: nil, text: { _, _, _ in }, json: { e, o, _ in o.field(key, value(e)) })
     }
@@ -72,6 +82,7 @@ public struct Field<Event: SendableMetatype>: Sendable {
     /// person in text, a JSON string (plus `<key>_base64` when they are not
     /// UTF-8). With `truncated`, text marks a cut value with "..." and JSON
     /// adds `<key>_truncated`.
+    @inlinable
     public static func bytes(_ key: String, _ heading: String, width: Int = 0,
                              truncated: (@Sendable (Event) -> Bool)? = nil,
                              _ value: @escaping @Sendable (Event) -> UnsafeRawBufferPointer) -> Field {
@@ -88,6 +99,7 @@ public struct Field<Event: SendableMetatype>: Sendable {
     }
 
     /// A mode as octal digits, at least four ("0755"), in both outputs.
+    @inlinable
     public static func octal(_ key: String, _ heading: String, width: Int = 0,
                              _ value: @escaping @Sendable (Event) -> UInt32) -> Field {
         Field(key: key, heading: heading, width: width,
@@ -97,6 +109,7 @@ public struct Field<Event: SendableMetatype>: Sendable {
 
     /// A syscall's result: the errno name, or "0", in text; `ret` (0, a
     /// value, or -errno) and `errno` (its name, or null) in JSON.
+    @inlinable
     public static func result<T: BinaryInteger & SendableMetatype>(_ heading: String = "RESULT", width: Int = 12,
                                                 _ value: @escaping @Sendable (Event) -> T) -> Field {
         Field(key: "ret", heading: heading, width: width,
@@ -125,12 +138,12 @@ extension Field where Event: TaskEvent {
 /// fields; in JSON the task block, then the tool's fields with a key.
 public struct EventTable<Event: TaskEvent>: EventFormat {
     public let json: Bool
-    private var textFields: [Field<Event>]
-    private let jsonFields: [Field<Event>]
+    @usableFromInline var textFields: [Field<Event>]
+    @usableFromInline let jsonFields: [Field<Event>]
     public private(set) var header: String?
     /// `-C`: CONTAINER and POD columns after TIME, once attributed.
     private let containerColumns: Bool
-    private var workloads: ContainerDirectory?
+    @usableFromInline var workloads: ContainerDirectory?
 
     public init(_ fields: [Field<Event>], json: Bool, relativeTime: Bool, containerColumns: Bool = false,
                 namespacePIDs: Bool = false) {
@@ -202,6 +215,9 @@ public struct EventTable<Event: TaskEvent>: EventFormat {
         return line
     }
 
+    /// Inlinable, so each tool runs it specialized for its event: generic,
+    /// every event paid for type metadata lookups.
+    @inlinable
     public func write(_ event: Event, to out: Output, clockOffset: Int64, start: UInt64) {
         let clock = RowClock(offset: clockOffset, start: start)
         if json {
@@ -213,10 +229,12 @@ public struct EventTable<Event: TaskEvent>: EventFormat {
             return
         }
         let last = textFields.count - 1
-        for (i, f) in textFields.enumerated() {
+        var i = 0
+        for f in textFields {
             let from = out.count
             f.text(event, out, clock)
             if i < last { out.pad(from: from, to: f.width) }
+            i += 1
         }
         out.endLine()
     }

@@ -32,7 +32,7 @@ public final class TraceSession: @unchecked Sendable {
     /// `--namespace` and the JSON fields; nil where there is no cgroup v2.
     public let workloads: ContainerDirectory?
     /// The container filter's decisions so far, shared with the kernel.
-    let gate: WorkloadGate?
+    @usableFromInline let gate: WorkloadGate?
 
     /// Checks privileges first, so an unprivileged run fails before any
     /// BPF work with an error that says what to do. A tool that counts in
@@ -91,24 +91,20 @@ public final class TraceSession: @unchecked Sendable {
     }
 
     /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or a closed
-    /// output does; `timers` run meanwhile.
+    /// output does; `timers` run meanwhile. No timer of its own: output is
+    /// flushed when a batch of events has been written (or a report), so an
+    /// idle tool sleeps until the kernel has something for it.
     func waitForStop(timers: [StopWaiter.Timer] = []) {
-        var timers = timers
-        if !output.isTerminal {
-            // Batches into a pipe, but never holds a line back for long.
-            timers.append(.init(queue: queue, interval: 0.1) { [output] in
-                output.flush()
-                if output.isBroken { StopWaiter.requestStop() }
-            })
-        }
         StopWaiter.wait(duration: options.duration, timers: timers)
     }
 
     /// Configures and loads a tool's probe, the steps every tool shares:
     /// the shared filters go into its `filter` global, `--buffer-size`
     /// sizes its `events` ring buffer, programs for tracepoints this kernel
-    /// lacks are left out, and after loading `--cgroup` goes into its
-    /// `cgroup_filter` map. A probe without one of these skips that step.
+    /// lacks are left out, per-call state (`DECLARE_CALL_STATE`) goes in
+    /// task storage or, before Linux 5.12, a hash keyed by the task, and after
+    /// loading `--cgroup` goes into its `cgroup_filter` map. A probe without
+    /// one of these skips that step.
     public func load<Open: OpenSkeleton & ~Copyable>(_ open: consuming Open) throws(BPFError) -> Open.Loaded {
         if open.object.hasGlobal("filter") {
             var filter = options.filter
@@ -118,6 +114,13 @@ public final class TraceSession: @unchecked Sendable {
         if open.object.mapNames.contains("events") { try open.object.setMaxEntries(options.bufferBytes, map: "events") }
         // Unused without container flags, and preallocated: keep it small.
         if gate == nil, open.object.mapNames.contains("cgroup_verdicts") { try open.object.setMaxEntries(64, map: "cgroup_verdicts") }
+        if open.object.hasGlobal("call_state_in_hash") {
+            // Only the map this kernel can use is created.
+            let taskStorage = Kernel.supports(.taskStorage)
+            try open.object.setAutocreate(taskStorage, map: "call_state")
+            try open.object.setAutocreate(!taskStorage, map: "call_state_hash")
+            if !taskStorage { try open.object.setGlobal("call_state_in_hash", to: UInt8(1)) }
+        }
         try open.object.disableProgramsForMissingTracepoints()
         let probe = try open.load()
         if let cgroups = probe.object.map(named: "cgroup_filter") { try options.applyCgroup(to: cgroups) }
@@ -135,6 +138,7 @@ public final class TraceSession: @unchecked Sendable {
     /// `format` until stopped, then detaches and reports, counting what the
     /// probe's `lost_events` counter says the kernel dropped.
     @discardableResult
+    @inlinable
     public func stream<Probe: Skeleton, Format: EventFormat>(
         _ probe: Probe, format: Format, what: String,
         attach: ((Probe) throws(BPFError) -> [Link])? = nil
@@ -163,7 +167,13 @@ public final class TraceSession: @unchecked Sendable {
         var links = try attach()
         note("Tracing \(what)... Hit Ctrl-C to end.")
         var timers: [StopWaiter.Timer] = []
-        if let interval { timers.append(.init(queue: queue, interval: interval) { report(false) }) }
+        if let interval {
+            timers.append(.init(queue: queue, interval: interval) { [output] in
+                report(false)
+                output.flush()
+                if output.isBroken { StopWaiter.requestStop() }
+            })
+        }
         // Counting happens in the kernel, which counts decided cgroups only:
         // decide new ones promptly.
         if let gate { timers.append(.init(queue: queue, interval: 0.25) { gate.decideNewCgroups() }) }
@@ -195,7 +205,13 @@ public final class TraceSession: @unchecked Sendable {
             }
             output.flush()
         }
-        let ringBuffer = try RingBuffer(events, lostCounter: lostCounter, queue: queue) { [self] record in
+        // Into a pipe or file, lines go out once per batch the ring buffer
+        // delivers: whole batches under load, at once for a lone event.
+        let flush: @Sendable () -> Void = { [output] in
+            output.flush()
+            if output.isBroken { StopWaiter.requestStop() }
+        }
+        let ringBuffer = try RingBuffer(events, lostCounter: lostCounter, queue: queue, afterBatch: flush) { [self] record in
             switch record {
             case .event(let bytes):
                 handler(bytes)

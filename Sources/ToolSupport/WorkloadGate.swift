@@ -8,6 +8,7 @@ import SwiftBPF
 /// (`cgroup_verdicts` in swiftbpf.bpf.h), so decided cgroups are filtered
 /// there. Every cgroup that exists at start is decided before attaching.
 /// Used from the session's queue after set-up.
+@usableFromInline
 final class WorkloadGate: @unchecked Sendable {
     let directory: ContainerDirectory
     let selector: WorkloadSelector
@@ -47,6 +48,7 @@ final class WorkloadGate: @unchecked Sendable {
 
     /// Whether an event of this cgroup is shown, deciding it (and telling
     /// the kernel) the first time.
+    @usableFromInline
     func admits(cgroup id: UInt64) -> Bool {
         if let known = decided[id] { return known }
         return decide(id, directory.workload(ofCgroup: id))

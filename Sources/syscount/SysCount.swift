@@ -67,6 +67,8 @@ struct SysCount: ToolCommand {
         let session = try TraceSession(tool: "syscount", options: trace, aggregating: true)
         var open = try SyscountSkeleton.open()
         open.countCfg = syscount_config(by_process: process ? 1 : 0, latency: latency ? 1 : 0, pad: (0, 0), hist_nr: histNumber)
+        // Counting alone needs only the exit: no program at every entry.
+        if !latency && hist == nil { try open.setAutoload(false, for: .sysEnter) }
         let probe = try session.load(open)
 
         let reporter = SyscountReporter(

@@ -21,6 +21,21 @@ extension MkdirRecord {
     }
 }
 
+/// mkdir records decoded from a ring buffer, for assertions after the fact.
+final class MkdirRecords: Sendable {
+    let list = Mutex<[MkdirRecord]>([])
+
+    /// Delivers `events` into `list`, on a queue of its own.
+    func ringBuffer(_ events: Map, lostCounter: Map) throws -> RingBuffer {
+        try RingBuffer(events, lostCounter: lostCounter, queue: DispatchQueue(label: "test.mkdir-records")) { [self] record in
+            if case .event(let bytes) = record, let e = PathEvent(bytes) {
+                let r = MkdirRecord(e)
+                self.list.withLock { $0.append(r) }
+            }
+        }
+    }
+}
+
 /// Loads mkdirtrace's probe with a filter and ring buffer size.
 func loadMkdirProbe(pid: UInt32 = 0, tid: UInt32 = 0, bufferBytes: UInt32? = nil) throws -> MkdirtraceSkeleton {
     var open = try MkdirtraceSkeleton.open()
@@ -38,16 +53,10 @@ extension Privileged {
             let dir = try TestEnvironment.temporaryDirectory()
             let helper = try Helper()
             let probe = try loadMkdirProbe(pid: UInt32(helper.pid))
-            let records = Mutex<[MkdirRecord]>([])
-            let queue = DispatchQueue(label: "test.events")
-            let rb = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents, queue: queue) { record in
-                if case .event(let bytes) = record, let e = PathEvent(bytes) {
-                    let r = MkdirRecord(e)
-                    records.withLock { $0.append(r) }
-                }
-            }
+            let records = MkdirRecords()
+            let rb = try records.ringBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents)
             let links = try probe.attachAll()
-            #expect(links.count == 4)
+            #expect(links.count == 1, "one tp_btf/sys_exit program on x86-64")
 
             #expect(helper.run("mkdir \(dir)/new 750") == "ok 0")
             #expect(helper.run("mkdir \(dir)/new 700") == "err \(EEXIST)")
@@ -56,10 +65,10 @@ extension Privileged {
 
             // Delivery is asynchronous: wait for the queue to see all four.
             let deadline = Date().addingTimeInterval(5)
-            while records.withLock({ $0.count }) < 4 && Date() < deadline { usleep(10_000) }
+            while records.list.withLock({ $0.count }) < 4 && Date() < deadline { usleep(10_000) }
             rb.stop()
 
-            let got = records.withLock { $0 }
+            let got = records.list.withLock { $0 }
             let me = UInt32(getpid()), child = UInt32(helper.pid)
             let comm = "swiftbpf-testhe"  // the kernel keeps 15 bytes
             #expect(got.count == 4)
@@ -128,8 +137,9 @@ extension Privileged {
             #expect(rb.deliveredEvents == UInt64(delivered.load(ordering: .relaxed)))
         }
 
-        /// A storm while the consumer runs: wakeups come per record, so the
-        /// ring buffer pauses briefly to batch; nothing may be lost or late.
+        /// A storm while the consumer runs: most records come without a
+        /// wakeup (at most 40 a second per CPU), and the safety poll reads the
+        /// rest, the storm's tail included; nothing may be lost or stranded.
         @Test func sustainedStormWithLiveConsumerLosesNothing() throws {
             let dir = try TestEnvironment.temporaryDirectory()
             let probe = try loadMkdirProbe(tid: TestEnvironment.currentThreadID())

@@ -11,6 +11,12 @@
  *   flags (-p, -t, -u, -c, -x, --cgroup, --container, --pod, --namespace)
  *   select, tested with task_selected() and result_selected().
  *   TraceSession.load fills them by name.
+ * - Records wake the consumer only as wakeup_flags() decides (emit_event,
+ *   submit_event); RingBuffer's safety poll reads the rest within
+ *   SWIFTBPF_SAFETY_POLL_NS.
+ * - DECLARE_CALL_STATE: a thread's state from a syscall's enter to its
+ *   exit, in task storage, or a thread-keyed hash where the kernel has none
+ *   (TraceSession.load chooses).
  * - `struct task_info` (swiftbpf.h): start an event with it and fill it
  *   with fill_task(); Swift reads it through TaskEvent, and the tools'
  *   shared columns and JSON fields come from it.
@@ -73,14 +79,52 @@ static __always_inline void count_lost_event(void)
 		*lost += 1; /* per-CPU slot: no atomics needed */
 }
 
-/* Copies size bytes of data into the ring buffer, counting a failure. */
+/* When a record wakes the consumer. Left to the kernel, every record that
+ * finds the consumer caught up sends it a wakeup (an irq_work, then an
+ * epoll wakeup, then a thread switch): one per event while it keeps up,
+ * which is most of what a storm of events costs the traced program, and
+ * most of what a slow stream costs the consumer. Here a record wakes the
+ * consumer only when its CPU has not done so for 1/40 s (in clock ticks,
+ * at least one); the others go in silently. RingBuffer polls on its own
+ * while records arrive, every SWIFTBPF_SAFETY_POLL_NS, so a record that did
+ * not wake it waits at most that long, and a lone record (the first after
+ * a quiet interval) wakes it at once. A sleeping consumer is woken at least
+ * once per interval while records flow, so the ring needs room for an
+ * interval's records: 25 ms of a million 128-byte events a second is
+ * 3.2 MiB, against the tools' 8 MiB default. */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* The tick of each CPU's last wakeup. */
+static __u64 swiftbpf_last_wakeup[SWIFTBPF_WAKEUP_SLOTS];
+
+static __always_inline __u64 wakeup_flags(void)
+{
+	__u32 slot = bpf_get_smp_processor_id() & (SWIFTBPF_WAKEUP_SLOTS - 1);
+	/* The tick count: a plain load, where a nanosecond clock reads the
+	 * hardware counter (the coarse clock is not allowed in tracing
+	 * programs, which may run in NMI). HZ from the kernel's config, 250
+	 * where libbpf finds none. */
+	__u64 tick = bpf_jiffies64();
+	__u64 hz = CONFIG_HZ ? CONFIG_HZ : 250;
+	__u64 interval = hz / SWIFTBPF_WAKEUPS_PER_SECOND ? hz / SWIFTBPF_WAKEUPS_PER_SECOND : 1;
+
+	if (tick - swiftbpf_last_wakeup[slot] < interval)
+		return BPF_RB_NO_WAKEUP;
+	swiftbpf_last_wakeup[slot] = tick;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+/* Copies size bytes of data into the ring buffer, counting a failure. For
+ * records whose size is known only at run time; fixed-size records are
+ * cheaper built in place with reserve_event() and submit_event(). */
 static __always_inline void emit_event(void *data, __u64 size)
 {
-	if (bpf_ringbuf_output(&events, data, size, 0))
+	if (bpf_ringbuf_output(&events, data, size, wakeup_flags()))
 		count_lost_event();
 }
 
-/* Reserves a fixed-size record in place (no copy), counting a failure. */
+/* Reserves a fixed-size record in place (no copy), counting a failure.
+ * Send it with submit_event(), or give it back with bpf_ringbuf_discard(). */
 static __always_inline void *reserve_event(__u64 size)
 {
 	void *e = bpf_ringbuf_reserve(&events, size, 0);
@@ -89,6 +133,105 @@ static __always_inline void *reserve_event(__u64 size)
 		count_lost_event();
 	return e;
 }
+
+/* Sends a record from reserve_event(), waking the consumer only as
+ * wakeup_flags() decides. */
+static __always_inline void submit_event(void *e)
+{
+	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
+/* State a thread keeps from a syscall's enter to its exit (its arguments,
+ * mostly). DECLARE_CALL_STATE(T) declares it for values of type T:
+ *
+ *   T *call_state_begin(void)  at enter: the thread's slot, zeroed and
+ *                              marked in use (NULL if there is no room)
+ *   T *call_state_find(void)   at exit: the slot, if its enter was seen
+ *   void call_state_end(T *)   at exit, when done: the slot is free again
+ *
+ * Task-local storage (Linux 5.12 for tracepoints) lives with the task, so a
+ * call costs two pointer lookups instead of a hash insert, lookup and delete
+ * keyed by thread ID, and it follows the task through exec, when a thread
+ * takes its leader's PID. A small slot stays with the task for its next
+ * call; a large one (an exec's arguments) is given back at the end. On
+ * older kernels TraceSession.load sets call_state_in_hash and leaves
+ * the task storage map out, and the same calls use a hash keyed by the
+ * task (its address, which exec keeps too). */
+#define CALL_STATE_KEPT_MAX 256
+#define DECLARE_CALL_STATE(T)                                                          \
+	struct call_state_slot {                                                       \
+		__u64 in_use;                                                          \
+		T value;                                                               \
+	};                                                                             \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_TASK_STORAGE);                               \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                  \
+		__type(key, int);                                                      \
+		__type(value, struct call_state_slot);                                 \
+	} call_state SEC(".maps");                                                     \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_HASH);                                       \
+		__uint(max_entries, 10240);                                            \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                  \
+		__type(key, __u64); /* the task_struct's address */                    \
+		__type(value, struct call_state_slot);                                 \
+	} call_state_hash SEC(".maps");                                              \
+	const volatile __u8 call_state_in_hash = 0;                                \
+	static const struct call_state_slot call_state_zero = {};                      \
+                                                                                       \
+	static __always_inline struct call_state_slot *call_state_slot(bool create)    \
+	{                                                                              \
+		__u64 key = bpf_get_current_task();                                    \
+		struct task_struct *task;                                              \
+		struct call_state_slot *slot;                                          \
+                                                                                       \
+		if (call_state_in_hash) {                                          \
+			if (create)                                                    \
+				bpf_map_update_elem(&call_state_hash, &key, &call_state_zero, BPF_ANY); \
+			return bpf_map_lookup_elem(&call_state_hash, &key);          \
+		}                                                                      \
+		task = bpf_get_current_task_btf();                                     \
+		if (!create)                                                           \
+			return bpf_task_storage_get(&call_state, task, 0, 0);          \
+		slot = bpf_task_storage_get(&call_state, task, 0, 0);                  \
+		if (slot && sizeof(T) <= CALL_STATE_KEPT_MAX) {                        \
+			__builtin_memset(&slot->value, 0, sizeof(T));                  \
+			return slot;                                                   \
+		}                                                                      \
+		if (slot) /* left by a call whose exit was not seen */                 \
+			bpf_task_storage_delete(&call_state, task);                    \
+		return bpf_task_storage_get(&call_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE); \
+	}                                                                              \
+                                                                                       \
+	static __always_inline T *call_state_begin(void)                               \
+	{                                                                              \
+		struct call_state_slot *slot = call_state_slot(true);                  \
+                                                                                       \
+		if (!slot)                                                             \
+			return NULL;                                                   \
+		slot->in_use = 1;                                                      \
+		return &slot->value;                                                   \
+	}                                                                              \
+                                                                                       \
+	static __always_inline T *call_state_find(void)                                \
+	{                                                                              \
+		struct call_state_slot *slot = call_state_slot(false);                 \
+                                                                                       \
+		return slot && slot->in_use ? &slot->value : NULL;                     \
+	}                                                                              \
+                                                                                       \
+	static __always_inline void call_state_end(T *value)                           \
+	{                                                                              \
+		__u64 key = bpf_get_current_task();                                    \
+                                                                                       \
+		if (call_state_in_hash)                                            \
+			bpf_map_delete_elem(&call_state_hash, &key);                 \
+		else if (sizeof(T) > CALL_STATE_KEPT_MAX)                              \
+			bpf_task_storage_delete(&call_state, bpf_get_current_task_btf()); \
+		else                                                                   \
+			((struct call_state_slot *)((char *)value -                    \
+			    __builtin_offsetof(struct call_state_slot, value)))->in_use = 0; \
+	}
 
 /* A struct pid's number in the innermost PID namespace it belongs to
  * (numbers[level]), as /proc/PID/status's last NSpid column shows it. */
@@ -106,19 +249,37 @@ static __always_inline __u32 ns_nr(struct pid *pid)
  * filter.ns_pids, its PID and TID in its own PID namespace). */
 static __always_inline void fill_task(struct task_info *t)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
 	t->ts_ns = bpf_ktime_get_ns();
-	t->cgroup_id = bpf_get_current_cgroup_id();
-	t->pid = pid_tgid >> 32;
-	t->tid = (__u32)pid_tgid;
-	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	t->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		/* Linux 5.11+: one helper call, then plain loads through the
+		 * typed task pointer. A helper per field costs several times as
+		 * much, and this runs for every event. The same fields the
+		 * helpers read: the default-hierarchy cgroup, the subjective
+		 * credentials' UID, the command. */
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		t->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+		t->pid = task->tgid;
+		t->tid = task->pid;
+		t->ppid = task->real_parent->tgid;
+		t->uid = task->cred->uid.val;
+		__builtin_memcpy(t->comm, task->comm, sizeof(t->comm));
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+		t->cgroup_id = bpf_get_current_cgroup_id();
+		t->pid = pid_tgid >> 32;
+		t->tid = (__u32)pid_tgid;
+		t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+		t->uid = (__u32)bpf_get_current_uid_gid();
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
+	}
 	/* Read only when asked: a read-only global, so the verifier drops
 	 * this branch from tools that do not want it. */
 	if (filter.ns_pids) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
 		t->ns_tid = ns_nr(BPF_CORE_READ(task, thread_pid));
 		t->ns_pid = ns_nr(BPF_CORE_READ(task, group_leader, thread_pid));
 	} else {

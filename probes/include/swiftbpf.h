@@ -12,6 +12,15 @@
 
 #define TASK_COMM_LEN 16
 
+/* The ring buffer's wakeups (swiftbpf.bpf.h's wakeup_flags()): a CPU wakes
+ * the consumer at most SWIFTBPF_WAKEUPS_PER_SECOND times a second (in
+ * clock ticks: at least one), and RingBuffer, while records arrive, reads
+ * the ring every SWIFTBPF_SAFETY_POLL_NS on its own. The poll must outlast
+ * the wakeup interval plus a tick (25 + 10 ms at worst). */
+#define SWIFTBPF_WAKEUPS_PER_SECOND 40
+#define SWIFTBPF_SAFETY_POLL_NS 50000000ULL
+#define SWIFTBPF_WAKEUP_SLOTS 1024 /* per-CPU slots; more CPUs share */
+
 /* trace_filter.use_workloads */
 #define WORKLOADS_ANY 0            /* no container filter */
 #define WORKLOADS_UNDECIDED_PASS 1 /* undecided cgroups pass; user space decides (streaming tools) */

@@ -21,7 +21,7 @@ int on_signal(struct trace_event_raw_signal_generate *ctx)
 	e->result = ctx->result;
 	bpf_get_current_comm(e->sender_comm, sizeof(e->sender_comm));
 	bpf_probe_read_kernel(e->target_comm, sizeof(e->target_comm), ctx->comm);
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }
 
