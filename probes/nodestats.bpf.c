@@ -132,6 +132,8 @@ static __always_inline int cgroup_changed(struct trace_event_raw_cgroup *ctx, __
 	e->cgroup_id = ctx->id;
 	e->removed = removed;
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), (void *)ctx + (ctx->__data_loc_path & 0xFFFF));
+	/* User space names the cgroup's container from its directory. */
+	wake_consumer_now();
 	submit_event(e);
 	return 0;
 }

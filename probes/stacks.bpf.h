@@ -86,6 +86,7 @@ static __always_inline void announce_process(__u32 pid)
 		return;
 	}
 	*record = pid;
+	wake_consumer_now(); /* user space reads its maps while it lives */
 	submit_event(record);
 }
 

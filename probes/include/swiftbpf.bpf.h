@@ -6,17 +6,19 @@
  *   TraceSession.load sizes it from --buffer-size.
  * - `lost_events`: a per-CPU count of records the ring buffer had no room
  *   for (ring buffers only tell the producer). RingBuffer reports it.
- *   Emit with reserve_event()/emit_event() and it is kept for you.
+ *   Emit with reserve_event()/submit_event() or emit_event() and it is
+ *   kept for you.
  * - `filter`, `cgroup_filter` and `cgroup_verdicts`: what the shared tool
  *   flags (-p, -t, -u, -c, -x, --cgroup, --container, --pod, --namespace)
  *   select, tested with task_selected() and result_selected().
  *   TraceSession.load fills them by name.
  * - Records wake the consumer only as wakeup_flags() decides (emit_event,
  *   submit_event); RingBuffer's safety poll reads the rest within
- *   SWIFTBPF_SAFETY_POLL_NS.
+ *   SWIFTBPF_SAFETY_POLL_NS. Call wake_consumer_now() before a record
+ *   user space must see at once.
  * - DECLARE_CALL_STATE: a thread's state from a syscall's enter to its
- *   exit, in task storage, or a thread-keyed hash where the kernel has none
- *   (TraceSession.load chooses).
+ *   exit, in task storage, or a hash keyed by the task where the kernel
+ *   has none (TraceSession.load chooses).
  * - `struct task_info` (swiftbpf.h): start an event with it and fill it
  *   with fill_task(); Swift reads it through TaskEvent, and the tools'
  *   shared columns and JSON fields come from it.
@@ -94,12 +96,28 @@ static __always_inline void count_lost_event(void)
  * 3.2 MiB, against the tools' 8 MiB default. */
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
-/* The tick of each CPU's last wakeup. */
+/* The tick of each CPU's last wakeup, and whether its next record must
+ * wake the consumer at once (wake_consumer_now()). */
 static __u64 swiftbpf_last_wakeup[SWIFTBPF_WAKEUP_SLOTS];
+static __u8 swiftbpf_wake_now[SWIFTBPF_WAKEUP_SLOTS];
+
+static __always_inline __u32 wakeup_slot(void)
+{
+	return bpf_get_smp_processor_id() & (SWIFTBPF_WAKEUP_SLOTS - 1);
+}
+
+/* The next record from this CPU wakes the consumer at once: for records
+ * user space must act on while what they name still exists (a new
+ * cgroup's name, a new process's memory map), which a short-lived
+ * container or process would not leave it the safety poll's time for. */
+static __always_inline void wake_consumer_now(void)
+{
+	swiftbpf_wake_now[wakeup_slot()] = 1;
+}
 
 static __always_inline __u64 wakeup_flags(void)
 {
-	__u32 slot = bpf_get_smp_processor_id() & (SWIFTBPF_WAKEUP_SLOTS - 1);
+	__u32 slot = wakeup_slot();
 	/* The tick count: a plain load, where a nanosecond clock reads the
 	 * hardware counter (the coarse clock is not allowed in tracing
 	 * programs, which may run in NMI). HZ from the kernel's config, 250
@@ -108,9 +126,10 @@ static __always_inline __u64 wakeup_flags(void)
 	__u64 hz = CONFIG_HZ ? CONFIG_HZ : 250;
 	__u64 interval = hz / SWIFTBPF_WAKEUPS_PER_SECOND ? hz / SWIFTBPF_WAKEUPS_PER_SECOND : 1;
 
-	if (tick - swiftbpf_last_wakeup[slot] < interval)
+	if (tick - swiftbpf_last_wakeup[slot] < interval && !swiftbpf_wake_now[slot])
 		return BPF_RB_NO_WAKEUP;
 	swiftbpf_last_wakeup[slot] = tick;
+	swiftbpf_wake_now[slot] = 0;
 	return BPF_RB_FORCE_WAKEUP;
 }
 
@@ -328,6 +347,8 @@ static __always_inline bool ids_selected(void)
 
 		if (verdict ? !*verdict : filter.use_workloads == WORKLOADS_DECIDED_ONLY)
 			return false;
+		if (!verdict) /* user space decides by its path: before it goes */
+			wake_consumer_now();
 	}
 	return true;
 }
@@ -367,6 +388,8 @@ static __always_inline bool other_task_selected(struct task_struct *t)
 
 		if (verdict ? !*verdict : filter.use_workloads == WORKLOADS_DECIDED_ONLY)
 			return false;
+		if (!verdict)
+			wake_consumer_now();
 	}
 	if (filter.use_comm) {
 		char comm[TASK_COMM_LEN];
