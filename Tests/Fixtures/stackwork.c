@@ -2,7 +2,8 @@
 /* Known work for the stack tools' tests; built by the tests with frame
  * pointers (-O0 -fno-omit-frame-pointer), so every frame is walkable.
  *   stackwork hot SECONDS         ~70% in hot_leaf_a, ~30% in hot_leaf_b, under hot_parent
- *   stackwork sleep COUNT MS      after SIGUSR1, COUNT nanosleeps of MS ms in blocked_here
+ *   stackwork sleep COUNT MS      after SIGUSR1, COUNT nanosleeps of MS ms in blocked_here,
+ *                                 then "slept US us": how long they took
  *   stackwork mkdir DIR N M       N mkdirs from mkdir_from_alpha, M from mkdir_from_beta, then 2 s asleep */
 #include <signal.h>
 #include <stdint.h>
@@ -89,9 +90,15 @@ int main(int argc, char **argv)
 		while (now() < end)
 			hot_parent();
 	} else if (argc == 4 && !strcmp(argv[1], "sleep")) {
+		double start;
+
 		wait_for_go();
+		start = now();
 		for (int i = 0; i < atoi(argv[2]); i++)
 			blocked_here(atol(argv[3]));
+		/* What the sleeps took here: more than asked under emulation. */
+		printf("slept %.0f us\n", (now() - start) * 1e6);
+		fflush(stdout);
 	} else if (argc == 5 && !strcmp(argv[1], "mkdir")) {
 		for (int i = 0; i < atoi(argv[3]); i++)
 			mkdir_from_alpha(argv[2], i);
