@@ -327,6 +327,21 @@ static __always_inline bool comm_matches(void)
 	return comm_equals_filter(comm);
 }
 
+/* --container, --pod, --namespace: whether a cgroup's tasks are selected,
+ * as user space decided in cgroup_verdicts. An undecided cgroup passes in
+ * streaming tools, and its record wakes the consumer at once: user space
+ * decides by the cgroup's path, which must still exist. */
+static __always_inline bool workload_selected(__u64 cgroup)
+{
+	__u8 *verdict = bpf_map_lookup_elem(&cgroup_verdicts, &cgroup);
+
+	if (verdict ? !*verdict : filter.use_workloads == WORKLOADS_DECIDED_ONLY)
+		return false;
+	if (!verdict)
+		wake_consumer_now();
+	return true;
+}
+
 /* The filters on who the task is (PID, TID, UID, cgroup), without the
  * command name, which exec changes. */
 static __always_inline bool ids_selected(void)
@@ -341,15 +356,8 @@ static __always_inline bool ids_selected(void)
 		return false;
 	if (filter.use_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
 		return false;
-	if (filter.use_workloads) {
-		__u64 cgroup = bpf_get_current_cgroup_id();
-		__u8 *verdict = bpf_map_lookup_elem(&cgroup_verdicts, &cgroup);
-
-		if (verdict ? !*verdict : filter.use_workloads == WORKLOADS_DECIDED_ONLY)
-			return false;
-		if (!verdict) /* user space decides by its path: before it goes */
-			wake_consumer_now();
-	}
+	if (filter.use_workloads && !workload_selected(bpf_get_current_cgroup_id()))
+		return false;
 	return true;
 }
 
@@ -382,15 +390,8 @@ static __always_inline bool other_task_selected(struct task_struct *t)
 		if (uid != filter.uid)
 			return false;
 	}
-	if (filter.use_workloads) {
-		__u64 cgroup = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-		__u8 *verdict = bpf_map_lookup_elem(&cgroup_verdicts, &cgroup);
-
-		if (verdict ? !*verdict : filter.use_workloads == WORKLOADS_DECIDED_ONLY)
-			return false;
-		if (!verdict)
-			wake_consumer_now();
-	}
+	if (filter.use_workloads && !workload_selected(BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id)))
+		return false;
 	if (filter.use_comm) {
 		char comm[TASK_COMM_LEN];
 
