@@ -2,6 +2,7 @@
 # swift-bpf: everything a fresh Debian 12 machine needs, as root.
 #   make demo   install what is missing, build, run mkdirtrace
 #   make test   install what is missing, run the tests (root: they load BPF)
+#   make demo-filter   the packet filter demo (scripts/demo-filter.sh)
 
 SWIFT ?= swift
 # Build and run dependencies (libbpf 1.1, its ELF and zlib deps, bpftool for
@@ -11,15 +12,19 @@ SWIFT ?= swift
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping strace
 # The container tests: podman with runc (crun refuses this kind of machine's
 # hybrid cgroups) and a static busybox for the image they build locally; the
-# exporter's: a real Prometheus, and curl.
-TEST_PACKAGES := podman runc busybox-static prometheus curl chromium
-# The other yardstick `make bench` compares against.
-BENCH_PACKAGES := bpftrace
+# exporter's: a real Prometheus, and curl; the packet filter demo's test
+# runs a real sshd, ssh, and Python's HTTP server.
+TEST_PACKAGES := podman runc busybox-static prometheus curl chromium openssh-server openssh-client python3
+# The packet filter demo: an sshd and an HTTP server behind the filter.
+DEMO_FILTER_PACKAGES := openssh-server openssh-client python3 curl iputils-ping iproute2
+# The other yardsticks `make bench` compares against: bpftrace, and
+# iptables and nftables beside pktfilter's XDP (bench/droprate.py).
+BENCH_PACKAGES := bpftrace iptables nftables
 # The kernel lane: Debian's stock kernel (6.1, with kprobes and BTF) booted
 # under qemu by virtme-ng (PyPI), which needs busybox for its initramfs.
 LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 
-.PHONY: image deps test-deps bench-deps lane-deps build demo test test-host test-kernels example bench clean
+.PHONY: image deps test-deps bench-deps lane-deps build demo demo-filter test test-host test-kernels example bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -55,6 +60,15 @@ image: test-deps
 demo: deps
 	$(SWIFT) run mkdirtrace
 
+# The packet filter demo: two network namespaces, a real sshd and an HTTP
+# server in one, pktfilter dropping ping and SSH between them, stopped by
+# Ctrl-C and by SIGKILL. Pauses between steps on a terminal (DEMO_AUTO=1
+# runs straight through). Builds only pktfilter.
+demo-filter: deps
+	$(call apt_install,$(DEMO_FILTER_PACKAGES))
+	$(SWIFT) build --product pktfilter
+	PKTFILTER="$$($(SWIFT) build --show-bin-path)/pktfilter" scripts/demo-filter.sh
+
 # Everything: the DaemonSet image (its test runs it), the host's tests as a
 # fresh machine runs them, the example package, then the kernel lane.
 test:
@@ -86,15 +100,19 @@ example: deps
 	cd Examples/SignalWatch && $(SWIFT) build
 # Our release tools, linked as the image ships them (the Swift runtime
 # static), beside C yardsticks on syscall storms (bench/run.py says what is
-# measured and prints issue 13's targets), then the library's per-event
-# cost. Root.
-BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath
+# measured and prints its targets), then pktfilter's XDP drop rate
+# beside iptables raw and nftables ingress on a veth (bench/droprate.py,
+# with its sender bench/pktflood.c), then the library's per-event cost.
+# Root. BENCH_ONLY=droprate runs only the drop rate (after the builds).
+BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath pktfilter
 bench: bench-deps
 	for t in $(BENCH_TOOLS); do $(SWIFT) build -c release --static-swift-stdlib --product $$t || exit 1; done
 	mkdir -p .build/bench
 	cc -O2 -Wall -o .build/bench/storm bench/storm.c
 	cc -O2 -Wall -o .build/bench/mkdir_consumer bench/mkdir_consumer.c -lbpf -lelf -lz
+	cc -O2 -Wall -o .build/bench/pktflood bench/pktflood.c
 	BENCH_OBJ="$$(find .build/plugins/outputs -path '*BPFProbes*' -name mkdirtrace.bpf.o | head -n 1)" python3 bench/run.py
+	BENCH_BIN="$${BENCH_BIN:-$(CURDIR)/.build/release}" python3 bench/droprate.py
 	.build/release/eventpath
 
 clean:

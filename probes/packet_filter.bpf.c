@@ -1,13 +1,28 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // The kernel side of the pktfilter command (PacketFilter in Swift; its XDP
-// program keeps the name pktfilter, which discovery looks for). It parses
-// each frame as far as the rules need, then decides.
-// Deny wins: a packet matching any drop rule is dropped; else one matching
-// an allow rule passes; else the default policy applies. ARP and IPv6
-// neighbour discovery always pass, so deny-by-default cannot cut the link.
-// Truncated or invalid IP/L4 headers are dropped (never let through
-// unchecked). Non-first IP fragments carry no ports: only rules without
-// port or ICMP-type conditions can match them.
+// program keeps the name pktfilter, which discovery looks for).
+//
+// Each frame is parsed to its transport header, then decided. Deny wins: a
+// packet matching a drop rule is dropped; else one over a matching rate
+// limit is dropped; else one matching an allow rule passes; else the
+// default policy applies.
+//
+// What the parser cannot finish is malformed: dropped and counted, never
+// decided as "no rule matched". That is a truncated or invalid header (IP
+// version, IHL, lengths past the datagram, a TCP data offset below 5 or
+// past the datagram), more VLAN tags or IPv6 extension headers than the
+// walk's bounds (packet_filter.h), a Hop-by-Hop header anywhere but first,
+// an extension header the walk does not know how to step over (Mobility,
+// HIP, Shim6, the experimental 253 and 254), and a TCP fragment at offset
+// 8 bytes (RFC 1858's overlapping-fragment attack).
+//
+// Exempt (always passed, so deny-by-default cannot cut the link): ARP, and
+// IPv6 neighbour discovery as RFC 4861 defines it: ICMPv6 types 133-137,
+// code 0, hop limit 255, not fragmented (RFC 6980).
+//
+// Non-first fragments carry no transport header: only rules without port,
+// ICMP-type or SYN conditions can match them. ESP is opaque: decided as
+// protocol 50.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -22,7 +37,14 @@
 #define IPPROTO_HOPOPTS_ 0
 #define IPPROTO_ROUTING_ 43
 #define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_NONE_ 59
 #define IPPROTO_DSTOPTS_ 60
+#define IPPROTO_MH_ 135
+#define IPPROTO_HIP_ 139
+#define IPPROTO_SHIM6_ 140
+#define MAX_L4_OFFSET 0x3fff
+/* ICMP over IPv6 is no rule's "icmp": a protocol no rule can name. */
+#define PROTO_UNNAMEABLE 255
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -78,6 +100,35 @@ struct {
 	__type(value, struct pktf_counter);
 } totals SEC(".maps");
 
+/* Rate limits: the theoretical arrival time of each rule's next packet
+ * (a generic cell rate algorithm), per rule, or per rule and source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PKTF_MAX_RULES);
+	__type(key, __u32);
+	__type(value, __u64);
+} limit_rule SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PKTF_LIMIT_SOURCES);
+	__type(key, struct pktf_limit_key);
+	__type(value, __u64);
+} limit_source SEC(".maps");
+
+/* The edit lock (PacketFilter.withEditLock): user space inserts a socket
+ * with BPF_NOEXIST to take it; the kernel removes the entry when that
+ * socket closes, however its process ends. Only a process that may open
+ * this map (CAP_SYS_ADMIN, as editing needs) can take it. The program
+ * never reads it; user space binds it to the program (BPF_PROG_BIND_MAP)
+ * so that editors find it with the other maps. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+} edit_lock SEC(".maps");
+
 struct packet {
 	__u32 src[4], dst[4];
 	__u16 sport, dport;
@@ -86,6 +137,7 @@ struct packet {
 	__u8 has_ports;
 	__u8 has_icmp;
 	__u8 icmp_type;
+	__u8 syn;           /* TCP, SYN set, ACK clear */
 };
 
 static __always_inline void count(void *map, __u32 index, __u64 bytes)
@@ -144,42 +196,15 @@ static __always_inline bool rule_matches(const struct pktf_rule *r, const struct
 	}
 	if (r->match_icmp_type && (!p->has_icmp || p->icmp_type != r->icmp_type))
 		return false;
-	return true;
-}
-
-/* Reads the L4 header at off; false when it is truncated. */
-static __always_inline bool parse_l4(void *data, void *end, __u64 off, __u8 ipproto, struct packet *p)
-{
-	if (ipproto == IPPROTO_TCP) {
-		struct tcphdr *t = data + off;
-
-		if ((void *)(t + 1) > end || t->doff < 5)
-			return false;
-		p->sport = bpf_ntohs(t->source);
-		p->dport = bpf_ntohs(t->dest);
-		p->has_ports = 1;
-	} else if (ipproto == IPPROTO_UDP) {
-		struct udphdr *u = data + off;
-
-		if ((void *)(u + 1) > end)
-			return false;
-		p->sport = bpf_ntohs(u->source);
-		p->dport = bpf_ntohs(u->dest);
-		p->has_ports = 1;
-	} else if (ipproto == IPPROTO_ICMP || ipproto == IPPROTO_ICMPV6_) {
-		__u8 *icmp = data + off;
-
-		if ((void *)(icmp + 4) > end)
-			return false;
-		p->icmp_type = icmp[0];
-		p->has_icmp = 1;
-	}
+	if (r->syn_only && !p->syn)
+		return false;
 	return true;
 }
 
 struct scan {
 	struct packet *p;
 	__u64 candidates;
+	__u64 limits;       /* matching limit rules, charged if nothing drops */
 	int verdict;
 	__u32 decider;
 };
@@ -199,9 +224,154 @@ static long scan_rule(__u32 i, void *ctx)
 		sc->decider = i;
 		return 1; /* deny wins: stop */
 	}
+	if (r->action == PKTF_ACTION_LIMIT) {
+		sc->limits |= 1ULL << i;
+		return 0;
+	}
 	if (sc->verdict < 0) {
 		sc->verdict = XDP_PASS;
 		sc->decider = i;
+	}
+	return 0;
+}
+
+struct charge {
+	struct packet *p;
+	__u64 limits;
+	__u64 now;
+	__u32 limited_by;
+};
+
+/* Takes one packet from rule i's budget; stops the walk when it is spent. */
+static long charge_limit(__u32 i, void *ctx)
+{
+	struct charge *c = ctx;
+	struct pktf_rule *r;
+	__u64 *tat;
+
+	if (i >= 64 || !(c->limits & (1ULL << i)))
+		return 0;
+	r = bpf_map_lookup_elem(&rules, &i);
+	if (!r)
+		return 0;
+	if (r->per_source) {
+		struct pktf_limit_key k = { .rule = i, .family = c->p->family, .generation = r->generation };
+		__u64 first = c->now + r->limit_interval_ns;
+
+		__builtin_memcpy(k.addr, c->p->src, 16);
+		tat = bpf_map_lookup_elem(&limit_source, &k);
+		if (!tat) {
+			/* A new source: its first packet is within budget. */
+			if (bpf_map_update_elem(&limit_source, &k, &first, BPF_NOEXIST) == 0)
+				return 0;
+			tat = bpf_map_lookup_elem(&limit_source, &k);
+			if (!tat)
+				return 0;
+		}
+	} else {
+		tat = bpf_map_lookup_elem(&limit_rule, &i);
+		if (!tat)
+			return 0;
+	}
+	/* The packet conforms unless the next one is due later than the
+	 * burst tolerance allows; CPUs race for the slot with compare and
+	 * swap, and one that keeps losing counts as over. */
+	for (int tries = 0; tries < 4; tries++) {
+		__u64 old = *(volatile __u64 *)tat;
+		__u64 start = old > c->now ? old : c->now;
+
+		if (start - c->now > r->limit_tolerance_ns)
+			break;
+		if (__sync_val_compare_and_swap(tat, old, start + r->limit_interval_ns) == old)
+			return 0;
+	}
+	c->limited_by = i;
+	return 1;
+}
+
+/* Whether the next header is an IPv6 extension header (IANA's list),
+ * which the walk must step over or give up on. ESP (opaque) and No Next
+ * Header end the chain. */
+static __always_inline bool is_extension(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ || nh == IPPROTO_FRAGMENT_ || nh == IPPROTO_AH ||
+	       nh == IPPROTO_DSTOPTS_ || nh == IPPROTO_MH_ || nh == IPPROTO_HIP_ || nh == IPPROTO_SHIM6_ || nh == 253 ||
+	       nh == 254;
+}
+
+enum walk_outcome {
+	WALK_GOING = 0,
+	WALK_DONE,              /* at the upper-layer protocol: w->nh, at w->off */
+	WALK_MALFORMED,
+	WALK_LATER_FRAGMENT,    /* a fragment other than the first */
+};
+
+/* The walk's state lives in a per-CPU map value, not on the stack: the
+ * verifier then sees unknown values at each step instead of offsets that
+ * grow with every header, and checks the step once. */
+struct walk_state {
+	__u32 off, limit;       /* the next header's offset; the datagram's end */
+	__u8 nh;                /* the next header's type */
+	__u8 fragmented;
+	__u8 outcome;           /* enum walk_outcome */
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_state);
+} walk_scratch SEC(".maps");
+
+struct walk {
+	struct xdp_md *xdp;
+	struct walk_state *w;
+};
+
+/* Steps over IPv6 extension header i (RFC 8200), or ends the walk. */
+static long walk_extension(__u32 i, void *ctx)
+{
+	struct walk *walk = ctx;
+	struct walk_state *w = walk->w;
+	__u8 h[8], nh = w->nh;
+	__u32 off = w->off;
+
+	if (!is_extension(nh)) {
+		w->outcome = WALK_DONE;
+		return 1;
+	}
+	/* One more than the walk reads: the chain is longer than the bound. */
+	if (i >= PKTF_MAX_EXT_HEADERS) {
+		w->outcome = WALK_MALFORMED;
+		return 1;
+	}
+	/* Hop-by-Hop only right after the IPv6 header; headers whose length
+	 * the walk does not know how to read end it unfinished. Every
+	 * extension header is at least 8 bytes and must lie in the datagram. */
+	if ((nh == IPPROTO_HOPOPTS_ && i > 0) || nh == IPPROTO_MH_ || nh == IPPROTO_HIP_ || nh == IPPROTO_SHIM6_ || nh >= 253 ||
+	    off > 0xffff || off + 8 > w->limit || bpf_xdp_load_bytes(walk->xdp, off, h, 8)) {
+		w->outcome = WALK_MALFORMED;
+		return 1;
+	}
+	w->nh = h[0];
+	if (nh == IPPROTO_FRAGMENT_) {
+		__u32 units = (((__u32)h[2] << 8) | h[3]) >> 3;
+
+		w->fragmented = 1;
+		w->off = off + 8;
+		if (units) {
+			/* RFC 1858: a TCP fragment at 8 bytes rewrites the header. */
+			w->outcome = h[0] == IPPROTO_TCP && units == 1 ? WALK_MALFORMED : WALK_LATER_FRAGMENT;
+			return 1;
+		}
+		return 0;
+	}
+	off += nh == IPPROTO_AH ? (h[1] + 2) * 4 : (h[1] + 1) * 8;
+	w->off = off;
+	if (off > w->limit) {
+		w->outcome = WALK_MALFORMED;
+		return 1;
 	}
 	return 0;
 }
@@ -210,19 +380,19 @@ SEC("xdp")
 int pktfilter(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u64 bytes = end - data, off = sizeof(struct ethhdr);
+	__u64 bytes = end - data;
+	__u32 off = sizeof(struct ethhdr), limit, zero = 0, decider = PKTF_MAX_RULES, total;
 	struct ethhdr *eth = data;
 	struct packet p = {};
-	__u32 zero = 0, decider = PKTF_MAX_RULES;
 	struct pktf_settings *s;
 	__u16 ethertype;
-	__u8 ipproto;
+	__u8 ipproto, hop_limit = 0, fragmented = 0;
 	int verdict = -1;
 
-	if ((void *)(eth + 1) > end)
+	if ((void *)(eth + 1) > end || bytes > 0xffff)
 		goto malformed;
 	ethertype = bpf_ntohs(eth->h_proto);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < PKTF_MAX_VLAN_TAGS; i++) {
 		struct vlan_hdr *v = data + off;
 
 		if (ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD)
@@ -232,6 +402,10 @@ int pktfilter(struct xdp_md *ctx)
 		ethertype = bpf_ntohs(v->h_vlan_encapsulated_proto);
 		off += sizeof(*v);
 	}
+	/* More tags than the walk: the kernel would strip them all (VLAN 0)
+	 * and deliver what is inside, which the rules never saw. */
+	if (ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD)
+		goto malformed;
 
 	if (ethertype == ETH_P_ARP) {
 		count(&totals, PKTF_TOTAL_EXEMPT, bytes);
@@ -239,71 +413,136 @@ int pktfilter(struct xdp_md *ctx)
 	}
 	if (ethertype == ETH_P_IP) {
 		struct iphdr *ip = data + off;
-		__u32 hlen;
+		__u32 hlen, len, frag;
 
 		if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl < 5)
 			goto malformed;
 		hlen = ip->ihl * 4;
-		if (data + off + hlen > end)
+		len = bpf_ntohs(ip->tot_len);
+		/* The datagram: its header inside it, itself inside the frame. */
+		if (len < hlen || len > bytes - off)
 			goto malformed;
+		limit = off + len;
 		p.family = 4;
 		p.src[0] = ip->saddr;
 		p.dst[0] = ip->daddr;
 		ipproto = ip->protocol;
+		frag = bpf_ntohs(ip->frag_off) & 0x1fff;
 		off += hlen;
-		/* A non-first fragment starts mid-payload: no L4 header. */
-		if (bpf_ntohs(ip->frag_off) & 0x1fff)
-			goto decide_proto;
+		if (frag) {
+			if (ipproto == IPPROTO_TCP && frag == 1)
+				goto malformed;
+			goto nonfirst_fragment;
+		}
+		if (ipproto == IPPROTO_AH) {
+			__u8 *ah = data + (off & MAX_L4_OFFSET);
+
+			if (off + 2 > limit || (void *)(ah + 2) > end)
+				goto malformed;
+			ipproto = ah[0];
+			off += (ah[1] + 2) * 4;
+			if (off > limit)
+				goto malformed;
+		}
 	} else if (ethertype == ETH_P_IPV6) {
 		struct ipv6hdr *ip6 = data + off;
+		__u32 plen;
 
 		if ((void *)(ip6 + 1) > end || ip6->version != 6)
 			goto malformed;
+		plen = bpf_ntohs(ip6->payload_len);
+		ipproto = ip6->nexthdr;
+		hop_limit = ip6->hop_limit;
+		off += sizeof(*ip6);
+		if (plen) {
+			if (plen > bytes - off)
+				goto malformed;
+			limit = off + plen;
+		} else {
+			/* 0: a jumbogram (its length in a Hop-by-Hop option),
+			 * else nothing follows the header. */
+			limit = ipproto == IPPROTO_HOPOPTS_ ? bytes : off;
+		}
 		p.family = 6;
 		__builtin_memcpy(p.src, &ip6->saddr, 16);
 		__builtin_memcpy(p.dst, &ip6->daddr, 16);
-		ipproto = ip6->nexthdr;
-		off += sizeof(*ip6);
-		for (int i = 0; i < 6; i++) {
-			__u8 *ext = data + off;
+		{
+			struct walk_state *w = bpf_map_lookup_elem(&walk_scratch, &zero);
+			struct walk walk = { .xdp = ctx, .w = w };
 
-			if (ipproto == IPPROTO_HOPOPTS_ || ipproto == IPPROTO_ROUTING_ || ipproto == IPPROTO_DSTOPTS_) {
-				if ((void *)(ext + 2) > end)
-					goto malformed;
-				ipproto = ext[0];
-				off += (ext[1] + 1) * 8;
-			} else if (ipproto == IPPROTO_FRAGMENT_) {
-				if ((void *)(ext + 8) > end)
-					goto malformed;
-				ipproto = ext[0];
-				off += 8;
-				if (bpf_ntohs(*(__u16 *)(ext + 2)) & 0xfff8)
-					goto decide_proto;
-			} else if (ipproto == IPPROTO_AH) {
-				if ((void *)(ext + 2) > end)
-					goto malformed;
-				ipproto = ext[0];
-				off += (ext[1] + 2) * 4;
-			} else {
-				break;
-			}
+			if (!w)
+				goto malformed;
+			w->off = off;
+			w->limit = limit;
+			w->nh = ipproto;
+			w->fragmented = 0;
+			w->outcome = WALK_GOING;
+			/* bpf_loop: the verifier checks one step, not a chain. */
+			bpf_loop(PKTF_MAX_EXT_HEADERS + 1, walk_extension, &walk, 0);
+			if (w->outcome == WALK_MALFORMED)
+				goto malformed;
+			fragmented = w->fragmented;
+			ipproto = w->nh;
+			off = w->off;
+			if (w->outcome == WALK_LATER_FRAGMENT)
+				goto nonfirst_fragment;
+			if (w->outcome != WALK_DONE)
+				goto malformed;
 		}
-		if (off > 0xffff)
-			goto malformed;
 	} else {
 		/* Other ethertypes (LLDP...): the default policy decides. */
 		goto decide;
 	}
 
-	if (!parse_l4(data, end, off & 0xffff, ipproto, &p))
+	/* The transport header, inside the datagram. (XDP sees at most a page
+	 * of a frame, so an offset past 16 KiB cannot be a real one.) */
+	if (off > MAX_L4_OFFSET)
 		goto malformed;
-	/* Neighbour discovery (133-137) keeps IPv6 reachable in deny mode. */
-	if (ipproto == IPPROTO_ICMPV6_ && p.icmp_type >= 133 && p.icmp_type <= 137) {
-		count(&totals, PKTF_TOTAL_EXEMPT, bytes);
-		return XDP_PASS;
+	{
+		__u8 *l4 = data + (off & MAX_L4_OFFSET);
+
+		if (ipproto == IPPROTO_TCP) {
+			__u32 doff;
+
+			if (off + 20 > limit || (void *)(l4 + 20) > end)
+				goto malformed;
+			doff = l4[12] >> 4;
+			if (doff < 5 || off + doff * 4 > limit)
+				goto malformed;
+			p.sport = ((__u16)l4[0] << 8) | l4[1];
+			p.dport = ((__u16)l4[2] << 8) | l4[3];
+			p.has_ports = 1;
+			p.syn = (l4[13] & 0x12) == 0x02;
+		} else if (ipproto == IPPROTO_UDP) {
+			if (off + 8 > limit || (void *)(l4 + 8) > end)
+				goto malformed;
+			p.sport = ((__u16)l4[0] << 8) | l4[1];
+			p.dport = ((__u16)l4[2] << 8) | l4[3];
+			p.has_ports = 1;
+		} else if (ipproto == IPPROTO_ICMP && p.family == 4) {
+			if (off + 8 > limit || (void *)(l4 + 8) > end)
+				goto malformed;
+			p.icmp_type = l4[0];
+			p.has_icmp = 1;
+		} else if (ipproto == IPPROTO_ICMPV6_ && p.family == 6) {
+			if (off + 4 > limit || (void *)(l4 + 4) > end)
+				goto malformed;
+			p.icmp_type = l4[0];
+			p.has_icmp = 1;
+			/* Neighbour discovery, as RFC 4861 and RFC 6980 accept it. */
+			if (p.icmp_type >= 133 && p.icmp_type <= 137 && l4[1] == 0 && hop_limit == 255 && !fragmented) {
+				count(&totals, PKTF_TOTAL_EXEMPT, bytes);
+				return XDP_PASS;
+			}
+		}
 	}
-decide_proto:
-	p.proto = (ipproto == IPPROTO_ICMPV6_) ? PKTF_PROTO_ICMP : ipproto;
+nonfirst_fragment:
+	if (p.family == 6 && ipproto == IPPROTO_ICMPV6_)
+		p.proto = PKTF_PROTO_ICMP;
+	else if (p.family == 6 && ipproto == IPPROTO_ICMP)
+		p.proto = PROTO_UNNAMEABLE;
+	else
+		p.proto = ipproto;
 
 	s = bpf_map_lookup_elem(&settings, &zero);
 	if (!s)
@@ -315,6 +554,16 @@ decide_proto:
 		bpf_loop(PKTF_MAX_RULES, scan_rule, &sc, 0);
 		verdict = sc.verdict;
 		decider = sc.decider;
+		if (verdict != XDP_DROP && sc.limits) {
+			struct charge c = { .p = &p, .limits = sc.limits, .now = bpf_ktime_get_ns(), .limited_by = PKTF_MAX_RULES };
+
+			bpf_loop(PKTF_MAX_RULES, charge_limit, &c, 0);
+			if (c.limited_by < PKTF_MAX_RULES) {
+				count(&rule_stats, c.limited_by, bytes);
+				count(&totals, PKTF_TOTAL_LIMITED, bytes);
+				return XDP_DROP;
+			}
+		}
 	}
 	if (decider < PKTF_MAX_RULES)
 		count(&rule_stats, decider, bytes);
@@ -323,7 +572,8 @@ decide:
 		s = bpf_map_lookup_elem(&settings, &zero);
 		verdict = (s && s->default_drop) ? XDP_DROP : XDP_PASS;
 	}
-	count(&totals, verdict == XDP_DROP ? PKTF_TOTAL_DROPPED : PKTF_TOTAL_PASSED, bytes);
+	total = verdict == XDP_DROP ? PKTF_TOTAL_DROPPED : PKTF_TOTAL_PASSED;
+	count(&totals, total, bytes);
 	return verdict;
 
 malformed:

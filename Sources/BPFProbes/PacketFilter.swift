@@ -11,7 +11,7 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     public let length: Int
 
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let host = parts.first, !host.isEmpty else { return nil }
         var v4 = in_addr(), v6 = in6_addr()
         if inet_pton(AF_INET, host, &v4) == 1 {
@@ -25,14 +25,17 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
         }
         let maxLength = bytes.count * 8
         if parts.count == 2 {
-            guard let n = Int(parts[1]), (0...maxLength).contains(n) else { return nil }
+            // Plain digits: "10.0.0.0/" and "10.0.0.0/+8" are not prefixes.
+            guard !parts[1].isEmpty, parts[1].count <= 3, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let n = Int(parts[1]), (0...maxLength).contains(n) else { return nil }
             length = n
         } else {
             length = maxLength
         }
     }
 
-    init(family: Int, bytes: [UInt8], length: Int) {
+    /// An address (`bytes`, network order) and a prefix length, as given.
+    public init(family: Int, bytes: [UInt8], length: Int) {
         self.family = family
         self.bytes = bytes
         self.length = length
@@ -50,7 +53,7 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether this network contains `other` (same family, as long a prefix
     /// or shorter, same leading bits).
-    func contains(_ other: IPPrefix) -> Bool {
+    public func contains(_ other: IPPrefix) -> Bool {
         guard family == other.family, length <= other.length else { return false }
         return IPPrefix(family: family, bytes: other.bytes, length: length).masked.bytes == masked.bytes
     }
@@ -85,8 +88,29 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
 /// command line's short forms, such as `tcp:22`, are pktfilter's own.)
 public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
     /// What a matching packet gets: the words the CLI uses, too.
-    public enum Action: String, Sendable, CaseIterable { case allow, drop }
+    public enum Action: String, Sendable, CaseIterable { case allow, drop, limit }
     public enum Proto: UInt8, Sendable { case any = 0, icmp = 1, tcp = 6, udp = 17 }
+
+    /// A rate for a `.limit` rule: packets a second, with bursts of up to
+    /// `burst` packets, for all matching packets together or for each
+    /// source address (`perSource`, followed for up to
+    /// `PacketFilter.limitSources` sources at a time).
+    public struct Rate: Sendable, Equatable {
+        public var packetsPerSecond: UInt32
+        public var burst: UInt32
+        public var perSource: Bool
+
+        public init(packetsPerSecond: UInt32, burst: UInt32? = nil, perSource: Bool = false) {
+            self.packetsPerSecond = packetsPerSecond
+            // A tenth of a second's worth by default.
+            self.burst = max(1, burst ?? packetsPerSecond / 10)
+            self.perSource = perSource
+        }
+
+        /// One packet per interval; the tolerance lets `burst` through at once.
+        var intervalNanoseconds: UInt64 { 1_000_000_000 / UInt64(max(1, packetsPerSecond)) }
+        var toleranceNanoseconds: UInt64 { intervalNanoseconds * UInt64(max(1, burst) - 1) }
+    }
 
     public var action: Action
     public var proto: Proto
@@ -96,10 +120,17 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
     public var destinationPorts: ClosedRange<UInt16>?
     /// ICMP or ICMPv6 type (e.g. 8, echo request).
     public var icmpType: UInt8?
+    /// Only TCP segments that open a connection (SYN set, ACK clear).
+    public var synOnly = false
+    /// The rate of a `.limit` rule (required for it; ignored otherwise).
+    public var rate: Rate?
 
     public init(action: Action, proto: Proto = .any, source: IPPrefix? = nil, destination: IPPrefix? = nil,
-                sourcePorts: ClosedRange<UInt16>? = nil, destinationPorts: ClosedRange<UInt16>? = nil, icmpType: UInt8? = nil) {
+                sourcePorts: ClosedRange<UInt16>? = nil, destinationPorts: ClosedRange<UInt16>? = nil, icmpType: UInt8? = nil,
+                synOnly: Bool = false, rate: Rate? = nil) {
         self.action = action
+        self.synOnly = synOnly
+        self.rate = rate
         self.proto = proto
         self.source = source
         self.destination = destination
@@ -114,7 +145,19 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
     var raw: pktf_rule {
         var r = pktf_rule()
         r.active = 1
-        r.action = UInt8(action == .drop ? PKTF_ACTION_DROP.rawValue : PKTF_ACTION_PASS.rawValue)
+        switch action {
+        case .allow: r.action = UInt8(PKTF_ACTION_PASS.rawValue)
+        case .drop: r.action = UInt8(PKTF_ACTION_DROP.rawValue)
+        case .limit: r.action = UInt8(PKTF_ACTION_LIMIT.rawValue)
+        }
+        r.syn_only = synOnly ? 1 : 0
+        if action == .limit, let rate {
+            r.per_source = rate.perSource ? 1 : 0
+            r.limit_pps = rate.packetsPerSecond
+            r.limit_burst = rate.burst
+            r.limit_interval_ns = rate.intervalNanoseconds
+            r.limit_tolerance_ns = rate.toleranceNanoseconds
+        }
         r.proto = proto.rawValue
         r.family = UInt8(family)
         r.match_icmp_type = icmpType == nil ? 0 : 1
@@ -136,7 +179,13 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
 
     init?(raw r: pktf_rule) {
         guard r.active != 0 else { return nil }
-        action = r.action == UInt8(PKTF_ACTION_DROP.rawValue) ? .drop : .allow
+        switch UInt32(r.action) {
+        case PKTF_ACTION_DROP.rawValue: action = .drop
+        case PKTF_ACTION_LIMIT.rawValue: action = .limit
+        default: action = .allow
+        }
+        synOnly = r.syn_only != 0
+        rate = action == .limit ? Rate(packetsPerSecond: r.limit_pps, burst: r.limit_burst, perSource: r.per_source != 0) : nil
         proto = Proto(rawValue: r.proto) ?? .any
         icmpType = r.match_icmp_type != 0 ? r.icmp_type : nil
         sourcePorts = (r.sport_lo, r.sport_hi) == (0, 0xFFFF) ? nil : r.sport_lo...r.sport_hi
@@ -162,7 +211,55 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
         if let sourcePorts { words.append("sport \(Self.describe(sourcePorts))") }
         if let destination { words.append("to \(destination)") }
         if let destinationPorts { words.append("dport \(Self.describe(destinationPorts))") }
+        if synOnly { words.append("syn") }
+        if action == .limit, let rate {
+            words.append("\(rate.packetsPerSecond)/s burst \(rate.burst)" + (rate.perSource ? " per source" : ""))
+        }
         return words.joined(separator: " ")
+    }
+
+    /// A packet as the rules see it.
+    public struct Flow: Sendable {
+        public var family: Int          // 4 or 6
+        public var proto: UInt8         // the IP protocol (1 or 58: ICMP)
+        public var source: [UInt8], destination: [UInt8]
+        public var sourcePort: UInt16?, destinationPort: UInt16?
+        public var icmpType: UInt8?
+        public var syn = false
+
+        public init(family: Int, proto: UInt8, source: [UInt8], destination: [UInt8],
+                    sourcePort: UInt16? = nil, destinationPort: UInt16? = nil, icmpType: UInt8? = nil, syn: Bool = false) {
+            self.family = family
+            self.proto = proto
+            self.source = source
+            self.destination = destination
+            self.sourcePort = sourcePort
+            self.destinationPort = destinationPort
+            self.icmpType = icmpType
+            self.syn = syn
+        }
+    }
+
+    /// Whether the rule's conditions hold for `flow`, as the kernel
+    /// program tests them (its action aside).
+    public func matches(_ flow: Flow) -> Bool {
+        if family != 0 && family != flow.family { return false }
+        let icmp: UInt8 = flow.family == 4 ? 1 : 58
+        switch proto {
+        case .any: break
+        case .icmp: if flow.proto != icmp { return false }
+        case .tcp, .udp: if flow.proto != proto.rawValue { return false }
+        }
+        let host = { (bytes: [UInt8]) in IPPrefix(family: flow.family, bytes: bytes, length: bytes.count * 8) }
+        if let source, !source.contains(host(flow.source)) { return false }
+        if let destination, !destination.contains(host(flow.destination)) { return false }
+        if sourcePorts != nil || destinationPorts != nil {
+            guard let sp = flow.sourcePort, let dp = flow.destinationPort,
+                  sourcePorts?.contains(sp) ?? true, destinationPorts?.contains(dp) ?? true else { return false }
+        }
+        if let icmpType, flow.icmpType != icmpType { return false }
+        if synOnly && !flow.syn { return false }
+        return true
     }
 
     static func describe(_ r: ClosedRange<UInt16>) -> String { r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)-\(r.upperBound)" }
@@ -198,27 +295,38 @@ public final class PacketFilter: Sendable {
     /// The object this process loaded; nil for a filter found in the kernel.
     public let probe: PacketFilterSkeleton?
     let maps: PacketFilterSkeleton.TypedMaps
+    /// The edit lock: a one-entry socket map (see `withEditLock`).
+    let editLock: TypedMap<UInt32, UInt64>
     /// The kernel's ID of the XDP program.
     public let programID: UInt32
+
+    /// Sources followed at a time by each per-source rate limit.
+    public static let limitSources = Int(PKTF_LIMIT_SOURCES)
 
     /// Loads a new filter (not attached; no rules; default allow).
     public init() throws(BPFError) {
         let probe = try PacketFilterSkeleton.open().load()
         self.probe = probe
         maps = probe.typed
+        // The program never touches the lock map: bound to it, it is listed
+        // with the program's maps, where other processes find it.
+        try probe.programs.pktfilter.bind(map: probe.maps.editLock)
+        editLock = try probe.maps.editLock.typed(UInt32.self, UInt64.self)
         programID = probe.programs.pktfilter.id ?? 0
     }
 
     private init(program: KernelProgram) throws(BPFError) {
         var byName: [String: Map] = [:]
         for map in try program.maps() { byName[map.name] = map }
-        maps = try PacketFilterSkeleton.TypedMaps(mapNamed: { name throws(BPFError) in
+        func named(_ name: String) throws(BPFError) -> Map {
             // The kernel keeps 15 characters of a map's name.
             guard let map = byName[String(name.prefix(15))] else {
                 throw BPFError(.foreignObject, "XDP program id \(program.id) has no map '\(name)': it is not a compatible pktfilter")
             }
             return map
-        })
+        }
+        maps = try PacketFilterSkeleton.TypedMaps(mapNamed: named)
+        editLock = try named("edit_lock").typed(UInt32.self, UInt64.self)
         probe = nil
         programID = program.id
     }
@@ -332,35 +440,52 @@ public final class PacketFilter: Sendable {
         }
     }
 
-    /// Runs `body` holding this filter's edit lock: an abstract Unix socket
-    /// named after the program, which the kernel releases when the holder
-    /// exits in any way. Abstract sockets belong to the network namespace,
-    /// which every invocation that can see the interface shares.
+    /// Runs `body` holding this filter's edit lock, an entry in the
+    /// filter's own one-slot socket map: taking it inserts a socket of this
+    /// process with BPF_NOEXIST, which only one process at a time can do,
+    /// and the kernel removes the entry when that socket closes, however
+    /// the process ends. Reaching the map at all needs what editing needs
+    /// (CAP_SYS_ADMIN to open it by ID), so an unprivileged process in the
+    /// network namespace cannot hold the lock and block edits. Linux 5.7+
+    /// (UDP sockets in socket maps).
     func withEditLock<T>(_ body: () throws(BPFError) -> T) throws(BPFError) -> T {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw BPFError.fromErrno("cannot create the edit lock socket") }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let name = Array("swiftbpf/pktfilter/\(programID)".utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { path in
-            path[0] = 0  // abstract: no file, nothing to clean up
-            path.baseAddress!.advanced(by: 1).copyMemory(from: name, byteCount: name.count)
+        // A socket map takes a UDP socket once it is bound (hashed): to a
+        // port the kernel picks, for the few milliseconds of the edit.
+        var fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var bound: Int32 = -1
+        if fd >= 0 {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + name.count)
+        if bound != 0 {
+            if fd >= 0 { close(fd) }
+            fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            var a = sockaddr_in6()
+            a.sin6_family = sa_family_t(AF_INET6)
+            if fd >= 0 {
+                bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+            }
+        }
+        guard fd >= 0, bound == 0 else {
+            let e = errno
+            if fd >= 0 { close(fd) }
+            throw BPFError.system("cannot create the edit lock's socket", e)
+        }
+        defer { close(fd) }
         let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
         while true {
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+            do {
+                try editLock.update(0, UInt64(fd), flags: .noExist)
+                break
+            } catch where error.errno == .fileExists {
+                guard DispatchTime.now().uptimeNanoseconds < deadline else {
+                    throw BPFError(.busy, "another pktfilter has been editing filter \(programID) for 10 s", errno: .resourceBusy)
+                }
+                usleep(2_000)
             }
-            if rc == 0 { break }
-            let e = errno
-            guard e == EADDRINUSE else { throw BPFError.system("cannot take the edit lock of filter \(programID)", e) }
-            guard DispatchTime.now().uptimeNanoseconds < deadline else {
-                throw BPFError(.busy, "another pktfilter has been editing filter \(programID) for 10 s", errno: .resourceBusy)
-            }
-            usleep(5_000)
         }
+        defer { _ = try? editLock.delete(0) }
         return try body()
     }
 
@@ -459,12 +584,21 @@ public final class PacketFilter: Sendable {
     /// Adds a rule in the first free slot; returns its id.
     @discardableResult
     public func add(_ rule: PacketRule) throws(BPFError) -> Int {
-        try withEditLock { () throws(BPFError) -> Int in
+        if rule.action == .limit {
+            guard let rate = rule.rate, rate.packetsPerSecond > 0 else {
+                throw BPFError(.invalidArgument, "a limit rule needs a rate of at least 1 packet a second")
+            }
+        }
+        return try withEditLock { () throws(BPFError) -> Int in
             for id in 0..<UInt32(PKTF_MAX_RULES) where (try maps.rules.lookup(id))?.active == 0 {
                 try maps.ruleStats.update(id, [pktf_counter()])
+                // A fresh budget: the rule's own, and a generation no
+                // per-source budget of an earlier rule in this slot has.
+                try maps.limitRule.update(id, 0)
                 // An array update is a copy the running program may read half
                 // done: write the rule inactive, then flip only `active`.
                 var raw = rule.raw
+                raw.generation = UInt32.random(in: 1...UInt32.max)
                 raw.active = 0
                 try maps.rules.update(id, raw)
                 try syncAddressMaps(including: (Int(id), rule))
@@ -481,9 +615,13 @@ public final class PacketFilter: Sendable {
     public func remove(_ id: Int) throws(BPFError) -> Bool {
         guard (0..<Int(PKTF_MAX_RULES)).contains(id) else { return false }
         return try withEditLock { () throws(BPFError) -> Bool in
-            guard let r = try maps.rules.lookup(UInt32(id)), r.active != 0 else { return false }
-            try maps.rules.update(UInt32(id), pktf_rule())
+            guard var r = try maps.rules.lookup(UInt32(id)), r.active != 0 else { return false }
+            // As in `add`: a reader sees the whole rule or an inactive one,
+            // never its conditions half cleared.
+            r.active = 0
+            try maps.rules.update(UInt32(id), r)
             try syncAddressMaps()
+            try maps.rules.update(UInt32(id), pktf_rule())
             return true
         }
     }
@@ -508,10 +646,22 @@ public final class PacketFilter: Sendable {
         Self.sum(try maps.ruleStats.lookup(UInt32(id)) ?? [])
     }
 
-    /// Totals: passed, dropped (by rules or policy), malformed (dropped),
-    /// exempt (ARP and neighbour discovery, always passed).
-    public func totals() throws(BPFError) -> (passed: Counter, dropped: Counter, malformed: Counter, exempt: Counter) {
+    /// Whether rules and policy would pass `flow`: deny wins, then an allow
+    /// rule, then the policy. (Rate limits only ever drop, and only what
+    /// exceeds them, so they are left out.)
+    public static func passes(_ flow: PacketRule.Flow, rules: [PacketRule], policy: Policy) -> Bool {
+        let matching = rules.filter { $0.matches(flow) }
+        if matching.contains(where: { $0.action == .drop }) { return false }
+        if matching.contains(where: { $0.action == .allow }) { return true }
+        return policy == .allow
+    }
+
+    /// Totals, each packet in one: passed, dropped (by a drop rule or the
+    /// policy), malformed (dropped), exempt (ARP and neighbour discovery,
+    /// always passed), limited (over a rate limit, dropped).
+    public func totals() throws(BPFError) -> (passed: Counter, dropped: Counter, malformed: Counter, exempt: Counter, limited: Counter) {
         func get(_ t: pktf_total) throws(BPFError) -> Counter { Self.sum(try maps.totals.lookup(t.rawValue) ?? []) }
-        return (try get(PKTF_TOTAL_PASSED), try get(PKTF_TOTAL_DROPPED), try get(PKTF_TOTAL_MALFORMED), try get(PKTF_TOTAL_EXEMPT))
+        return (try get(PKTF_TOTAL_PASSED), try get(PKTF_TOTAL_DROPPED), try get(PKTF_TOTAL_MALFORMED), try get(PKTF_TOTAL_EXEMPT),
+                try get(PKTF_TOTAL_LIMITED))
     }
 }

@@ -219,6 +219,15 @@ public struct Program: @unchecked Sendable {
         }
     }
 
+    /// Binds `map` to the program without the program using it
+    /// (BPF_PROG_BIND_MAP): the map then lives as long as the program and
+    /// is listed among its maps (`KernelProgram.maps()`), where another
+    /// process finds it. Linux 5.10+.
+    public func bind(map: Map) throws(BPFError) {
+        let rc = bpf_prog_bind_map(bpf_program__fd(pointer), map.fd, nil)
+        if rc != 0 { throw BPFError.system("cannot bind map '\(map.name)' to \(name) (BPF_PROG_BIND_MAP: Linux 5.10+)", rc) }
+    }
+
     /// Runs the program once on `packet` in the kernel (BPF_PROG_TEST_RUN)
     /// without attaching it, and returns its return value (for XDP, the
     /// verdict: 1 drop, 2 pass). Lets tests feed a filter any frame.

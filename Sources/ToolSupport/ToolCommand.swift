@@ -11,6 +11,8 @@ public protocol ToolCommand: ParsableCommand {}
 
 extension ToolCommand {
     public static func main() {
+        // A closed output is an EPIPE to handle, never a signal that kills.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -28,21 +30,21 @@ extension ParsableCommand {
     public static func exitAsTool(_ error: any Error) -> Never {
         let name = configuration.commandName ?? String(describing: Self.self)
         if let error = error as? BPFError {
-            FileHandle.standardError.write(Data("\(name): error: \(error.report)\n".utf8))
+            StandardStreams.error("\(name): error: \(error.report)")
             Glibc.exit(1)
         }
         let code = exitCode(for: error)
         if code == .success {
             // --help and --version
-            FileHandle.standardOutput.write(Data((fullMessage(for: error) + "\n").utf8))
+            StandardStreams.out(fullMessage(for: error))
             Glibc.exit(0)
         }
         if code == .validationFailure {
-            FileHandle.standardError.write(Data("\(name): error: \(message(for: error)) (see '\(name) --help')\n".utf8))
+            StandardStreams.error("\(name): error: \(message(for: error)) (see '\(name) --help')")
             Glibc.exit(2)
         }
         let text = message(for: error)
-        if !text.isEmpty { FileHandle.standardError.write(Data("\(name): error: \(text)\n".utf8)) }
+        if !text.isEmpty { StandardStreams.error("\(name): error: \(text)") }
         Glibc.exit(code.rawValue == 0 ? 0 : code.rawValue)
     }
 }

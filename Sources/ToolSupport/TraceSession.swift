@@ -87,7 +87,7 @@ public final class TraceSession: @unchecked Sendable {
     }
 
     public func note(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        StandardStreams.error(text)
     }
 
     /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or a closed

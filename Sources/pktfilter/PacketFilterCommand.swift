@@ -14,11 +14,13 @@ struct PacketFilterCommand: ToolCommand {
         abstract: "Drop or allow packets arriving on an interface with XDP; rules change while it runs.",
         discussion: """
         Rules match a protocol (icmp, tcp, udp, any), destination ports or a port range \
-        (tcp:22, udp:1000-2000), an ICMP type (icmp:8), and source or destination \
-        addresses or networks, IPv4 or IPv6. Deny wins: a packet matching any drop rule is \
-        dropped; otherwise one matching an allow rule passes; otherwise the default policy \
-        decides. ARP and IPv6 neighbour discovery always pass. Packets with truncated or \
-        invalid IP/TCP/UDP/ICMP headers are dropped and counted as malformed.
+        (tcp:22, udp:1000-2000), an ICMP type (icmp:8), TCP SYNs (--syn), and source or \
+        destination addresses or networks, IPv4 or IPv6. Deny wins: a packet matching any \
+        drop rule is dropped; otherwise one over a matching rate limit is dropped; otherwise \
+        one matching an allow rule passes; otherwise the default policy decides. ARP and IPv6 \
+        neighbour discovery (ICMPv6 133-137, hop limit 255) always pass. A packet whose \
+        headers cannot be parsed to the end (truncated, invalid, too many VLAN tags or IPv6 \
+        extension headers) is dropped and counted as malformed.
 
         'run' filters until Ctrl-C or SIGTERM; the kernel detaches the filter when the \
         process ends in any way, SIGKILL included. 'attach --persist' pins it so it \
@@ -29,9 +31,10 @@ struct PacketFilterCommand: ToolCommand {
         Examples:
           pktfilter run veth0 --drop icmp --drop tcp:22
           pktfilter drop tcp --dport 22 --src 10.0.0.0/8 -i veth0
+          pktfilter limit tcp:80 --syn --pps 100 --per-source -i veth0
           pktfilter list -i veth0
         """,
-        subcommands: [Run.self, Attach.self, Detach.self, Drop.self, Allow.self, Delete.self, List.self, Stats.self, Policy.self]
+        subcommands: [Run.self, Attach.self, Detach.self, Drop.self, Allow.self, Limit.self, Delete.self, List.self, Stats.self, Policy.self]
     )
 }
 
@@ -104,9 +107,19 @@ struct RuleOptions: ParsableArguments {
     @Option(name: .customLong("icmp-type"), help: ArgumentHelp("ICMP or ICMPv6 type (8: echo request).", valueName: "type"))
     var icmpType: UInt8?
 
+    @Flag(name: .long, help: "Only TCP segments that open a connection (SYN set, ACK clear).")
+    var syn = false
+
+    @Flag(name: .long, help: "Add it even if it would cut an SSH connection arriving on the interface.")
+    var force = false
+
     func rule(_ action: PacketRule.Action) throws -> PacketRule {
         do {
             var r = try PacketRule(spec, action: action)
+            if syn {
+                guard r.proto == .tcp else { throw ValidationError("--syn needs tcp") }
+                r.synOnly = true
+            }
             if let src { r.source = try prefix(src) }
             if let dst { r.destination = try prefix(dst) }
             if let f1 = r.source?.family, let f2 = r.destination?.family, f1 != f2 {
@@ -135,33 +148,46 @@ struct RuleOptions: ParsableArguments {
     func validate() throws { _ = try rule(.drop) }
 
     /// Adds the rule to the running filter and says which id it got.
-    func add(_ action: PacketRule.Action) throws {
+    func add(_ action: PacketRule.Action, rate: PacketRule.Rate? = nil) throws {
         try Kernel.requirePrivileges()
-        let rule = try rule(action)
-        let id = try runningFilter(try target.resolved()).add(rule)
-        print("rule \(id): \(rule)")
+        var rule = try rule(action)
+        rule.rate = rate
+        let interface = try target.resolved()
+        let filter = try runningFilter(interface)
+        if action == .drop {
+            try refuseLockout(interface: interface, rules: try filter.rules().map(\.rule) + [rule], policy: try filter.defaultPolicy,
+                              force: force, what: "this rule")
+        }
+        let id = try filter.add(rule)
+        StandardStreams.out("rule \(id): \(rule)")
     }
 }
 
-func printRules(_ filter: PacketFilter) throws {
+/// The rules with their counters; false when standard output is closed.
+@discardableResult
+func printRules(_ filter: PacketFilter) throws -> Bool {
     let rules = try filter.rules()
-    print("ID  RULE                                              PACKETS      BYTES  LAST HIT")
+    var text = "ID  RULE                                              PACKETS      BYTES  LAST HIT\n"
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     for (id, rule) in rules {
         let c = try filter.counter(rule: id)
         let last = c.lastHit == 0 ? "never" : String(format: "%.1fs ago", Double(nowNs - min(nowNs, c.lastHit)) / 1e9)
-        let text = rule.description.padding(toLength: max(48, rule.description.count), withPad: " ", startingAt: 0)
-        print("\(String(id).padding(toLength: 3, withPad: " ", startingAt: 0)) \(text) " + String(format: "%8llu %10llu  ", c.packets, c.bytes) + last)
+        let description = rule.description.padding(toLength: max(48, rule.description.count), withPad: " ", startingAt: 0)
+        text += "\(String(id).padding(toLength: 3, withPad: " ", startingAt: 0)) \(description) " + String(format: "%8llu %10llu  ", c.packets, c.bytes) + last + "\n"
     }
-    if rules.isEmpty { print("(no rules)") }
+    if rules.isEmpty { text += "(no rules)\n" }
+    return StandardStreams.write(text, to: STDOUT_FILENO)
 }
 
-func printTotals(_ filter: PacketFilter) throws {
+/// The totals line; false when standard output is closed.
+@discardableResult
+func printTotals(_ filter: PacketFilter) throws -> Bool {
     let t = try filter.totals()
-    print(String(format: "default %@; passed %llu, dropped %llu, malformed %llu (dropped), ARP/ND %llu (passed)",
-                 try filter.defaultPolicy.rawValue, t.passed.packets, t.dropped.packets, t.malformed.packets, t.exempt.packets))
+    return StandardStreams.out(String(format: "default %@; passed %llu, dropped %llu, limited %llu (dropped), malformed %llu (dropped), ARP/ND %llu (passed)",
+                                      try filter.defaultPolicy.rawValue, t.passed.packets, t.dropped.packets, t.limited.packets,
+                                      t.malformed.packets, t.exempt.packets))
 }
 
 // MARK: Commands
@@ -191,6 +217,9 @@ extension PacketFilterCommand {
         @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
         var duration: Double?
 
+        @Flag(name: .long, help: "Start even if the rules would cut an SSH connection arriving on IFACE.")
+        var force = false
+
         var rules: [PacketRule] {
             get throws {
                 do {
@@ -209,24 +238,27 @@ extension PacketFilterCommand {
         func run() throws {
             try Kernel.requirePrivileges()
             StopWaiter.takeSignals()
-            let filter = try newFilter(policy: self.default, rules: try rules)
+            let rules = try rules
+            try refuseLockout(interface: interface, rules: rules, policy: self.default, force: force, what: "this filter")
+            let filter = try newFilter(policy: self.default, rules: rules)
             let link = try filter.attach(interface: interface, mode: mode)
-            FileHandle.standardError.write(Data("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.\n".utf8))
-            try printRules(filter)
+            StandardStreams.error("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.")
+            // A reader that goes away (`| head`) ends the run like Ctrl-C.
+            let closed = ManagedFlag()
+            if try !printRules(filter) { closed.set(); StopWaiter.requestStop() }
             let queue = DispatchQueue(label: "pktfilter.watch")
             let timers = watch ? [StopWaiter.Timer(queue: queue, interval: 1) { [filter] in
-                print("")
-                try? printRules(filter)
-                try? printTotals(filter)
-                fflush(nil)  // all streams: stdout itself is not Sendable
+                guard !closed.isSet else { return }
+                let written = StandardStreams.write("\n", to: STDOUT_FILENO) && ((try? printRules(filter)) ?? false) && ((try? printTotals(filter)) ?? false)
+                if !written { closed.set(); StopWaiter.requestStop() }
             }] : []
-            fflush(nil)  // all streams: stdout itself is not Sendable
             StopWaiter.wait(duration: duration, timers: timers)
             link.detach()
             queue.sync {}
             let t = try filter.totals()
-            FileHandle.standardError.write(Data(String(format: "\npktfilter: detached from %@; passed %llu, dropped %llu, malformed %llu\n",
-                                                       interface, t.passed.packets, t.dropped.packets, t.malformed.packets).utf8))
+            StandardStreams.error(String(format: "\npktfilter: %@detached from %@; passed %llu, dropped %llu, limited %llu, malformed %llu",
+                                         closed.isSet ? "output closed; " : "", interface, t.passed.packets, t.dropped.packets,
+                                         t.limited.packets, t.malformed.packets))
         }
     }
 
@@ -236,7 +268,7 @@ extension PacketFilterCommand {
         @Argument(help: "The interface to filter.")
         var interface: String
 
-        @Flag(name: .long, help: "Pin the filter so it stays after the command exits (required).")
+        @Flag(name: .long, help: "Keep the filter attached after the command exits (required).")
         var persist = false
 
         @Option(name: .long, help: "Policy for packets no rule matches.")
@@ -245,6 +277,9 @@ extension PacketFilterCommand {
         @Option(name: .long, help: "native or generic XDP.")
         var mode: XDPMode = .native
 
+        @Flag(name: .long, help: "Attach even if it would cut an SSH connection arriving on IFACE.")
+        var force = false
+
         func validate() throws {
             try validateInterface(interface)
             guard persist else { throw ValidationError("attach needs --persist (use 'run' to filter in the foreground)") }
@@ -252,9 +287,12 @@ extension PacketFilterCommand {
 
         func run() throws {
             try Kernel.requirePrivileges()
+            // Nothing can be allowed yet: with deny, an SSH session through
+            // IFACE would be cut, and the filter stays when you are gone.
+            try refuseLockout(interface: interface, rules: [], policy: self.default, force: force, what: "attaching with --default deny")
             let filter = try newFilter(policy: self.default, rules: [])
             try filter.attachPersistent(interface: interface, mode: mode)
-            print("pktfilter: attached to \(interface) (XDP \(mode), program \(filter.programID)) until 'pktfilter detach \(interface)'")
+            StandardStreams.out("pktfilter: attached to \(interface) (XDP \(mode), program \(filter.programID)) until 'pktfilter detach \(interface)'")
         }
     }
 
@@ -267,7 +305,7 @@ extension PacketFilterCommand {
         func run() throws {
             try Kernel.requirePrivileges()
             try PacketFilter.detachPersistent(interface: interface)
-            print("pktfilter: detached from \(interface)")
+            StandardStreams.out("pktfilter: detached from \(interface)")
         }
     }
 
@@ -283,6 +321,41 @@ extension PacketFilterCommand {
         func run() throws { try options.add(.allow) }
     }
 
+    struct Limit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a rate limit to a running filter: matching packets beyond the rate are dropped.",
+            discussion: """
+            A packet within the rate is not passed by the limit: it goes on to the allow rules \
+            and the default policy. With --per-source every source address has its own budget; \
+            up to \(PacketFilter.limitSources) sources are followed at a time, and beyond that the \
+            least recently seen starts afresh.
+
+            Examples:
+              pktfilter limit tcp:80 --syn --pps 100 --per-source -i eth0
+              pktfilter limit any --src 10.0.0.0/8 --pps 5000 -i eth0
+            """)
+
+        @OptionGroup var options: RuleOptions
+
+        @Option(name: .long, help: ArgumentHelp("Packets a second (1-100000000).", valueName: "n"))
+        var pps: UInt32
+
+        @Option(name: .long, help: ArgumentHelp("Packets let through at once (default: a tenth of a second's worth, at least 1).", valueName: "n"))
+        var burst: UInt32?
+
+        @Flag(name: .customLong("per-source"), help: "A budget for each source address.")
+        var perSource = false
+
+        var rate: PacketRule.Rate { PacketRule.Rate(packetsPerSecond: pps, burst: burst, perSource: perSource) }
+
+        func validate() throws {
+            guard (1...100_000_000).contains(pps) else { throw ValidationError("--pps must be 1-100000000") }
+            if let burst, !(1...100_000_000).contains(burst) { throw ValidationError("--burst must be 1-100000000") }
+        }
+
+        func run() throws { try options.add(.limit, rate: rate) }
+    }
+
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a rule by id.")
 
@@ -291,12 +364,18 @@ extension PacketFilterCommand {
 
         @OptionGroup var target: InterfaceOption
 
+        @Flag(name: .long, help: "Delete it even if that would cut an SSH connection arriving on the interface.")
+        var force = false
+
         func run() throws {
             try Kernel.requirePrivileges()
             let interface = try target.resolved()
-            let removed = try runningFilter(interface).remove(id)
+            let filter = try runningFilter(interface)
+            let rest = try filter.rules().filter { $0.id != id }.map(\.rule)
+            try refuseLockout(interface: interface, rules: rest, policy: try filter.defaultPolicy, force: force, what: "deleting rule \(id)")
+            let removed = try filter.remove(id)
             guard removed else { throw BPFError(.notFound, "no rule \(id) on \(interface)") }
-            print("rule \(id) removed")
+            StandardStreams.out("rule \(id) removed")
         }
     }
 
@@ -309,13 +388,13 @@ extension PacketFilterCommand {
             try Kernel.requirePrivileges()
             let interface = try target.resolved()
             let filter = try runningFilter(interface)
-            try printRules(filter)
-            try printTotals(filter)
+            // A reader that went away (`| head -1`) is not an error.
+            if try printRules(filter) { try printTotals(filter) }
         }
     }
 
     struct Stats: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show totals: passed, dropped, malformed.")
+        static let configuration = CommandConfiguration(abstract: "Show totals: passed, dropped, limited, malformed.")
 
         @OptionGroup var target: InterfaceOption
 
@@ -334,11 +413,25 @@ extension PacketFilterCommand {
 
         @OptionGroup var target: InterfaceOption
 
+        @Flag(name: .long, help: "Change it even if that would cut an SSH connection arriving on the interface.")
+        var force = false
+
         func run() throws {
             try Kernel.requirePrivileges()
             let interface = try target.resolved()
-            try runningFilter(interface).setDefaultPolicy(policy)
-            print("default policy on \(interface): \(policy)")
+            let filter = try runningFilter(interface)
+            try refuseLockout(interface: interface, rules: try filter.rules().map(\.rule), policy: policy, force: force,
+                              what: "default \(policy)")
+            try filter.setDefaultPolicy(policy)
+            StandardStreams.out("default policy on \(interface): \(policy)")
         }
     }
+}
+
+/// A flag set once, read from any queue.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

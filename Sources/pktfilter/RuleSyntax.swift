@@ -7,11 +7,13 @@ struct RuleSyntaxError: Error, CustomStringConvertible {
 }
 
 /// pktfilter's short forms for rules; the library takes `PacketRule`s.
+/// Strict: every part that a separator announces must be there ("tcp:",
+/// "22-" and "10.0.0.1/" are errors), and numbers are plain decimal digits.
 extension PacketRule {
     /// Parses the short form: "icmp", "icmp:8" (type), "tcp", "tcp:22",
     /// "udp:1000-2000" (destination ports), "any".
     init(_ spec: String, action: Action) throws(RuleSyntaxError) {
-        let parts = spec.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = spec.lowercased().split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let name = parts.first, let proto = ["any": Proto.any, "icmp": .icmp, "tcp": .tcp, "udp": .udp][name] else {
             throw RuleSyntaxError(description: "unknown protocol '\(parts.first ?? spec)' (use icmp, tcp, udp or any)")
         }
@@ -19,8 +21,8 @@ extension PacketRule {
         guard parts.count == 2 else { return }
         switch proto {
         case .icmp:
-            guard let t = UInt8(parts[1]) else { throw RuleSyntaxError(description: "bad ICMP type '\(parts[1])' (0-255)") }
-            icmpType = t
+            guard let t = Self.decimal(parts[1], max: 255) else { throw RuleSyntaxError(description: "bad ICMP type '\(parts[1])' in '\(spec)' (0-255)") }
+            icmpType = UInt8(t)
         case .tcp, .udp:
             destinationPorts = try Self.ports(parts[1])
         case .any:
@@ -30,10 +32,16 @@ extension PacketRule {
 
     /// "22" or "1000-2000".
     static func ports(_ text: String) throws(RuleSyntaxError) -> ClosedRange<UInt16> {
-        let ends = text.split(separator: "-", maxSplits: 1).map { UInt16($0) }
-        guard let lo = ends.first ?? nil, let hi = ends.last ?? nil, lo <= hi, (ends.count == 1 ? lo > 0 : true) else {
+        let ends = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { decimal(String($0), max: 65535) }
+        guard let lo = ends.first ?? nil, let hi = ends.last ?? nil, lo <= hi, lo > 0 else {
             throw RuleSyntaxError(description: "bad port '\(text)' (1-65535, or a range like 1000-2000)")
         }
-        return lo...hi
+        return UInt16(lo)...UInt16(hi)
+    }
+
+    /// A number of plain decimal digits (no sign, no spaces) up to `max`.
+    static func decimal(_ text: String, max: Int) -> Int? {
+        guard !text.isEmpty, text.count <= 6, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(text), n <= max else { return nil }
+        return n
     }
 }

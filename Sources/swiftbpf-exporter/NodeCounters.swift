@@ -224,7 +224,7 @@ final class NodeCounters: @unchecked Sendable {
             // A filter removed between the listing and these reads is
             // simply left out of this scrape.
             guard let totals = try? filter.totals(), let rules = try? filter.rules() else { continue }
-            let outcomes = [("passed", totals.passed), ("dropped", totals.dropped), ("malformed", totals.malformed), ("exempt", totals.exempt)]
+            let outcomes = [("passed", totals.passed), ("dropped", totals.dropped), ("limited", totals.limited), ("malformed", totals.malformed), ("exempt", totals.exempt)]
             for (outcome, c) in outcomes {
                 values[Series(metric: "packet_filter_packets_total", labels: [id, outcome])] = c.packets
                 values[Series(metric: "packet_filter_bytes_total", labels: [id, outcome])] = c.bytes

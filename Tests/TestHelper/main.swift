@@ -50,9 +50,12 @@ extension sockaddr_in {
 }
 
 /// 0 when a TCP handshake completes within the timeout, else -1 with errno.
-func connectWithTimeout(_ address: String, _ port: UInt16, _ timeoutMs: Int32) -> Int32 {
+/// Connections `connect ... hold` keeps open until the helper exits.
+nonisolated(unsafe) var heldSockets: [Int32] = []
+
+func connectWithTimeout(_ address: String, _ port: UInt16, _ timeoutMs: Int32, hold: Bool = false) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-    defer { close(fd) }
+    defer { if hold { heldSockets.append(fd) } else { close(fd) } }
     var a = sockaddr_in(port: port, address: inet_addr(address))
     let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, 16) } }
     if rc == 0 { return 0 }
@@ -137,8 +140,8 @@ while let line = readLine() {
         var a = sockaddr_in(port: UInt16(w[1]) ?? 0, address: INADDR_ANY)
         let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, 16) } }
         answer(rc < 0 ? rc : listen(fd, 64))
-    case "connect" where w.count == 4:
-        answer(connectWithTimeout(w[1], UInt16(w[2]) ?? 0, Int32(w[3]) ?? 1000))
+    case "connect" where w.count == 4 || (w.count == 5 && w[4] == "hold"):
+        answer(connectWithTimeout(w[1], UInt16(w[2]) ?? 0, Int32(w[3]) ?? 1000, hold: w.count == 5))
     case "udpbind" where w.count == 2:
         udpSocket = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         var a = sockaddr_in(port: UInt16(w[1]) ?? 0, address: INADDR_ANY)
