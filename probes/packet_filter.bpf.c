@@ -201,6 +201,20 @@ static __always_inline bool rule_matches(const struct pktf_rule *r, const struct
 	return true;
 }
 
+/* One more than the index of the highest bit set (0 for none). */
+static __always_inline __u32 bit_length(__u64 m)
+{
+	__u32 n = 0;
+
+	if (m >> 32) { n += 32; m >>= 32; }
+	if (m >> 16) { n += 16; m >>= 16; }
+	if (m >> 8) { n += 8; m >>= 8; }
+	if (m >> 4) { n += 4; m >>= 4; }
+	if (m >> 2) { n += 2; m >>= 2; }
+	if (m >> 1) { n += 1; m >>= 1; }
+	return n + (__u32)m;
+}
+
 struct scan {
 	struct packet *p;
 	__u64 candidates;
@@ -258,7 +272,10 @@ static long charge_limit(__u32 i, void *ctx)
 		struct pktf_limit_key k = { .rule = i, .family = c->p->family, .generation = r->generation };
 		__u64 first = c->now + r->limit_interval_ns;
 
-		__builtin_memcpy(k.addr, c->p->src, 16);
+		/* An IPv6 source is its /64: one host holds a whole /64 and can
+		 * send from any address in it. (IPv4 fills word 0 alone.) */
+		k.addr[0] = c->p->src[0];
+		k.addr[1] = c->p->src[1];
 		tat = bpf_map_lookup_elem(&limit_source, &k);
 		if (!tat) {
 			/* A new source: its first packet is within budget. */
@@ -550,14 +567,15 @@ nonfirst_fragment:
 	{
 		struct scan sc = { .p = &p, .candidates = address_candidates(&p, s), .verdict = -1, .decider = PKTF_MAX_RULES };
 
-		/* bpf_loop: the verifier checks one rule, not 64 unrolled paths. */
-		bpf_loop(PKTF_MAX_RULES, scan_rule, &sc, 0);
+		/* bpf_loop: the verifier checks one rule, not 64 unrolled paths;
+		 * only as far as the highest candidate (each step is a call). */
+		bpf_loop(bit_length(sc.candidates), scan_rule, &sc, 0);
 		verdict = sc.verdict;
 		decider = sc.decider;
 		if (verdict != XDP_DROP && sc.limits) {
 			struct charge c = { .p = &p, .limits = sc.limits, .now = bpf_ktime_get_ns(), .limited_by = PKTF_MAX_RULES };
 
-			bpf_loop(PKTF_MAX_RULES, charge_limit, &c, 0);
+			bpf_loop(bit_length(sc.limits), charge_limit, &c, 0);
 			if (c.limited_by < PKTF_MAX_RULES) {
 				count(&rule_stats, c.limited_by, bytes);
 				count(&totals, PKTF_TOTAL_LIMITED, bytes);

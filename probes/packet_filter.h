@@ -90,7 +90,8 @@ struct pktf_addr6 {
 	__u32 addr[4];
 };
 
-/* A per-source budget: the rule's slot and generation, and the source. */
+/* A per-source budget: the rule's slot and generation, and the source (an
+ * IPv4 address, or an IPv6 /64: words 2 and 3 are 0). */
 struct pktf_limit_key {
 	__u16 rule;
 	__u8 family;

@@ -165,6 +165,12 @@ check_ssh() {   # check_ssh NAME expect(pass|drop)
     on_source "${SSH_CMD[@]/__KEY__/$WORK/client_key}"
     if [ "$2" = pass ]; then
         if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -qx hello-from-target; then step "$1" ok
+        elif printf '%s\n' "$OUT" | grep -q "Permission denied (publickey)"; then
+            # sshd answered and refused the login (root's account is locked
+            # on some machines, as in the kernel lane's guest): the
+            # connection, which is what the filter decides, was made.
+            note "sshd refused the login: $(tail -n 2 "$WORK/sshd.log" | head -n 1); the connection itself was made"
+            step "$1" ok
         else
             step "$1" FAILED "ssh exit $RC, no hello-from-target; sshd said: $(tail -n 3 "$WORK/sshd.log" | tr '\n' ' ')"
         fi

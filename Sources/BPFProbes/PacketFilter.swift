@@ -139,8 +139,13 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
         self.icmpType = icmpType
     }
 
+    /// The address family the rule is limited to without an address
+    /// saying so (0: none): 4 for ICMP types, which are ICMP's (8 is an
+    /// echo request), 6 for ICMPv6's (128 is one).
+    public var ipFamily = 0
+
     /// The address family the rule is limited to (0: both).
-    var family: Int { source?.family ?? destination?.family ?? 0 }
+    public var family: Int { ipFamily != 0 ? ipFamily : source?.family ?? destination?.family ?? 0 }
 
     var raw: pktf_rule {
         var r = pktf_rule()
@@ -185,6 +190,7 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
         default: action = .allow
         }
         synOnly = r.syn_only != 0
+        ipFamily = Int(r.family)
         rate = action == .limit ? Rate(packetsPerSecond: r.limit_pps, burst: r.limit_burst, perSource: r.per_source != 0) : nil
         proto = Proto(rawValue: r.proto) ?? .any
         icmpType = r.match_icmp_type != 0 ? r.icmp_type : nil
@@ -202,10 +208,14 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
         }
         source = prefix(r.src, r.src_mask)
         destination = prefix(r.dst, r.dst_mask)
+        // Kept apart only where no address says it (a /0 still does).
+        if let f = source?.family ?? destination?.family, f == ipFamily { ipFamily = 0 }
     }
 
     public var description: String {
-        var words = [action.rawValue, proto == .any ? "any" : "\(proto)"]
+        var words = [action.rawValue, proto == .any ? "any" : proto == .icmp && family == 6 ? "icmp6" : "\(proto)"]
+        // A family no address or ICMP flavour shows.
+        if ipFamily != 0 && source == nil && destination == nil && proto != .icmp { words.append("ipv\(ipFamily)") }
         if let icmpType { words.append("type \(icmpType)") }
         if let source { words.append("from \(source)") }
         if let sourcePorts { words.append("sport \(Self.describe(sourcePorts))") }
@@ -274,9 +284,10 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
 /// `struct pktf_rule` in its BTF) → the program's maps. Nothing is pinned,
 /// so no BPF filesystem is needed and no mount namespace is special.
 /// Edits from several processes are serialised by a lock that lives in the
-/// network namespace (an abstract socket), so every mount namespace sees it.
+/// filter itself (a socket map bound to the program, `withEditLock`), so
+/// every process that can edit the filter sees it, and no other can take it.
 ///
-/// Needs Linux 5.17+ (`bpf_loop`).
+/// Needs Linux 5.18+ (`bpf_loop`, 5.17; `bpf_xdp_load_bytes`, 5.18).
 public final class PacketFilter: Sendable {
     public enum Policy: String, Sendable, CaseIterable { case allow, deny }
 

@@ -13,23 +13,25 @@ struct PacketFilterCommand: ToolCommand {
         commandName: "pktfilter",
         abstract: "Drop or allow packets arriving on an interface with XDP; rules change while it runs.",
         discussion: """
-        Rules match a protocol (icmp, tcp, udp, any), destination ports or a port range \
-        (tcp:22, udp:1000-2000), an ICMP type (icmp:8), TCP SYNs (--syn), and source or \
+        Rules match a protocol (icmp meaning ICMP and ICMPv6, icmp6, tcp, udp, any), \
+        destination ports or a port range (tcp:22, udp:1000-2000), an ICMP type (icmp:8, \
+        IPv4's echo request; icmp6:128, IPv6's), TCP SYNs (--syn), and source or \
         destination addresses or networks, IPv4 or IPv6. Deny wins: a packet matching any \
         drop rule is dropped; otherwise one over a matching rate limit is dropped; otherwise \
         one matching an allow rule passes; otherwise the default policy decides. ARP and IPv6 \
-        neighbour discovery (ICMPv6 133-137, hop limit 255) always pass. A packet whose \
+        neighbour discovery (ICMPv6 133-137, code 0, hop limit 255, unfragmented) always pass, \
+        whatever the rules say. A packet whose \
         headers cannot be parsed to the end (truncated, invalid, too many VLAN tags or IPv6 \
         extension headers) is dropped and counted as malformed.
 
         'run' filters until Ctrl-C or SIGTERM; the kernel detaches the filter when the \
-        process ends in any way, SIGKILL included. 'attach --persist' pins it so it \
-        outlives the process, until 'detach'. The other commands find the filter through \
+        process ends in any way, SIGKILL included. 'attach --persist' attaches it so that it \
+        outlives the process (no pin, no BPF filesystem), until 'detach'. The other commands find the filter through \
         the kernel (the interface's XDP program and its maps), so they work from any \
         shell of the same network namespace: 'ip netns exec', 'nsenter --net' or a container.
 
         Examples:
-          pktfilter run veth0 --drop icmp --drop tcp:22
+          pktfilter run veth0 --drop icmp:8 --drop icmp6:128 --drop tcp:22
           pktfilter drop tcp --dport 22 --src 10.0.0.0/8 -i veth0
           pktfilter limit tcp:80 --syn --pps 100 --per-source -i veth0
           pktfilter list -i veth0
@@ -87,7 +89,7 @@ struct InterfaceOption: ParsableArguments {
 }
 
 struct RuleOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("icmp, icmp:TYPE, tcp, tcp:PORT, udp:LOW-HIGH or any.", valueName: "spec"))
+    @Argument(help: ArgumentHelp("icmp, icmp:TYPE, icmp6, icmp6:TYPE, tcp, tcp:PORT, udp:LOW-HIGH or any.", valueName: "spec"))
     var spec: String
 
     @OptionGroup var target: InterfaceOption
@@ -104,7 +106,7 @@ struct RuleOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Destination port or range.", valueName: "port"))
     var dport: String?
 
-    @Option(name: .customLong("icmp-type"), help: ArgumentHelp("ICMP or ICMPv6 type (8: echo request).", valueName: "type"))
+    @Option(name: .customLong("icmp-type"), help: ArgumentHelp("ICMP type (8: echo request), or with icmp6 an ICMPv6 type (128: echo request).", valueName: "type"))
     var icmpType: UInt8?
 
     @Flag(name: .long, help: "Only TCP segments that open a connection (SYN set, ACK clear).")
@@ -120,19 +122,24 @@ struct RuleOptions: ParsableArguments {
                 guard r.proto == .tcp else { throw ValidationError("--syn needs tcp") }
                 r.synOnly = true
             }
+            if let icmpType {
+                guard r.proto == .icmp else { throw ValidationError("--icmp-type needs icmp or icmp6") }
+                r.icmpType = icmpType
+                if r.ipFamily == 0 { r.ipFamily = 4 }
+            }
             if let src { r.source = try prefix(src) }
             if let dst { r.destination = try prefix(dst) }
             if let f1 = r.source?.family, let f2 = r.destination?.family, f1 != f2 {
                 throw ValidationError("--src and --dst must be the same address family")
             }
+            if r.ipFamily != 0, let f = r.source?.family ?? r.destination?.family, f != r.ipFamily {
+                throw ValidationError(r.ipFamily == 4 ? "ICMP types are IPv4's: use icmp6:TYPE for ICMPv6 (128 is an echo request)"
+                                                      : "icmp6 is IPv6's: the addresses are IPv4")
+            }
             if let sport { r.sourcePorts = try PacketRule.ports(sport) }
             if let dport { r.destinationPorts = try PacketRule.ports(dport) }
             if (r.sourcePorts != nil || r.destinationPorts != nil) && r.proto != .tcp && r.proto != .udp {
                 throw ValidationError("ports need tcp or udp")
-            }
-            if let icmpType {
-                guard r.proto == .icmp else { throw ValidationError("--icmp-type needs icmp") }
-                r.icmpType = icmpType
             }
             return r
         } catch let e as RuleSyntaxError {

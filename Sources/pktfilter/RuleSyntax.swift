@@ -10,19 +10,25 @@ struct RuleSyntaxError: Error, CustomStringConvertible {
 /// Strict: every part that a separator announces must be there ("tcp:",
 /// "22-" and "10.0.0.1/" are errors), and numbers are plain decimal digits.
 extension PacketRule {
-    /// Parses the short form: "icmp", "icmp:8" (type), "tcp", "tcp:22",
+    /// Parses the short form: "icmp" (ICMP and ICMPv6), "icmp:8" (an ICMP
+    /// type: IPv4's), "icmp6", "icmp6:128" (an ICMPv6 type), "tcp", "tcp:22",
     /// "udp:1000-2000" (destination ports), "any".
     init(_ spec: String, action: Action) throws(RuleSyntaxError) {
         let parts = spec.lowercased().split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        guard let name = parts.first, let proto = ["any": Proto.any, "icmp": .icmp, "tcp": .tcp, "udp": .udp][name] else {
-            throw RuleSyntaxError(description: "unknown protocol '\(parts.first ?? spec)' (use icmp, tcp, udp or any)")
+        let names: [String: (Proto, Int)] = ["any": (.any, 0), "icmp": (.icmp, 0), "icmp6": (.icmp, 6), "icmpv6": (.icmp, 6),
+                                             "tcp": (.tcp, 0), "udp": (.udp, 0)]
+        guard let name = parts.first, let (proto, family) = names[name] else {
+            throw RuleSyntaxError(description: "unknown protocol '\(parts.first ?? spec)' (use icmp, icmp6, tcp, udp or any)")
         }
         self.init(action: action, proto: proto)
+        ipFamily = family
         guard parts.count == 2 else { return }
         switch proto {
         case .icmp:
             guard let t = Self.decimal(parts[1], max: 255) else { throw RuleSyntaxError(description: "bad ICMP type '\(parts[1])' in '\(spec)' (0-255)") }
             icmpType = UInt8(t)
+            // Types are per protocol: 8 is ICMP's echo request, 128 ICMPv6's.
+            if family == 0 { ipFamily = 4 }
         case .tcp, .udp:
             destinationPorts = try Self.ports(parts[1])
         case .any:

@@ -382,7 +382,8 @@ extension Privileged {
             add("udp", .drop) { $0.destination = IPPrefix("2001:db8::/32") }
             add("tcp", .allow) { $0.sourcePorts = 53...80; $0.destination = IPPrefix("192.168.0.0/16") }
             add("any", .drop) { $0.source = IPPrefix("fe80::/10") }
-            add("icmp:128", .allow)
+            add("icmp6:128", .allow)
+            add("icmp6:135", .drop)  // exempt neighbour discovery comes first
             add("tcp:8080", .drop)
             add("udp", .drop) { $0.source = IPPrefix("172.16.0.5") }
             add("icmp", .allow) { $0.destination = IPPrefix("2001:db8::1") }

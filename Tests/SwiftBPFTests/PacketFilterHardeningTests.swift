@@ -154,6 +154,36 @@ extension Privileged {
             try filter.remove(0)
             try filter.add(rule)
             #expect(try program.testRun(packet: tcp(from: 1, flags: 0x02)) == 2)
+
+            // An IPv6 source is its /64: a host that owns one cannot take a
+            // new budget with every address in it.
+            func tcp6(host: UInt8, net: UInt8) -> [UInt8] {
+                var ip = [UInt8](repeating: 0, count: 40)
+                ip[0] = 0x60; ip[5] = 20; ip[6] = 6; ip[7] = 64
+                ip.replaceSubrange(8..<24, with: [0x20, 0x01, 0x0d, 0xb8, 0, net, 0, 0, 0, 0, 0, 0, 0, 0, 0, host])
+                ip[39] = 2
+                var t = [UInt8](repeating: 0, count: 20)
+                t[0] = 0x9C; t[1] = 0x40; t[3] = 80; t[12] = 0x50; t[13] = 0x02
+                return [UInt8](repeating: 2, count: 6) + [UInt8](repeating: 4, count: 6) + [0x86, 0xDD] + ip + t
+            }
+            #expect(try (1...4).map { try program.testRun(packet: tcp6(host: $0, net: 1)) } == [2, 2, 1, 1])
+            #expect(try program.testRun(packet: tcp6(host: 9, net: 2)) == 2, "another /64")
+        }
+
+        /// ICMP types are per protocol: icmp:8 is IPv4's echo request,
+        /// icmp6:128 IPv6's; neither rule drops the other family's ping.
+        @Test func icmpTypesArePerFamily() throws {
+            let net = try TestNetwork()
+            let run = try ToolRun("pktfilter", ["run", net.targetIf, "--drop", "icmp:8"], wrapper: net.netnsExec(net.target))
+            #expect(run.waitUntilAttached(), "\(run.stderr.text)")
+            #expect(try net.ping(count: 2) == 0)
+            #expect(try net.ping(count: 2, to: net.targetAddress6) == 2, "icmp:8 is not ICMPv6's echo request")
+            #expect(try net.pktfilter(["drop", "icmp6:128", "-i", net.targetIf]).stdout.contains("drop icmp6 type 128"))
+            #expect(try net.ping(count: 2, to: net.targetAddress6) == 0)
+            let mixed = try net.pktfilter(["drop", "icmp:8", "--src", "fd77::/64", "-i", net.targetIf])
+            #expect(mixed.status == 2 && mixed.stderr.contains("icmp6:TYPE"), "\(mixed.stderr)")
+            run.signal(SIGINT)
+            #expect(run.finish() == 0)
         }
 
         /// A flood at 20 times a per-source limit gets through at the limit;
