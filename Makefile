@@ -103,7 +103,8 @@ example: deps
 # measured and prints its targets), then pktfilter's XDP drop rate
 # beside iptables raw and nftables ingress on a veth (bench/droprate.py,
 # with its sender bench/pktflood.c), then the library's per-event cost.
-# Root. BENCH_ONLY=droprate runs only the drop rate (after the builds).
+# Root. BENCH_ONLY=droprate runs only the drop rate of the two scripts
+# (after the builds; eventpath runs in any case).
 BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath pktfilter
 bench: bench-deps
 	for t in $(BENCH_TOOLS); do $(SWIFT) build -c release --static-swift-stdlib --product $$t || exit 1; done

@@ -102,7 +102,7 @@ struct pktf_limit_key {
 
 struct pktf_settings {
 	__u8 default_drop;  /* 1: deny by default */
-	__u8 persistent;    /* 1: attached with --persist (pinned), not by a running process */
+	__u8 persistent;    /* 1: attached with --persist (through netlink), not held by a running process */
 	__u8 pad[6];
 	__u64 any_src4, any_src6, any_dst4, any_dst6;
 };

@@ -130,7 +130,7 @@ typed() {
 # reading the terminal (ssh would) stops it.
 on_source() {
     echo "$T2 \$ $(typed "$@")"
-    OUT=$(timeout 30 ip netns exec "$SRC_NS" "$@" 2>&1 < /dev/null)
+    OUT=$(timeout 60 ip netns exec "$SRC_NS" "$@" 2>&1 < /dev/null)
     RC=$?
     [ -n "$OUT" ] && printf '%s\n' "$OUT"
     return 0
@@ -139,17 +139,19 @@ on_source() {
 # pktfilter commands other than `run`, in the target: shown in terminal 1.
 on_target_pktfilter() {
     echo "$T1 # pktfilter $*"
-    OUT=$(timeout 30 ip netns exec "$TGT_NS" "$PKTFILTER" "$@" 2>&1 < /dev/null)
+    OUT=$(timeout 60 ip netns exec "$TGT_NS" "$PKTFILTER" "$@" 2>&1 < /dev/null)
     RC=$?
     [ -n "$OUT" ] && printf '%s\n' "$OUT"
     return 0
 }
 
 SSH_CMD=(ssh -i "__KEY__" -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
-         -o UserKnownHostsFile=/dev/null -o ConnectTimeout=3 "root@$TGT_ADDR" echo hello-from-target)
+         -o UserKnownHostsFile=/dev/null -o ConnectTimeout=__TIMEOUT__ "root@$TGT_ADDR" echo hello-from-target)
 
+# Waits are short where a drop is expected and generous where an answer is
+# (a slow machine, or the kernel lane's emulated one, answers late).
 check_ping() {   # check_ping NAME expect(pass|drop)
-    on_source ping -c 2 -W 1 "$TGT_ADDR"
+    if [ "$2" = pass ]; then on_source ping -c 2 -W 10 "$TGT_ADDR"; else on_source ping -c 2 -W 1 "$TGT_ADDR"; fi
     local received
     received=$(printf '%s\n' "$OUT" | sed -n 's/.* \([0-9]\+\) received.*/\1/p')
     if [ "$2" = pass ]; then
@@ -162,7 +164,9 @@ check_ping() {   # check_ping NAME expect(pass|drop)
 }
 
 check_ssh() {   # check_ssh NAME expect(pass|drop)
-    on_source "${SSH_CMD[@]/__KEY__/$WORK/client_key}"
+    local cmd=("${SSH_CMD[@]/__KEY__/$WORK/client_key}")
+    if [ "$2" = pass ]; then cmd=("${cmd[@]/__TIMEOUT__/30}"); else cmd=("${cmd[@]/__TIMEOUT__/3}"); fi
+    on_source "${cmd[@]}"
     if [ "$2" = pass ]; then
         if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -qx hello-from-target; then step "$1" ok
         elif printf '%s\n' "$OUT" | grep -q "Permission denied (publickey)"; then
@@ -182,7 +186,7 @@ check_ssh() {   # check_ssh NAME expect(pass|drop)
 }
 
 check_http() {   # check_http NAME: port 8080 must answer
-    on_source curl -sS --noproxy '*' --max-time 3 "http://$TGT_ADDR:8080/hello.txt"
+    on_source curl -sS --noproxy '*' --max-time 30 "http://$TGT_ADDR:8080/hello.txt"
     if [ "$RC" = 0 ] && [ "$OUT" = hello-from-port-8080 ]; then step "$1" ok
     else step "$1" FAILED "port 8080 did not answer: curl exit $RC"; fi
 }

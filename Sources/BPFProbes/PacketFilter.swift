@@ -101,14 +101,15 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
         public var perSource: Bool
 
         public init(packetsPerSecond: UInt32, burst: UInt32? = nil, perSource: Bool = false) {
-            self.packetsPerSecond = packetsPerSecond
+            // A nanosecond clock: at most 10^9 a second.
+            self.packetsPerSecond = min(packetsPerSecond, 1_000_000_000)
             // A tenth of a second's worth by default.
             self.burst = max(1, burst ?? packetsPerSecond / 10)
             self.perSource = perSource
         }
 
         /// One packet per interval; the tolerance lets `burst` through at once.
-        var intervalNanoseconds: UInt64 { 1_000_000_000 / UInt64(max(1, packetsPerSecond)) }
+        var intervalNanoseconds: UInt64 { (1_000_000_000 + UInt64(max(1, packetsPerSecond)) / 2) / UInt64(max(1, packetsPerSecond)) }
         var toleranceNanoseconds: UInt64 { intervalNanoseconds * UInt64(max(1, burst) - 1) }
     }
 
@@ -194,8 +195,9 @@ public struct PacketRule: Sendable, Equatable, CustomStringConvertible {
         rate = action == .limit ? Rate(packetsPerSecond: r.limit_pps, burst: r.limit_burst, perSource: r.per_source != 0) : nil
         proto = Proto(rawValue: r.proto) ?? .any
         icmpType = r.match_icmp_type != 0 ? r.icmp_type : nil
-        sourcePorts = (r.sport_lo, r.sport_hi) == (0, 0xFFFF) ? nil : r.sport_lo...r.sport_hi
-        destinationPorts = (r.dport_lo, r.dport_hi) == (0, 0xFFFF) ? nil : r.dport_lo...r.dport_hi
+        // (A range the kernel holds reversed matches nothing there; read as none.)
+        sourcePorts = (r.sport_lo, r.sport_hi) == (0, 0xFFFF) || r.sport_lo > r.sport_hi ? nil : r.sport_lo...r.sport_hi
+        destinationPorts = (r.dport_lo, r.dport_hi) == (0, 0xFFFF) || r.dport_lo > r.dport_hi ? nil : r.dport_lo...r.dport_hi
         func prefix(_ a: (UInt32, UInt32, UInt32, UInt32), _ m: (UInt32, UInt32, UInt32, UInt32)) -> IPPrefix? {
             let masks = [m.0, m.1, m.2, m.3]
             guard masks.contains(where: { $0 != 0 }) else { return nil }
@@ -443,8 +445,13 @@ public final class PacketFilter: Sendable {
         }
     }
 
-    public func setDefaultPolicy(_ policy: Policy) throws(BPFError) {
+    /// A check an edit runs under the edit lock, on the rules and policy the
+    /// edit would leave; what it throws cancels the edit.
+    public typealias EditCheck = (_ rules: [PacketRule], _ policy: Policy) throws(BPFError) -> Void
+
+    public func setDefaultPolicy(_ policy: Policy, check: EditCheck? = nil) throws(BPFError) {
         try withEditLock { () throws(BPFError) in
+            try check?(try rules().map(\.rule), policy)
             var s = try maps.settings.lookup(0) ?? pktf_settings()
             s.default_drop = policy == .deny ? 1 : 0
             try maps.settings.update(0, s)
@@ -594,13 +601,14 @@ public final class PacketFilter: Sendable {
 
     /// Adds a rule in the first free slot; returns its id.
     @discardableResult
-    public func add(_ rule: PacketRule) throws(BPFError) -> Int {
+    public func add(_ rule: PacketRule, check: EditCheck? = nil) throws(BPFError) -> Int {
         if rule.action == .limit {
             guard let rate = rule.rate, rate.packetsPerSecond > 0 else {
                 throw BPFError(.invalidArgument, "a limit rule needs a rate of at least 1 packet a second")
             }
         }
         return try withEditLock { () throws(BPFError) -> Int in
+            try check?(try rules().map(\.rule) + [rule], try defaultPolicy)
             for id in 0..<UInt32(PKTF_MAX_RULES) where (try maps.rules.lookup(id))?.active == 0 {
                 try maps.ruleStats.update(id, [pktf_counter()])
                 // A fresh budget: the rule's own, and a generation no
@@ -623,10 +631,11 @@ public final class PacketFilter: Sendable {
 
     /// Removes rule `id`; false if there was none.
     @discardableResult
-    public func remove(_ id: Int) throws(BPFError) -> Bool {
+    public func remove(_ id: Int, check: EditCheck? = nil) throws(BPFError) -> Bool {
         guard (0..<Int(PKTF_MAX_RULES)).contains(id) else { return false }
         return try withEditLock { () throws(BPFError) -> Bool in
             guard var r = try maps.rules.lookup(UInt32(id)), r.active != 0 else { return false }
+            try check?(try rules().filter { $0.id != id }.map(\.rule), try defaultPolicy)
             // As in `add`: a reader sees the whole rule or an inactive one,
             // never its conditions half cleared.
             r.active = 0

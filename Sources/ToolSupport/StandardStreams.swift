@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+import Foundation
 import Glibc
 
 /// Writes to standard output and standard error that survive a reader
@@ -29,4 +30,28 @@ public enum StandardStreams {
 
     /// A line on standard error; a closed stream is ignored.
     public static func error(_ line: String) { write(line + "\n", to: STDERR_FILENO) }
+}
+
+extension StandardStreams {
+    /// Calls `handler` once, from another thread, when the reader of
+    /// standard output or standard error goes away (a pipe's last reader
+    /// closes, a socket's peer hangs up, a terminal hangs up), even while
+    /// nothing is being written. A thread waits in poll(2) asking for no
+    /// events, so it wakes only for an error or a hang-up: never for a
+    /// terminal, file or /dev/null that stays.
+    public static func whenClosed(_ handler: @escaping @Sendable () -> Void) {
+        Thread.detachNewThread {
+            // A stream closed from the start (2>&-) is left out (-1).
+            var fds = [STDOUT_FILENO, STDERR_FILENO].map { pollfd(fd: fcntl($0, F_GETFD) == -1 ? -1 : $0, events: 0, revents: 0) }
+            while true {
+                let n = poll(&fds, nfds_t(fds.count), -1)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { return }
+                if fds.contains(where: { $0.revents & Int16(POLLERR | POLLHUP) != 0 }) {
+                    handler()
+                    return
+                }
+            }
+        }
+    }
 }

@@ -24,38 +24,72 @@ struct SSHConnection {
         PacketRule.Flow(family: family, proto: 6, source: peer, destination: local, sourcePort: peerPort, destinationPort: localPort)
     }
 
-    /// The ports sshd serves: 22, and the one this session came in on.
+    /// The ports sshd serves: 22, the one this session came in on (sudo
+    /// clears $SSH_CONNECTION), and those that processes named sshd listen on.
     static var ports: Set<UInt16> {
         var ports: Set<UInt16> = [22]
         // SSH_CONNECTION="client-address client-port server-address server-port"
         if let v = ProcessInfo.processInfo.environment["SSH_CONNECTION"]?.split(separator: " "), v.count == 4, let p = UInt16(v[3]) {
             ports.insert(p)
         }
+        let listening = sockets().filter { $0.state == "0A" }  // LISTEN
+        guard !listening.isEmpty else { return ports }
+        let owned = socketInodes(ofProcessesNamed: "sshd")
+        for s in listening where owned.contains(s.inode) { ports.insert(s.local.port) }
         return ports
     }
 
-    /// Established connections to an SSH port whose packets arrive on
-    /// `interface`: its address is theirs, or the route to the peer leaves
-    /// through it.
-    static func carried(by interface: String) -> [SSHConnection] {
-        let ports = ports
-        let local = localAddresses(of: interface)
-        var out: [SSHConnection] = []
+    /// TCP sockets of this network namespace: state, ends, inode.
+    static func sockets() -> [(state: Substring, family: Int, local: (address: [UInt8], port: UInt16), remote: (address: [UInt8], port: UInt16), inode: Substring)] {
+        var out: [(state: Substring, family: Int, local: (address: [UInt8], port: UInt16), remote: (address: [UInt8], port: UInt16), inode: Substring)] = []
         for (family, file) in [(4, "/proc/net/tcp"), (6, "/proc/net/tcp6")] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
+                // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
                 let f = line.split(separator: " ")
-                // sl local rem st ...; st 01 is ESTABLISHED.
-                guard f.count > 3, f[3] == "01", let l = endpoint(f[1], family), let r = endpoint(f[2], family),
-                      ports.contains(l.port) else { continue }
-                let c = SSHConnection(family: family, local: l.address, localPort: l.port, peer: r.address, peerPort: r.port)
-                if local.contains(c.local) || Routes.device(toward: c.peer, family: family) == interface { out.append(c) }
+                guard f.count > 9, let l = endpoint(f[1], family), let r = endpoint(f[2], family) else { continue }
+                out.append((f[3], l.address.count == 4 ? 4 : 6, l, r, f[9]))
             }
         }
         return out
     }
 
-    /// "0100007F:0016": the address as the kernel's words in host order, the port in hex.
+    /// Inodes of the sockets that processes called `name` hold open.
+    static func socketInodes(ofProcessesNamed name: String) -> Set<Substring> {
+        var inodes: Set<Substring> = []
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.first?.isNumber == true {
+            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                  comm.trimmingCharacters(in: .newlines) == name,
+                  let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { continue }
+            for fd in fds {
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                      target.hasPrefix("socket:[") else { continue }
+                inodes.insert(Substring(target.dropFirst(8).dropLast()))
+            }
+        }
+        return inodes
+    }
+
+    /// Established connections to an SSH port whose packets arrive on
+    /// `interface`: its address is theirs, or the route to the peer leaves
+    /// through it (or through the bridge or bond it belongs to).
+    static func carried(by interface: String) -> [SSHConnection] {
+        let ports = ports
+        var devices = [interface]
+        if let master = try? FileManager.default.destinationOfSymbolicLink(atPath: "/sys/class/net/\(interface)/master") {
+            devices.append(String(master.split(separator: "/").last ?? ""))
+        }
+        let local = devices.reduce(into: Set<[UInt8]>()) { $0.formUnion(localAddresses(of: $1)) }
+        var out: [SSHConnection] = []
+        for s in sockets() where s.state == "01" && ports.contains(s.local.port) {  // ESTABLISHED
+            let c = SSHConnection(family: s.family, local: s.local.address, localPort: s.local.port, peer: s.remote.address, peerPort: s.remote.port)
+            if local.contains(c.local) || Routes.device(toward: c.peer, family: c.family).map(devices.contains) == true { out.append(c) }
+        }
+        return out
+    }
+
+    /// "0100007F:0016": the address as the kernel's words in host order, the
+    /// port in hex; 4 bytes for IPv4, and for IPv4-mapped IPv6 addresses.
     static func endpoint(_ field: Substring, _ family: Int) -> (address: [UInt8], port: UInt16)? {
         let parts = field.split(separator: ":")
         guard parts.count == 2, let port = UInt16(parts[1], radix: 16), parts[0].count == (family == 4 ? 8 : 32) else { return nil }
@@ -65,6 +99,10 @@ struct SSHConnection {
             guard let word = UInt32(hex.prefix(8), radix: 16) else { return nil }
             withUnsafeBytes(of: word) { bytes += $0 }  // host order, as the kernel printed it
             hex = hex.dropFirst(8)
+        }
+        // An IPv4 peer of a dual-stack socket, ::ffff:a.b.c.d, is IPv4 on the wire.
+        if bytes.count == 16 && bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+            bytes = Array(bytes[12...])
         }
         return (bytes, port)
     }
@@ -124,13 +162,17 @@ enum Routes {
     }
 }
 
-/// Refuses a change after which the filter on `interface` would drop an
-/// SSH connection that arrives through it (the one you may be typing
-/// through), unless `force`; ufw asks the same before it enables.
-func refuseLockout(interface: String, rules: [PacketRule], policy: PacketFilter.Policy, force: Bool, what: String) throws {
-    guard !force else { return }
-    for c in SSHConnection.carried(by: interface) where !PacketFilter.passes(c.flow, rules: rules, policy: policy) {
-        throw BPFError(.invalidArgument,
-                       "\(what) would cut the SSH connection from \(c.description) on \(interface); allow it first (pktfilter allow tcp:\(c.localPort)) or pass --force")
+/// A check that refuses a change after which the filter on `interface`
+/// would drop an SSH connection that arrives through it (the one you may
+/// be typing through), unless `force`; ufw asks the same before it
+/// enables. Given to the filter's edits, which run it under the edit lock
+/// on the rules and policy the change would leave.
+func lockoutCheck(interface: String, force: Bool, what: String) -> PacketFilter.EditCheck {
+    let connections = force ? [] : SSHConnection.carried(by: interface)
+    return { (rules, policy) throws(BPFError) in
+        for c in connections where !PacketFilter.passes(c.flow, rules: rules, policy: policy) {
+            throw BPFError(.invalidArgument,
+                           "\(what) would cut the SSH connection from \(c.description) on \(interface); allow it first (pktfilter allow tcp:\(c.localPort)) or pass --force")
+        }
     }
 }

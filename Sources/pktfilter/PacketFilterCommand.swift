@@ -161,11 +161,8 @@ struct RuleOptions: ParsableArguments {
         rule.rate = rate
         let interface = try target.resolved()
         let filter = try runningFilter(interface)
-        if action == .drop {
-            try refuseLockout(interface: interface, rules: try filter.rules().map(\.rule) + [rule], policy: try filter.defaultPolicy,
-                              force: force, what: "this rule")
-        }
-        let id = try filter.add(rule)
+        let check = action == .drop ? lockoutCheck(interface: interface, force: force, what: "this rule") : nil
+        let id = try filter.add(rule, check: check)
         StandardStreams.out("rule \(id): \(rule)")
     }
 }
@@ -246,12 +243,14 @@ extension PacketFilterCommand {
             try Kernel.requirePrivileges()
             StopWaiter.takeSignals()
             let rules = try rules
-            try refuseLockout(interface: interface, rules: rules, policy: self.default, force: force, what: "this filter")
+            try lockoutCheck(interface: interface, force: force, what: "this filter")(rules, self.default)
             let filter = try newFilter(policy: self.default, rules: rules)
             let link = try filter.attach(interface: interface, mode: mode)
             StandardStreams.error("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.")
-            // A reader that goes away (`| head`) ends the run like Ctrl-C.
+            // A reader that goes away (`| head`) ends the run like Ctrl-C,
+            // noticed at once, or at the next write.
             let closed = ManagedFlag()
+            StandardStreams.whenClosed { closed.set(); StopWaiter.requestStop() }
             if try !printRules(filter) { closed.set(); StopWaiter.requestStop() }
             let queue = DispatchQueue(label: "pktfilter.watch")
             let timers = watch ? [StopWaiter.Timer(queue: queue, interval: 1) { [filter] in
@@ -296,7 +295,7 @@ extension PacketFilterCommand {
             try Kernel.requirePrivileges()
             // Nothing can be allowed yet: with deny, an SSH session through
             // IFACE would be cut, and the filter stays when you are gone.
-            try refuseLockout(interface: interface, rules: [], policy: self.default, force: force, what: "attaching with --default deny")
+            try lockoutCheck(interface: interface, force: force, what: "attaching with --default deny")([], self.default)
             let filter = try newFilter(policy: self.default, rules: [])
             try filter.attachPersistent(interface: interface, mode: mode)
             StandardStreams.out("pktfilter: attached to \(interface) (XDP \(mode), program \(filter.programID)) until 'pktfilter detach \(interface)'")
@@ -378,9 +377,7 @@ extension PacketFilterCommand {
             try Kernel.requirePrivileges()
             let interface = try target.resolved()
             let filter = try runningFilter(interface)
-            let rest = try filter.rules().filter { $0.id != id }.map(\.rule)
-            try refuseLockout(interface: interface, rules: rest, policy: try filter.defaultPolicy, force: force, what: "deleting rule \(id)")
-            let removed = try filter.remove(id)
+            let removed = try filter.remove(id, check: lockoutCheck(interface: interface, force: force, what: "deleting rule \(id)"))
             guard removed else { throw BPFError(.notFound, "no rule \(id) on \(interface)") }
             StandardStreams.out("rule \(id) removed")
         }
@@ -427,9 +424,7 @@ extension PacketFilterCommand {
             try Kernel.requirePrivileges()
             let interface = try target.resolved()
             let filter = try runningFilter(interface)
-            try refuseLockout(interface: interface, rules: try filter.rules().map(\.rule), policy: policy, force: force,
-                              what: "default \(policy)")
-            try filter.setDefaultPolicy(policy)
+            try filter.setDefaultPolicy(policy, check: lockoutCheck(interface: interface, force: force, what: "default \(policy)"))
             StandardStreams.out("default policy on \(interface): \(policy)")
         }
     }

@@ -2,7 +2,8 @@
 // A paced UDP sender and a counting receiver, for the packet filter's
 // rate-limit test.
 //   udpflood send SRC DST PORT PPS SECONDS   prints "sent N"
-//   udpflood recv PORT SECONDS               prints "SRC COUNT" per source, then "done"
+//   udpflood recv PORT SECONDS [IDLE]        prints "SRC COUNT" per source, then "done";
+//                                            ends after SECONDS, or IDLE seconds after the last packet
 // The receiver prints "ready" once it is bound.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -61,7 +62,7 @@ struct source {
 	long count;
 };
 
-static int receiver(int port, double seconds)
+static int receiver(int port, double seconds, double idle)
 {
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY) };
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), size = 8 << 20, n = 0;
@@ -79,9 +80,16 @@ static int receiver(int port, double seconds)
 	printf("ready\n");
 	fflush(stdout);
 	end = now() + seconds;
+	double last = 0;
+
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		double left = end - now();
+
+		if (idle > 0 && last > 0 && now() - last > idle)
+			break;
+		if (idle > 0 && last > 0 && left > idle)
+			left = idle;
 		struct sockaddr_in from;
 		socklen_t len = sizeof(from);
 		int i;
@@ -92,6 +100,7 @@ static int receiver(int port, double seconds)
 			continue;
 		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) < 0)
 			continue;
+		last = now();
 		for (i = 0; i < n && sources[i].addr.s_addr != from.sin_addr.s_addr; i++)
 			;
 		if (i == n && n < 64)
@@ -109,8 +118,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 7 && !strcmp(argv[1], "send"))
 		return sender(argv[2], argv[3], atoi(argv[4]), atof(argv[5]), atof(argv[6]));
-	if (argc == 4 && !strcmp(argv[1], "recv"))
-		return receiver(atoi(argv[2]), atof(argv[3]));
-	fprintf(stderr, "usage: udpflood send SRC DST PORT PPS SECONDS | udpflood recv PORT SECONDS\n");
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "recv"))
+		return receiver(atoi(argv[2]), atof(argv[3]), argc == 5 ? atof(argv[4]) : 0);
+	fprintf(stderr, "usage: udpflood send SRC DST PORT PPS SECONDS | udpflood recv PORT SECONDS [IDLE]\n");
 	return 2;
 }

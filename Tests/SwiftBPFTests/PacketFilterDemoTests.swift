@@ -41,14 +41,15 @@ extension Privileged {
                                   wrapper: ["/usr/bin/env", "DEMO_AUTO=1", "PKTFILTER=\(TestEnvironment.product("pktfilter"))"])
             let pid = run.process.processIdentifier
             // A run takes about 15 s and every wait in it is bounded; past
-            // 300 s, SIGTERM lets its trap clean up before finish's SIGKILL.
-            let end = Date().addingTimeInterval(300)
+            // 900 s (emulated kernels are 10-50 times slower), SIGTERM lets
+            // its trap clean up before finish's SIGKILL.
+            let end = Date().addingTimeInterval(900)
             while run.process.isRunning && Date() < end { usleep(100_000) }
             let hung = run.process.isRunning
             if hung { run.signal(SIGTERM) }
             let status = run.finish(timeout: 60)
             let output = run.stdout.text + run.stderr.text
-            #expect(!hung, "still running after 300 s:\n\(output)")
+            #expect(!hung, "still running after 900 s:\n\(output)")
 
             #expect(status == 0, "exit status \(status):\n\(output)")
             // (ssh ends some lines with CR LF, one Character to Swift.)

@@ -47,20 +47,20 @@ extension Privileged {
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.bind("\\0swiftbpf/pktfilter/\(id)")
             s.listen(1)
-            r = subprocess.run(["bpftool", "prog", "show", "id", "\(id)"], capture_output=True)
-            print("squatting", r.returncode, flush=True)
+            prog = subprocess.run(["bpftool", "prog", "show", "id", "\(id)"], capture_output=True).returncode
+            lock = subprocess.run(["bpftool", "map", "show", "name", "edit_lock"], capture_output=True).returncode
+            print("squatting", prog, lock, flush=True)
             time.sleep(60)
             """
             let squatter = try ToolRun(absolute: "/usr/bin/python3", ["-c", squat],
                                        wrapper: net.inside(net.target) + ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
             defer { squatter.signal(SIGKILL); _ = squatter.finish() }
             #expect(squatter.stdout.wait(for: "squatting"), "\(squatter.stderr.text)")
-            #expect(!squatter.stdout.text.contains("squatting 0"), "nobody could read the program")
-            let started = DispatchTime.now()
+            // Neither the program nor the lock's map opens for nobody.
+            #expect(squatter.stdout.text.firstMatch(of: /squatting [1-9]\d* [1-9]\d*/) != nil, "\(squatter.stdout.text)")
+            // (Blocked, the edit would fail after waiting 10 s for the lock.)
             let edit = try net.pktfilter(["drop", "tcp:22", "-i", net.targetIf])
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             #expect(edit.status == 0, "\(edit.stderr)")
-            #expect(seconds < 8, "the edit waited \(seconds) s")
             #expect(try net.pktfilter(["delete", "1", "-i", net.targetIf]).status == 0)
             // Edits from many processes at once each get a slot of their own.
             let editors = try (0..<6).map { i in
@@ -107,12 +107,53 @@ extension Privileged {
             #expect(try net.pktfilter(["detach", net.targetIf]).status == 0)
         }
 
+        /// sshd on a dual-stack socket (as socket activation sets it up)
+        /// sees IPv4 sessions as ::ffff:a.b.c.d, and IPv6 sessions are
+        /// checked as IPv6: an IPv4-only allow does not keep an IPv6 session.
+        @Test func dualStackAndIPv6SessionsAreSeen() throws {
+            let net = try TestNetwork()
+            let listen = """
+            import socket, time
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", 22)); s.listen(8)
+            print("listening", flush=True); time.sleep(120)
+            """
+            let server = try ToolRun(absolute: "/usr/bin/python3", ["-c", listen], wrapper: net.inside(net.target))
+            defer { server.signal(SIGKILL); _ = server.finish() }
+            #expect(server.stdout.wait(for: "listening"))
+            let hold = """
+            import socket, sys, time
+            s = socket.create_connection((sys.argv[1], 22), timeout=30)
+            print("connected", flush=True); time.sleep(120)
+            """
+            let v4 = try ToolRun(absolute: "/usr/bin/python3", ["-c", hold, net.targetAddress], wrapper: net.inside(net.client))
+            defer { v4.signal(SIGKILL); _ = v4.finish() }
+            #expect(v4.stdout.wait(for: "connected"), "\(v4.stderr.text)")
+            let refused = try net.pktfilter(["attach", net.targetIf, "--persist", "--default", "deny"])
+            #expect(refused.status == 1 && refused.stderr.contains("from \(net.clientAddress):"), "\(refused.stderr)")
+            let v6 = try ToolRun(absolute: "/usr/bin/python3", ["-c", hold, net.targetAddress6], wrapper: net.inside(net.client))
+            defer { v6.signal(SIGKILL); _ = v6.finish() }
+            #expect(v6.stdout.wait(for: "connected"), "\(v6.stderr.text)")
+            let allowV4 = try net.pktfilter(["run", net.targetIf, "--default", "deny", "--allow", "any", "--duration", "0.5"])
+            #expect(allowV4.status == 0, "allowing everything cuts nothing: \(allowV4.stderr)")
+            let run = try ToolRun("pktfilter", ["run", net.targetIf], wrapper: net.netnsExec(net.target))
+            #expect(run.waitUntilAttached(), "\(run.stderr.text)")
+            #expect(try net.pktfilter(["allow", "tcp:22", "--src", "10.77.0.0/24", "-i", net.targetIf]).status == 0)
+            let deny = try net.pktfilter(["policy", "deny", "-i", net.targetIf])
+            #expect(deny.status == 1 && deny.stderr.contains("from [\(net.clientAddress6)]:"), "\(deny.stderr)")
+            #expect(try net.pktfilter(["allow", "tcp:22", "--src", "fd77::/64", "-i", net.targetIf]).status == 0)
+            #expect(try net.pktfilter(["policy", "deny", "-i", net.targetIf]).status == 0, "both sessions allowed")
+            run.signal(SIGINT)
+            #expect(run.finish() == 0)
+        }
+
         /// `| head` closes the pipe: the filter detaches and exits 0, with
         /// no trap and nothing left attached.
-        @Test(arguments: ["", " 2>&1"])
-        func aClosedOutputEndsTheRunCleanly(redirect: String) throws {
+        @Test(arguments: [" --watch", " --watch 2>&1", " 2>&1"])
+        func aClosedOutputEndsTheRunCleanly(flags: String) throws {
             let net = try TestNetwork()
-            let script = "\"$0\" run \"$1\" --drop icmp --watch --duration 30\(redirect) | head -n 1; echo \"status ${PIPESTATUS[0]}\" >&2"
+            let script = "\"$0\" run \"$1\" --drop icmp --duration 30\(flags) | head -n 1; echo \"status ${PIPESTATUS[0]}\" >&2"
             let started = DispatchTime.now()
             let r = try ToolRun(absolute: "/bin/bash", ["-c", script, TestEnvironment.product("pktfilter"), net.targetIf],
                                 wrapper: net.inside(net.target))
@@ -126,7 +167,8 @@ extension Privileged {
         }
 
         /// --syn and per-source budgets, decided by the kernel program on
-        /// frames it is handed (BPF_PROG_TEST_RUN), so timing plays no part.
+        /// frames it is handed (BPF_PROG_TEST_RUN). A budget of 2 at 1 a
+        /// second: each sequence runs well within a second, even emulated.
         @Test func limitsCountSYNsPerSource() throws {
             let filter = try PacketFilter()
             var rule = try PacketRule("tcp:80", action: .limit)
@@ -174,6 +216,7 @@ extension Privileged {
         /// icmp6:128 IPv6's; neither rule drops the other family's ping.
         @Test func icmpTypesArePerFamily() throws {
             let net = try TestNetwork()
+            #expect(try net.ping(count: 2) == 2 && net.ping(count: 2, to: net.targetAddress6) == 2, "both pings work before")
             let run = try ToolRun("pktfilter", ["run", net.targetIf, "--drop", "icmp:8"], wrapper: net.netnsExec(net.target))
             #expect(run.waitUntilAttached(), "\(run.stderr.text)")
             #expect(try net.ping(count: 2) == 0)
@@ -209,7 +252,8 @@ extension Privileged {
                 let ping = try Command.run(net.inside(net.client) + ["ping", "-c", "1", "-W", "2", "-I", source, net.targetAddress])
                 #expect(ping.status == 0, "\(ping.output)")
             }
-            let receiver = try ToolRun(absolute: flood, ["recv", "9999", "\(seconds + 3)"], wrapper: net.inside(net.target))
+            // The receiver ends 2 s after the last packet (or after a minute).
+            let receiver = try ToolRun(absolute: flood, ["recv", "9999", "\(seconds + 60)", "2"], wrapper: net.inside(net.target))
             #expect(receiver.stdout.wait(for: "ready"))
             let heavy = try ToolRun(absolute: flood, ["send", net.clientAddress, net.targetAddress, "9999", "\(limit * 20)", "\(seconds)"],
                                     wrapper: net.inside(net.client))
@@ -225,16 +269,18 @@ extension Privileged {
             let expected = Double(limit) * seconds
             #expect(Double(sentHeavy) > expected * 15, "the flood was sent: \(sentHeavy)")
             #expect(abs(Double(gotHeavy) - expected) <= expected * 0.1, "flood received \(gotHeavy) of \(sentHeavy), limit \(expected)")
-            #expect(gotLight == sentLight, "the second source received \(gotLight) of \(sentLight)")
+            // Nothing is lost on a veth at these rates; a little slack for
+            // an emulated machine that stalls a sender.
+            #expect(Double(gotLight) >= Double(sentLight) * 0.99, "the second source received \(gotLight) of \(sentLight)")
             print("flood at \(limit * 20)/s against \(limit)/s per source: \(gotHeavy) of \(sentHeavy) received in \(seconds) s; second source \(gotLight) of \(sentLight)")
             let stats = try net.pktfilter(["stats", "-i", net.targetIf]).stdout
             let limited = stats.firstMatch(of: /limited (\d+)/).flatMap { Int($0.1) } ?? -1
-            #expect(limited == sentHeavy - gotHeavy, "\(stats)")
+            #expect(abs(limited - (sentHeavy - gotHeavy)) <= sentHeavy / 100, "limited \(limited), sent \(sentHeavy), received \(gotHeavy)")
 
             run.signal(SIGINT)
             #expect(run.finish() == 0)
             // Lifted: the same flood, for a second, all through.
-            let after = try ToolRun(absolute: flood, ["recv", "9999", "3"], wrapper: net.inside(net.target))
+            let after = try ToolRun(absolute: flood, ["recv", "9999", "60", "2"], wrapper: net.inside(net.target))
             #expect(after.stdout.wait(for: "ready"))
             let again = try ToolRun(absolute: flood, ["send", net.clientAddress, net.targetAddress, "9999", "\(limit * 20)", "1"],
                                     wrapper: net.inside(net.client))
