@@ -46,7 +46,7 @@ public enum LibbpfLog {
             if s.captures[tid] != nil { s.captures[tid]!.append(contentsOf: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)) }
             return s.verbose
         }
-        if echo { FileHandle.standardError.write(Data(text.utf8)) }
+        if echo { StandardStreams.write(text, to: STDERR_FILENO) }
     }
 }
 

@@ -178,7 +178,7 @@ public final class RingBuffer: @unchecked Sendable {
         // -ECANCELED is a stop from the handler; EINTR a signal: neither is
         // a failure. Anything else would repeat on every wakeup.
         if count < 0 && count != -ECANCELED && count != -EINTR {
-            FileHandle.standardError.write(Data("swift-bpf: reading ring buffer '\(map.name)' failed: \(Errno(rawValue: -count)); stopping it\n".utf8))
+            StandardStreams.error("swift-bpf: reading ring buffer '\(map.name)' failed: \(Errno(rawValue: -count)); stopping it")
             shutDown()
             return
         }

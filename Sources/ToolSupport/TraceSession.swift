@@ -268,10 +268,12 @@ public enum StopWaiter {
     /// Ends the current (or next) `wait`, as a signal would.
     public static func requestStop() { stopRequested.signal() }
 
-    /// Blocks until Ctrl-C, SIGTERM, `duration` seconds or `requestStop()`;
-    /// runs `timers` meanwhile.
+    /// Blocks until Ctrl-C, SIGTERM, `duration` seconds, `requestStop()`,
+    /// or the reader of standard output or error going away (`| head -1`,
+    /// noticed at once, not at the next write); runs `timers` meanwhile.
     public static func wait(duration: Double?, timers: [Timer] = []) {
         takeSignals()
+        StandardStreams.whenClosed { stopRequested.signal() }
         let control = DispatchQueue(label: "swift-bpf.control")
         var sources: [DispatchSourceProtocol] = []
         if let duration {

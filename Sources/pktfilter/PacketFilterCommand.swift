@@ -4,6 +4,7 @@ import BPFProbes
 import Dispatch
 import Foundation
 import Glibc
+import SwiftBPF
 import SystemPackage
 import ToolSupport
 
@@ -247,10 +248,9 @@ extension PacketFilterCommand {
             let filter = try newFilter(policy: self.default, rules: rules)
             let link = try filter.attach(interface: interface, mode: mode)
             StandardStreams.error("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.")
-            // A reader that goes away (`| head`) ends the run like Ctrl-C,
-            // noticed at once, or at the next write.
+            // A reader that goes away (`| head`) ends the run like Ctrl-C:
+            // noticed by the wait at once, or here at a write.
             let closed = ManagedFlag()
-            StandardStreams.whenClosed { closed.set(); StopWaiter.requestStop() }
             if try !printRules(filter) { closed.set(); StopWaiter.requestStop() }
             let queue = DispatchQueue(label: "pktfilter.watch")
             let timers = watch ? [StopWaiter.Timer(queue: queue, interval: 1) { [filter] in
@@ -263,7 +263,7 @@ extension PacketFilterCommand {
             queue.sync {}
             let t = try filter.totals()
             StandardStreams.error(String(format: "\npktfilter: %@detached from %@; passed %llu, dropped %llu, limited %llu, malformed %llu",
-                                         closed.isSet ? "output closed; " : "", interface, t.passed.packets, t.dropped.packets,
+                                         closed.isSet || StandardStreams.isClosed ? "output closed; " : "", interface, t.passed.packets, t.dropped.packets,
                                          t.limited.packets, t.malformed.packets))
         }
     }

@@ -122,7 +122,7 @@ struct Exporter: AsyncParsableCommand {
             removals.stop()
             logger.info("stopped; probes detached")
         } catch let error as CgroupHierarchy.Failure {
-            FileHandle.standardError.write(Data("swiftbpf-exporter: error: \(error)\n".utf8))
+            StandardStreams.error("swiftbpf-exporter: error: \(error)")
             throw ExitCode(1)
         }
     }

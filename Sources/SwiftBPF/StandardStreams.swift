@@ -33,6 +33,13 @@ public enum StandardStreams {
 }
 
 extension StandardStreams {
+    /// Whether the reader of standard output or standard error has gone
+    /// away (see `whenClosed`), asked now without waiting.
+    public static var isClosed: Bool {
+        var fds = [STDOUT_FILENO, STDERR_FILENO].map { pollfd(fd: fcntl($0, F_GETFD) == -1 ? -1 : $0, events: 0, revents: 0) }
+        return poll(&fds, nfds_t(fds.count), 0) > 0 && fds.contains { $0.revents & Int16(POLLERR | POLLHUP) != 0 }
+    }
+
     /// Calls `handler` once, from another thread, when the reader of
     /// standard output or standard error goes away (a pipe's last reader
     /// closes, a socket's peer hangs up, a terminal hangs up), even while
