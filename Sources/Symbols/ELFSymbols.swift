@@ -33,10 +33,19 @@ public final class ELFSymbols: Sendable {
         public var description: String
     }
 
-    public init(path: String) throws(Unreadable) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads the file at `path` (the caller's own, trusted: a workload's
+    /// file goes through `ContainedFile.open` and `init(fileDescriptor:)`).
+    public convenience init(path: String) throws(Unreadable) {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw Unreadable(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        try self.init(fileDescriptor: fd, name: path)
+    }
+
+    /// Reads the ELF file open at `fd` (not closed here). Every offset and
+    /// size the file gives is checked before use: a crafted file is refused
+    /// or read in part, never a trap.
+    public init(fileDescriptor fd: Int32, name path: String) throws(Unreadable) {
         _ = elf_version(UInt32(EV_CURRENT))
         guard let elf = elf_begin(fd, ELF_C_READ, nil) else {
             throw Unreadable(description: "\(path) is not an ELF file: \(String(cString: elf_errmsg(-1)))")
@@ -49,7 +58,9 @@ public final class ELFSymbols: Sendable {
         if elf_getphdrnum(elf, &count) == 0 {
             for i in 0..<Int32(count) {
                 var ph = GElf_Phdr()
-                guard gelf_getphdr(elf, i, &ph) != nil, ph.p_type == UInt32(PT_LOAD) else { continue }
+                guard gelf_getphdr(elf, i, &ph) != nil, ph.p_type == UInt32(PT_LOAD),
+                      !ph.p_offset.addingReportingOverflow(ph.p_filesz).overflow,
+                      !ph.p_vaddr.addingReportingOverflow(ph.p_filesz).overflow else { continue }
                 segments.append(Segment(offset: ph.p_offset, fileSize: ph.p_filesz, address: ph.p_vaddr))
             }
         }
@@ -59,7 +70,9 @@ public final class ELFSymbols: Sendable {
         func sectionEnd(_ index: UInt16) -> UInt64 {
             if let end = sectionEnds[index] { return end }
             var sh = GElf_Shdr()
-            let end = elf_getscn(elf, Int(index)).flatMap { gelf_getshdr($0, &sh) } != nil ? sh.sh_addr + sh.sh_size : 0
+            let found = elf_getscn(elf, Int(index)).flatMap { gelf_getshdr($0, &sh) } != nil
+            let (sum, overflow) = sh.sh_addr.addingReportingOverflow(sh.sh_size)
+            let end = found && !overflow ? sum : 0
             sectionEnds[index] = end
             return end
         }
@@ -71,15 +84,19 @@ public final class ELFSymbols: Sendable {
             guard gelf_getshdr(scn, &sh) != nil, let data = elf_getdata(scn, nil) else { continue }
             switch Int32(sh.sh_type) {
             case SHT_SYMTAB, SHT_DYNSYM:
+                // As many entries as the data holds, whatever the header says.
                 guard sh.sh_entsize > 0 else { continue }
+                let entries = min(sh.sh_size / sh.sh_entsize, UInt64(data.pointee.d_size) / sh.sh_entsize, UInt64(Int32.max))
                 var found: [Symbol] = []
-                for j in 0..<Int32(sh.sh_size / sh.sh_entsize) {
+                for j in 0..<Int32(entries) {
                     var sym = GElf_Sym()
                     guard gelf_getsym(data, j, &sym) != nil else { continue }
                     let type = Int32(sym.st_info & 0xf)
                     guard type == STT_FUNC || type == STT_GNU_IFUNC, sym.st_value != 0, sym.st_shndx != UInt16(SHN_UNDEF),
                           let name = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)) else { continue }
-                    let end = sym.st_size > 0 ? sym.st_value + sym.st_size : sectionEnd(sym.st_shndx)
+                    let (sum, overflow) = sym.st_value.addingReportingOverflow(sym.st_size)
+                    guard !overflow else { continue }
+                    let end = sym.st_size > 0 ? sum : sectionEnd(sym.st_shndx)
                     found.append(Symbol(address: sym.st_value, end: end, name: String(cString: name)))
                 }
                 if Int32(sh.sh_type) == SHT_SYMTAB { full += found } else { dynamic += found }
@@ -105,10 +122,12 @@ public final class ELFSymbols: Sendable {
         while true {
             let next = gelf_getnote(data, offset, &header, &nameOffset, &descOffset)
             guard next > 0 else { return nil }
-            if header.n_type == UInt32(NT_GNU_BUILD_ID), header.n_namesz == 4, let base = data.pointee.d_buf {
+            if header.n_type == UInt32(NT_GNU_BUILD_ID), header.n_namesz == 4, let base = data.pointee.d_buf,
+               header.n_descsz <= 64, descOffset >= 0, descOffset + Int(header.n_descsz) <= data.pointee.d_size {
                 let bytes = UnsafeRawBufferPointer(start: base + descOffset, count: Int(header.n_descsz))
                 return bytes.map { String(format: "%02x", $0) }.joined()
             }
+            guard next > offset else { return nil }
             offset = next
         }
     }
@@ -119,8 +138,8 @@ public final class ELFSymbols: Sendable {
     /// The address, in the file's own terms, of a byte at `offset` in the
     /// file; nil when no loadable segment holds it.
     public func address(atFileOffset offset: UInt64) -> UInt64? {
-        guard let s = segments.first(where: { $0.offset <= offset && offset < $0.offset + $0.fileSize }) else { return nil }
-        return offset - s.offset + s.address
+        guard let s = segments.first(where: { $0.offset <= offset && offset - $0.offset < $0.fileSize }) else { return nil }
+        return (offset - s.offset) &+ s.address
     }
 
     /// The function at `address` (in the file's terms) and the offset into

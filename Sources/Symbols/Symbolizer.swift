@@ -122,11 +122,16 @@ public final class Symbolizer: Sendable {
             return s.unreadable.contains(key) ? .some(nil) : .none
         }
         if let known { return known }
-        // Once the process is gone, the same path here is the same file
-        // only if its inode says so (a container's /bin/sh is not ours).
-        var here = stat()
-        let sameFileHere = stat(m.path, &here) == 0 && UInt64(here.st_ino) == m.inode
-        let parsed = (try? ELFSymbols(path: "\(procRoot)/\(pid)/root\(m.path)")) ?? (sameFileHere ? try? ELFSymbols(path: m.path) : nil)
+        // Opened inside the process's root (a symlink planted there stays
+        // there), never blocking, and only the file the map names by device
+        // and inode: while the process lives through /proc/PID/root, after
+        // it is gone by the same path here (a container's /bin/sh is not ours).
+        func parse(inRoot root: String) -> ELFSymbols? {
+            guard let fd = try? ContainedFile.open(m.path, inRoot: root, expected: (m.device, m.inode)) else { return nil }
+            defer { close(fd) }
+            return try? ELFSymbols(fileDescriptor: fd, name: m.path)
+        }
+        let parsed = parse(inRoot: "\(procRoot)/\(pid)/root") ?? parse(inRoot: "/")
         state.withLock { s in
             if let parsed { s.files[key] = parsed } else { s.unreadable.insert(key) }
         }

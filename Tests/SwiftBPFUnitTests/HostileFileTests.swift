@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import Foundation
+@testable import Symbols
+import TestSupport
+import Testing
+
+/// What a workload can plant where the stack tools read its files: symlinks
+/// out of its root, FIFOs, another file at the mapped path, and crafted ELF.
+@Suite struct HostileFiles {
+    /// A workload's root: a symlink to an absolute path, one that climbs
+    /// out, a FIFO, a regular file.
+    static func plantedRoot() throws -> String {
+        let root = try TestEnvironment.temporaryDirectory()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/lib", withIntermediateDirectories: true)
+        try "inside\n".write(toFile: root + "/etc/hostname", atomically: false, encoding: .utf8)
+        try "real".write(toFile: root + "/lib/real", atomically: false, encoding: .utf8)
+        try fm.createSymbolicLink(atPath: root + "/lib/evil", withDestinationPath: "/etc/hostname")
+        try fm.createSymbolicLink(atPath: root + "/lib/up", withDestinationPath: "../../../../../../etc/passwd")
+        try fm.createSymbolicLink(atPath: root + "/libdir", withDestinationPath: "/etc")
+        #expect(mkfifo(root + "/lib/fifo", 0o600) == 0)
+        return root
+    }
+
+    static func read(_ fd: Int32) -> String {
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = Glibc.read(fd, &buf, buf.count)
+        return String(decoding: buf.prefix(max(0, n)), as: UTF8.self)
+    }
+
+    @Test func symlinksResolveInsideTheWorkloadsRoot() throws {
+        let root = try Self.plantedRoot()
+        // An absolute symlink leads to the workload's /etc/hostname, not ours.
+        #expect(Self.read(try ContainedFile.open("/lib/evil", inRoot: root)) == "inside\n")
+        #expect(Self.read(try ContainedFile.open("/libdir/hostname", inRoot: root)) == "inside\n")
+        // Climbing out stops at the root: there is no /etc/passwd inside.
+        #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/lib/up", inRoot: root) }
+        #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/../../etc/passwd", inRoot: root) }
+        // Magic links are not followed.
+        #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/proc/self/exe", inRoot: "/") }
+    }
+
+    @Test func aFIFOIsRefusedWithoutBlocking() throws {
+        let root = try Self.plantedRoot()
+        let started = Date()
+        #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/lib/fifo", inRoot: root) }
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func onlyTheMappedFileByDeviceAndInode() throws {
+        let root = try Self.plantedRoot()
+        var st = stat()
+        #expect(stat(root + "/lib/real", &st) == 0)
+        let device = ContainedFile.deviceName(UInt64(st.st_dev))
+        #expect(Self.read(try ContainedFile.open("/lib/real", inRoot: root, expected: (device, UInt64(st.st_ino)))) == "real")
+        #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/lib/real", inRoot: root, expected: (device, UInt64(st.st_ino) + 1)) }
+        #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/lib/real", inRoot: root, expected: ("ff:ff", UInt64(st.st_ino))) }
+        // The device as /proc/PID/maps writes it: this test's own binary.
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let line = try #require(maps.split(separator: "\n").first { $0.hasSuffix(" " + exe) })
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        var exeStat = stat()
+        #expect(stat(exe, &exeStat) == 0)
+        #expect(String(fields[3]) == ContainedFile.deviceName(UInt64(exeStat.st_dev)) && UInt64(fields[4]) == UInt64(exeStat.st_ino))
+    }
+
+    @Test func theFallbackWalkRefusesEverySymlink() throws {
+        let root = try Self.plantedRoot()
+        let fd = open(root, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        #expect(ContainedFile.read(fd, "lib/real") == "real")
+        for refused in ["lib/evil", "libdir/hostname", "lib/../etc/hostname"] {
+            #expect(ContainedFile.read(fd, refused) == nil, "\(refused)")
+        }
+    }
+
+    // MARK: Crafted ELF
+
+    /// An ELF64 little-endian file's bytes, with the headers to patch.
+    struct ELFBytes {
+        var b: [UInt8]
+        func u16(_ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 }
+        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
+        func u64(_ o: Int) -> UInt64 { UInt64(u32(o)) | UInt64(u32(o + 4)) << 32 }
+        mutating func put(_ o: Int, _ v: UInt64) { for i in 0..<8 { b[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+        mutating func put32(_ o: Int, _ v: UInt32) { for i in 0..<4 { b[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }
+        /// (offset of the header, type, file offset, size, entry size)
+        var sections: [(header: Int, type: Int, offset: Int, size: Int, entsize: Int)] {
+            let shoff = Int(u64(0x28)), size = u16(0x3A), count = u16(0x3C)
+            return (0..<count).map { i in
+                let h = shoff + i * size
+                return (h, u32(h + 4), Int(u64(h + 0x18)), Int(u64(h + 0x20)), Int(u64(h + 0x38)))
+            }
+        }
+        var programHeaders: [Int] {
+            let phoff = Int(u64(0x20)), size = u16(0x36), count = u16(0x38)
+            return (0..<count).map { phoff + $0 * size }
+        }
+    }
+
+    static func crafted(_ patch: (inout ELFBytes) -> Void) throws -> String {
+        var elf = ELFBytes(b: Array(try Data(contentsOf: URL(fileURLWithPath: "/proc/self/exe"))))
+        patch(&elf)
+        let path = try TestEnvironment.temporaryDirectory() + "/crafted"
+        try Data(elf.b).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Each file is read (or refused) and then asked about every kind of
+    /// address; nothing traps. Before, checked arithmetic trapped on
+    /// st_value + st_size, sh_addr + sh_size and p_offset + p_filesz.
+    @Test func craftedELFNeverTraps() throws {
+        let huge: UInt64 = 0xFFFF_FFFF_FFFF_FF00
+        let variants: [(String, (inout ELFBytes) -> Void)] = [
+            ("symbol value and size past 2^64", { e in
+                for s in e.sections where s.type == 2 || s.type == 11 {
+                    for sym in stride(from: s.offset, to: s.offset + s.size, by: max(24, s.entsize)) { e.put(sym + 8, huge); e.put(sym + 16, 0x1000) }
+                }
+            }),
+            ("unsized symbols in a section past 2^64", { e in
+                for s in e.sections where s.type == 2 || s.type == 11 {
+                    for sym in stride(from: s.offset, to: s.offset + s.size, by: max(24, s.entsize)) { e.put(sym + 16, 0) }
+                }
+                for s in e.sections { e.put(s.header + 0x10, huge); e.put(s.header + 0x20 + 0, UInt64(s.size)) }
+            }),
+            ("segments past 2^64", { e in
+                for p in e.programHeaders { e.put(p + 8, huge); e.put(p + 0x10, huge); e.put(p + 0x20, 0x10000) }
+            }),
+            ("a symbol table longer than its data", { e in
+                for s in e.sections where s.type == 2 || s.type == 11 { e.put(s.header + 0x20, UInt64(Int32.max) * 24) }
+            }),
+            ("a build-ID note longer than its section", { e in
+                for s in e.sections where s.type == 7 && s.size >= 16 { e.put32(s.offset + 4, 0xFFFF_FFF0) }
+            }),
+        ]
+        for (what, patch) in variants {
+            let path = try Self.crafted(patch)
+            guard let file = try? ELFSymbols(path: path) else { continue }  // refused: fine
+            for a: UInt64 in [0, 1, 0x1000, huge, UInt64.max, UInt64.max - 1] {
+                _ = file.symbol(at: a)
+                _ = file.address(atFileOffset: a)
+            }
+            _ = what
+        }
+    }
+}
