@@ -68,7 +68,7 @@ public struct Field<Event: SendableMetatype>: Sendable {
     public static func string(_ key: String, _ heading: String, width: Int = 0,
                               _ value: @escaping @Sendable (Event) -> String) -> Field {
         Field(key: key, heading: heading, width: width,
-              text: { e, out, _ in out.append(value(e)) },
+              text: { e, out, _ in out.append(TextEscaping.human(value(e))) },
               json: { e, o, _ in o.field(key, value(e)) })
     }
 

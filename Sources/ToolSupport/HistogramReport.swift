@@ -177,7 +177,8 @@ public final class HistogramReport: Sendable {
         for (key, h) in histograms {
             out.endLine()
             if let label = labeler(key, h) {
-                out.append(label.text)
+                // Command names and cgroup paths are the workloads' own.
+                out.append(TextEscaping.human(label.text))
                 out.endLine()
             }
             out.append(Log2Histogram.render(h.buckets, unit: unit))

@@ -168,8 +168,9 @@ public final class StackReport: @unchecked Sendable {
 
     /// A frame as the outputs name it: kernel frames with their module.
     static func label(_ f: Frame) -> String {
-        if f.origin == .kernel, let module = f.module, f.function != nil { return "\(f.name) [\(module)]" }
-        return f.name
+        // A symbol name comes from a file a workload may have crafted.
+        if f.origin == .kernel, let module = f.module, f.function != nil { return TextEscaping.human("\(f.name) [\(module)]") }
+        return TextEscaping.human(f.name)
     }
 
     /// The frames of a stack from the root: user, then kernel (the order
@@ -189,7 +190,7 @@ public final class StackReport: @unchecked Sendable {
             if options.delimited && !s.user.isEmpty && !s.kernel.isEmpty { out.append("    --"); out.endLine() }
             for f in s.user.reversed() { out.append("    \(Self.label(f))"); out.endLine() }
             if !s.comm.isEmpty {
-                out.append("    -                \(s.comm) (\(s.pid))")
+                out.append("    -                \(TextEscaping.human(s.comm)) (\(s.pid))")
                 out.endLine()
             }
             out.append("        \(s.count)" + (unit.isEmpty ? "" : " \(unit)"))
@@ -203,7 +204,7 @@ public final class StackReport: @unchecked Sendable {
     public func writeFolded(_ stacks: [NamedStack], to out: Output) {
         var lines: [String: UInt64] = [:]
         for s in stacks {
-            let frames = (s.comm.isEmpty ? [] : [s.comm]) + path(s, kernelSuffix: "_[k]")
+            let frames = (s.comm.isEmpty ? [] : [TextEscaping.human(s.comm)]) + path(s, kernelSuffix: "_[k]")
             lines[frames.map { $0.replacingOccurrences(of: ";", with: ":") }.joined(separator: ";"), default: 0] += s.count
         }
         for (line, count) in lines.sorted(by: { $0.key < $1.key }) {

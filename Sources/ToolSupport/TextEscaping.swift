@@ -24,6 +24,19 @@ public enum TextEscaping {
 
     static let hex = Array("0123456789abcdef".utf8)
 
+    /// `text` as one line a person reads: control bytes and backslashes
+    /// escaped (`\n`, `\t`, `\x1b`, `\\`), so a name a workload chose
+    /// cannot end a line or forge another. Every text output of a name,
+    /// path or symbol a workload controls goes through this (or
+    /// `Output.appendEscaped`, the same escaping).
+    public static func human(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) else { return text }
+        var out: [UInt8] = []
+        bytes.withUnsafeBytes { appendHuman($0, to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func appendHuman(_ b: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         // The usual case, printable ASCII, is copied whole.
         if !b.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\\") }) {

@@ -185,7 +185,7 @@ final class SyscountReporter: Sendable {
         for r in rows {
             if byProcess {
                 out.column(r.key, 7)
-                out.column(r.t.comm, 16)
+                out.column(TextEscaping.human(r.t.comm), 16)
             } else {
                 out.column(table.name(Int32(bitPattern: r.key)), 23)
             }

@@ -113,6 +113,20 @@ while let line = readLine() {
     let w = line.split(separator: " ", omittingEmptySubsequences: true).map { unescape(String($0)) }
     guard let command = w.first else { continue }
     switch command {
+    case "name" where w.count == 2:
+        // A command name of the test's choosing ("a\\nb\\s999": a newline in it).
+        // (prctl is variadic; this thread's comm file does the same.)
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        let n = fd < 0 ? -1 : write(fd, w[1], w[1].utf8.count)
+        if fd >= 0 { close(fd) }
+        answer(Int32(n))
+    case "spin" where w.count == 2:
+        // Busy on the CPU for this many milliseconds.
+        func now() -> Int64 { var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t); return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
+        let end = now() + (Int64(w[1]) ?? 0) * 1_000_000
+        var spins: Int32 = 0
+        while now() < end { spins &+= 1 }
+        answer(spins & 1)
     case "mkdir" where w.count == 3:
         answer(mkdir(w[1], mode_t(w[2], radix: 8) ?? 0o777))
     case "mkdirat" where w.count == 4:
