@@ -39,7 +39,9 @@ enum pktf_proto {
 enum pktf_total {
 	PKTF_TOTAL_PASSED = 0,      /* by rule or default policy */
 	PKTF_TOTAL_DROPPED = 1,     /* by a drop rule or the default policy */
-	PKTF_TOTAL_MALFORMED = 2,   /* a header the parser cannot finish: dropped */
+	PKTF_TOTAL_MALFORMED = 2,   /* a header the parser cannot finish: dropped; that
+	                             * includes more than PKTF_MAX_VLAN_TAGS tags and more
+	                             * than PKTF_MAX_EXT_HEADERS IPv6 extension headers */
 	PKTF_TOTAL_EXEMPT = 3,      /* ARP and IPv6 neighbour discovery: passed */
 	PKTF_TOTAL_LIMITED = 4,     /* over a rate limit: dropped */
 	PKTF_TOTALS = 5,
