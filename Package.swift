@@ -2,9 +2,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import PackageDescription
 
+// Linux only: it loads BPF programs into the running kernel (libbpf, BTF,
+// tracefs). Package.resolved is committed: builds use the dependency
+// versions the tests ran with.
 let package = Package(
     name: "swift-bpf",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "SwiftBPF", targets: ["SwiftBPF"]),
         .library(name: "BPFProbes", targets: ["BPFProbes"]),
