@@ -53,7 +53,10 @@ int syscall_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	fill_task(&e->task);
 	e->index = index;
-	e->nr = ctx->id;
+	/* The number is an int in the record (offset 8): read as the long the
+	 * C struct declares, it would end past the record of a syscall with
+	 * no arguments (12 bytes), and the kernel refuses to attach. */
+	e->nr = *(const int *)((const char *)ctx + 8);
 	/* Copied, not read as ctx fields: the kernel refuses a program whose
 	 * direct ctx reads go past the record of a syscall with fewer args. */
 	__builtin_memset(e->args, 0, sizeof(e->args));

@@ -202,6 +202,17 @@ extension Privileged {
             #expect(lines.allSatisfy { ($0["latency_ns"] as? Int ?? 0) > 0 && $0["pid"] as? Int == Int(h.pid) })
         }
 
+        /// A syscall without arguments has a 12-byte record, which a
+        /// program reading past it may not attach to.
+        @Test func sysnoopTracesASyscallWithoutArguments() throws {
+            let h = try Helper()
+            let (_, lines) = try traceJSON("sysnoop", ["getppid", "-p", "\(h.pid)"]) {
+                h.run("getppid 3")
+            }
+            #expect(lines.count == 3)
+            #expect(lines.allSatisfy { $0["syscall"] as? String == "getppid" && $0["ret"] as? Int == Int(getpid()) })
+        }
+
         @Test func sysnoopTextLooksLikeACall() throws {
             let h = try Helper()
             let run = try ToolRun("sysnoop", ["kill", "-p", "\(h.pid)"])

@@ -120,6 +120,10 @@ while let line = readLine() {
         let n = fd < 0 ? -1 : write(fd, w[1], w[1].utf8.count)
         if fd >= 0 { close(fd) }
         answer(Int32(n))
+    case "getppid" where w.count == 2:
+        var parent: pid_t = 0
+        for _ in 0..<(Int(w[1]) ?? 1) { parent = getppid() }
+        answer(parent)
     case "spin" where w.count == 2:
         // Busy on the CPU for this many milliseconds.
         func now() -> Int64 { var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t); return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
