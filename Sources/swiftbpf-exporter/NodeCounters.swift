@@ -30,6 +30,16 @@ final class NodeCounters: @unchecked Sendable {
     private var counters: [Series: Counter] = [:]
     /// Series of containers and pods per metric, for --max-series.
     private var workloadSeries: [String: Int] = [:]
+    /// The live cgroups behind each workload series; a series none is left
+    /// behind is removed at the collection after the one that retired its
+    /// last cgroup (so its last value is served once), and its slot under
+    /// --max-series is free again.
+    private var contributors: [Series: Set<UInt64>] = [:]
+    private var retiring: Set<Series> = []
+    /// Command names with a series of their own in process_execs_total,
+    /// per workload (the host is the workload of no labels); at most
+    /// --max-comms, then comm="other".
+    private var comms: [[String]: Set<String>] = [:]
     /// (metric, cgroup) pairs counted under container="other"; retired
     /// with their cgroups, so the set stays as small as the node.
     private var folded: Set<Fold> = []
@@ -96,10 +106,25 @@ final class NodeCounters: @unchecked Sendable {
             var labels = labels
             for i in workload! { labels[i] = i == index ? "other" : "" }
             key = Series(metric: metric, labels: labels)
-        } else if counters[key] == nil, isWorkload {
-            workloadSeries[metric, default: 0] += 1
+        } else if isWorkload {
+            if counters[key] == nil { workloadSeries[metric, default: 0] += 1 }
+            contributors[key, default: []].insert(cgroup)
         }
         counter(key.metric, names, key.labels).increment(by: Int64(clamping: amount))
+    }
+
+    /// Removes the series whose cgroups are all gone (retired at the last
+    /// collection, and served once since), freeing their slots.
+    private func removeRetiredSeries() {
+        for key in retiring where contributors[key]?.isEmpty ?? true {
+            if let c = counters.removeValue(forKey: key) { registry.unregisterCounter(c) }
+            contributors[key] = nil
+            workloadSeries[key.metric, default: 1] -= 1
+            if key.metric == "process_execs_total", let comm = key.labels.first {
+                comms[Array(key.labels.dropFirst())]?.remove(comm)
+            }
+        }
+        retiring.removeAll(keepingCapacity: true)
     }
 
     private func counter(_ metric: String, _ names: [String], _ labels: [String]) -> Counter {
@@ -114,6 +139,7 @@ final class NodeCounters: @unchecked Sendable {
     func collect() throws(BPFError) {
         lock.lock()
         defer { lock.unlock() }
+        removeRetiredSeries()
         if !settings.collectors.isDisjoint(with: [.syscalls, .errors, .files]) { try collectSyscalls() }
         if on(.execs) { try collectExecs() }
         if on(.latency) { try collectLatency() }
@@ -166,8 +192,14 @@ final class NodeCounters: @unchecked Sendable {
             let entry = ExecEntry(cgroup: key.cgroup_id, comm: comm)
             let grown = total &- (lastExecs[entry] ?? 0)
             lastExecs[entry] = total
+            guard grown > 0 else { continue }
+            // A workload names its own programs: any number of them.
+            let workload = workloadLabels(entry.cgroup)
+            var named = comms[workload, default: []]
+            let label = named.contains(comm) || named.count < settings.maxComms ? comm : "other"
+            if label != "other" { named.insert(comm); comms[workload] = named }
             add(grown, metric: "process_execs_total", names: ["comm"] + workloadLabelNames,
-                labels: [comm] + workloadLabels(entry.cgroup), workloadAt: 1, cgroup: entry.cgroup)
+                labels: [label] + workload, workloadAt: 1, cgroup: entry.cgroup)
         }
     }
 
@@ -279,6 +311,11 @@ final class NodeCounters: @unchecked Sendable {
             try execs.delete(key)
         }
         lastExecs = lastExecs.filter { !removed.contains($0.key.cgroup) }
+        for (key, cgroups) in contributors where !cgroups.isDisjoint(with: removed) {
+            let left = cgroups.subtracting(removed)
+            contributors[key] = left
+            if left.isEmpty { retiring.insert(key) }
+        }
         for id in removed { directory.forget(cgroup: id) }
         folded = folded.filter { !removed.contains($0.cgroup) }
         removed.removeAll(keepingCapacity: true)

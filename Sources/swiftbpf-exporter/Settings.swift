@@ -37,6 +37,9 @@ struct Settings: Equatable {
 
     var listen = "0.0.0.0:9435"
     var maxSeries = 10_000
+    /// Command names per workload (and for the host) in process_execs_total;
+    /// names past these count under comm="other".
+    var maxComms = 20
     var collectors = Set(Collector.allCases)
     /// The workload labels on each per-cgroup series; fewer labels mean
     /// fewer series (`[namespace]` counts per Kubernetes namespace).
@@ -48,7 +51,7 @@ struct Settings: Equatable {
         var description: String
     }
 
-    static let keys = ["listen", "max_series", "collectors", "labels"]
+    static let keys = ["listen", "max_series", "max_comms", "collectors", "labels"]
 
     /// Reads a YAML file of the keys `listen`, `max_series`, `collectors`
     /// and `labels` (each optional) over these settings.
@@ -76,6 +79,10 @@ struct Settings: Equatable {
         if let value = map["max_series"] {
             guard let n = value as? Int else { throw Invalid(description: "--config \(path): max_series: give a whole number") }
             maxSeries = n
+        }
+        if let value = map["max_comms"] {
+            guard let n = value as? Int else { throw Invalid(description: "--config \(path): max_comms: give a whole number") }
+            maxComms = n
         }
         if let value = map["collectors"] {
             collectors = Set(try Self.list(value, key: "collectors", file: path) as [Collector])
@@ -128,6 +135,7 @@ struct Settings: Equatable {
     func validate() throws(Invalid) {
         guard address != nil else { throw Invalid(description: "listen '\(listen)': give HOST:PORT, such as 0.0.0.0:9435") }
         guard maxSeries >= 1 else { throw Invalid(description: "max-series must be at least 1, got \(maxSeries)") }
+        guard maxComms >= 1 else { throw Invalid(description: "max-comms must be at least 1, got \(maxComms)") }
         guard !collectors.isEmpty else {
             throw Invalid(description: "no collector is on (known: \(Collector.allCases.map(\.rawValue).joined(separator: ", ")))")
         }

@@ -185,6 +185,53 @@ extension Privileged {
             #expect(missing.status == 2 && missing.stderr.contains("none.yaml: cannot read"), "\(missing.stderr)")
         }
 
+        /// A tenant that execs files of 1,000 names grows no more than
+        /// --max-comms series; workloads that come and go give their slots
+        /// back, so each of 10 short-lived containers under --max-series 6
+        /// gets a series of its own, the ones after the 6th included.
+        @Test func seriesStayBoundedUnderAHostileTenant() throws {
+            let node = try FakeNode()
+            let (exporter, port) = try Self.exporter(node: node, ["--max-series", "6", "--max-comms", "5", "--no-latency"])
+            let metrics = "http://127.0.0.1:\(port)/metrics"
+            let dir = try TestEnvironment.temporaryDirectory()
+            for i in 0..<1000 { try FileManager.default.createSymbolicLink(atPath: "\(dir)/t\(i)", withDestinationPath: "/bin/true") }
+            let tenant = node.bareContainer()
+            let label = "container=\"\(tenant.dropFirst("/libpod-".count).prefix(12))\""
+            let script = "echo $$ > '\(node.hierarchy.mountPoint)\(tenant)/cgroup.procs' && cd '\(dir)' && i=0 && "
+                + "while [ $i -lt 1000 ]; do ./t$i || exit 1; i=$((i+1)); done"
+            let r = try Command.run(["/bin/sh", "-c", script])
+            #expect(r.status == 0, "\(r.output)")
+            var text = try Self.get(metrics)
+            let execs = text.split(separator: "\n").filter { $0.hasPrefix("process_execs_total{") && $0.contains(label) }
+            #expect(execs.count == 6, "5 names and other: \(execs)")
+            #expect(execs.filter { $0.contains("comm=\"other\"") }.count == 1)
+            #expect(Self.sum(text, "process_execs_total") { $0.contains(label) } == 1000, "none lost")
+            #expect(node.remove(tenant))
+
+            // Ten containers one after another, each gone before the next.
+            let helper = try Helper()
+            var named: [String] = []
+            for i in 0..<10 {
+                let path = node.bareContainer()
+                named.append("container=\"\(path.dropFirst("/libpod-".count).prefix(12))\"")
+                try node.move(helper.pid, to: path)
+                #expect(helper.run("mkdir \(dir)/d\(i) 0755") == "ok 0")
+                try node.move(helper.pid, to: "/")
+                #expect(node.remove(path))
+                text = try Self.get(metrics)  // its count served, its cgroup retired
+                #expect(text.split(separator: "\n").contains { $0.hasPrefix("directories_created_total{") && $0.contains(named[i]) },
+                        "container \(i) has a series of its own")
+                text = try Self.get(metrics)  // its series gone, its slot free
+                let live = text.split(separator: "\n").filter {
+                    $0.hasPrefix("directories_created_total{") && !$0.contains("container=\"\"") && !$0.contains("container=\"other\"")
+                }
+                #expect(live.isEmpty, "series of gone containers are removed: \(live)")
+            }
+            #expect(Self.sum(text, "series_folded_total") { $0.contains("metric=\"directories_created_total\"") } == 0, "nothing folded")
+            exporter.signal(SIGTERM)
+            #expect(exporter.finish() == 0)
+        }
+
         @Test func cardinalityCapAndCgroupChurn() throws {
             let node = try FakeNode()
             let (exporter, port) = try Self.exporter(node: node, ["--max-series", "3", "--no-latency"])
