@@ -21,6 +21,14 @@ struct {
 	__type(value, __u64);
 } execs SEC(".maps");
 
+/* Names in `execs` per cgroup (see NODESTATS_EXEC_NAMES). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} exec_names SEC(".maps");
+
 /* Index nr * NODESTATS_LATENCY_SLOTS + slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -114,8 +122,19 @@ SEC("tracepoint/sched/sched_process_exec")
 int stats_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
 	struct exec_key key = { .cgroup_id = bpf_get_current_cgroup_id() };
+	__u32 one = 1, *names;
 
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	if (!bpf_map_lookup_elem(&execs, &key)) {
+		/* A new name for this cgroup: within its budget, or "other". */
+		names = bpf_map_lookup_elem(&exec_names, &key.cgroup_id);
+		if (!names)
+			bpf_map_update_elem(&exec_names, &key.cgroup_id, &one, BPF_NOEXIST);
+		else if (*names >= NODESTATS_EXEC_NAMES)
+			__builtin_memset(key.comm, 0, sizeof(key.comm));
+		else
+			__sync_fetch_and_add(names, 1);
+	}
 	count(&execs, &key);
 	return 0;
 }

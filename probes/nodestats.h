@@ -22,7 +22,12 @@ struct syscall_key {
 	__u32 err;          /* errno, or 0 for success */
 };
 
-/* execs: one counter per cgroup and new command name */
+/* execs: one counter per cgroup and new command name; past
+ * NODESTATS_EXEC_NAMES names in one cgroup, the rest count under an empty
+ * name (no exec'd program has one), so one tenant's exec storm cannot fill
+ * the map for every other workload. */
+#define NODESTATS_EXEC_NAMES 64
+
 struct exec_key {
 	__u64 cgroup_id;
 	char comm[TASK_COMM_LEN];

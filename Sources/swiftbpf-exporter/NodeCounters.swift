@@ -196,8 +196,9 @@ final class NodeCounters: @unchecked Sendable {
             // A workload names its own programs: any number of them.
             let workload = workloadLabels(entry.cgroup)
             var named = comms[workload, default: []]
-            let label = named.contains(comm) || named.count < settings.maxComms ? comm : "other"
-            if label != "other" { named.insert(comm); comms[workload] = named }
+            // Empty: the kernel's own "other", past NODESTATS_EXEC_NAMES names.
+            let label = !comm.isEmpty && (named.contains(comm) || named.count < settings.maxComms) ? comm : "other"
+            if label == comm { named.insert(comm); comms[workload] = named }
             add(grown, metric: "process_execs_total", names: ["comm"] + workloadLabelNames,
                 labels: [label] + workload, workloadAt: 1, cgroup: entry.cgroup)
         }
@@ -310,6 +311,8 @@ final class NodeCounters: @unchecked Sendable {
         for key in try execs.keys() where removed.contains(key.cgroup_id) {
             try execs.delete(key)
         }
+        let names = try probe.object.requiredMap("exec_names").typed(UInt64.self, UInt32.self)
+        for id in removed { try names.delete(id) }
         lastExecs = lastExecs.filter { !removed.contains($0.key.cgroup) }
         for (key, cgroups) in contributors where !cgroups.isDisjoint(with: removed) {
             let left = cgroups.subtracting(removed)

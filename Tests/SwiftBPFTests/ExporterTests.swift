@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
+import BPFProbes
 import Foundation
+import SwiftBPF
 import TestSupport
 import Testing
 
@@ -206,6 +208,13 @@ extension Privileged {
             #expect(execs.count == 6, "5 names and other: \(execs)")
             #expect(execs.filter { $0.contains("comm=\"other\"") }.count == 1)
             #expect(Self.sum(text, "process_execs_total") { $0.contains(label) } == 1000, "none lost")
+            // In the kernel too the tenant holds NODESTATS_EXEC_NAMES names
+            // and one for the rest: it cannot fill the map for the others.
+            let tenantID = try #require(node.hierarchy.id(of: tenant))
+            let program = try #require(Kernel.loadedPrograms().first { $0.name == "stats_exec" })
+            let execsMap = try #require(try KernelProgram(id: program.id).maps().first { $0.name == "execs" })
+            let keys = try execsMap.perCPU(exec_key.self, UInt64.self).keys().filter { $0.cgroup_id == tenantID }
+            #expect(keys.count == Int(NODESTATS_EXEC_NAMES) + 1, "\(keys.count) names in the kernel's map")
             #expect(node.remove(tenant))
 
             // Ten containers one after another, each gone before the next.
