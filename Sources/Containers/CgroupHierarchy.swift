@@ -81,6 +81,21 @@ public struct CgroupHierarchy: Sendable {
         return relative.isEmpty ? "/" : relative
     }
 
+    /// Whether the cgroup with this ID exists now: nil when that cannot be
+    /// told (no CAP_DAC_READ_SEARCH, say), so a caller never takes "could
+    /// not look" for "gone".
+    public func exists(_ id: UInt64) -> Bool? {
+        let mount = open(mountPoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard mount >= 0 else { return nil }
+        defer { close(mount) }
+        let fd = swiftbpf_open_cgroup(mount, id)
+        if fd >= 0 {
+            close(fd)
+            return true
+        }
+        return errno == ESTALE || errno == ENOENT ? false : nil
+    }
+
     /// Every cgroup now, as (ID, path) pairs, parents first.
     public func all() -> [(id: UInt64, path: String)] {
         var out: [(UInt64, String)] = []

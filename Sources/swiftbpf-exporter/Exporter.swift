@@ -43,6 +43,9 @@ struct Exporter: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Command names per workload in process_execs_total; the rest count under comm=\"other\" (default 20).", valueName: "n"))
     var maxComms: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Seconds between sweeps for cgroups gone without a removal record (default 60).", valueName: "seconds"))
+    var reconcileInterval: Int?
+
     @Option(name: .long, help: ArgumentHelp("Metric families to serve, comma-separated (default all): \(Settings.Collector.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list"))
     var collectors: String?
 
@@ -74,6 +77,7 @@ struct Exporter: AsyncParsableCommand {
             if let listen { s.listen = listen }
             if let maxSeries { s.maxSeries = maxSeries }
             if let maxComms { s.maxComms = maxComms }
+            if let reconcileInterval { s.reconcileInterval = reconcileInterval }
             if let collectors { s.collectors = Set(try Settings.parse(collectors.split(separator: ",").map(String.init), what: "--collectors")) }
             if let labels { s.labels = (try Settings.parse(labels.split(separator: ",").map(String.init), what: "--labels") as [Settings.Label]).sorted() }
             if noLatency { s.collectors.remove(.latency) }

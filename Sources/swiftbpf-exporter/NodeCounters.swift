@@ -68,6 +68,7 @@ final class NodeCounters: @unchecked Sendable {
         "directories_created_total": "Successful mkdir and mkdirat calls.",
         "process_execs_total": "Successful execs, by the new command name.",
         "events_lost_total": "Counts the probe could not store (a full kernel map).",
+        "cgroups_reconciled_total": "Cgroups found gone without their removal record (lost), retired by the periodic sweep.",
         "series_folded_total": "Cgroups counted under container=\"other\" because their metric had --max-series series.",
         "bpf_program_runs_total": "Runs of the exporter's BPF programs (kernel.bpf_stats_enabled=1 only).",
         "bpf_program_run_seconds_total": "Time spent in the exporter's BPF programs (kernel.bpf_stats_enabled=1 only).",
@@ -146,6 +147,7 @@ final class NodeCounters: @unchecked Sendable {
         try collectLost()
         if on(.programs) { collectProgramStatistics() }
         if on(.packetFilter) { try collectPacketFilters() }
+        if DispatchTime.now().uptimeNanoseconds - lastSweep >= UInt64(settings.reconcileInterval) * 1_000_000_000 { try sweepGoneCgroups() }
         try retireRemoved()
     }
 
@@ -296,6 +298,23 @@ final class NodeCounters: @unchecked Sendable {
         lock.lock()
         removed.insert(cgroup)
         lock.unlock()
+    }
+
+    private var lastSweep = DispatchTime.now().uptimeNanoseconds
+
+    /// A removal record lost (a full ring) would leave a cgroup's entries
+    /// in the kernel's maps for ever: every --reconcile-interval, the
+    /// cgroups behind the entries are looked up, and the ones that are gone
+    /// are retired as if their removal had been seen.
+    private func sweepGoneCgroups() throws(BPFError) {
+        lastSweep = DispatchTime.now().uptimeNanoseconds
+        var ids = Set<UInt64>()
+        for key in try probe.object.requiredMap("syscalls").perCPU(syscall_key.self, UInt64.self).keys() { ids.insert(key.cgroup_id) }
+        for key in try probe.object.requiredMap("execs").perCPU(exec_key.self, UInt64.self).keys() { ids.insert(key.cgroup_id) }
+        for id in ids where !removed.contains(id) && directory.hierarchy.exists(id) == false {
+            removed.insert(id)
+            counter("cgroups_reconciled_total", [], []).increment(by: Int64(1))
+        }
     }
 
     /// After a collection: the removed cgroups' entries leave the kernel's

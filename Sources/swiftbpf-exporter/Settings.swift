@@ -40,6 +40,9 @@ struct Settings: Equatable {
     /// Command names per workload (and for the host) in process_execs_total;
     /// names past these count under comm="other".
     var maxComms = 20
+    /// Seconds between sweeps of the kernel's maps for cgroups that are gone
+    /// without their removal having been seen (a lost record).
+    var reconcileInterval = 60
     var collectors = Set(Collector.allCases)
     /// The workload labels on each per-cgroup series; fewer labels mean
     /// fewer series (`[namespace]` counts per Kubernetes namespace).
@@ -51,7 +54,7 @@ struct Settings: Equatable {
         var description: String
     }
 
-    static let keys = ["listen", "max_series", "max_comms", "collectors", "labels"]
+    static let keys = ["listen", "max_series", "max_comms", "reconcile_interval", "collectors", "labels"]
 
     /// Reads a YAML file of the keys `listen`, `max_series`, `collectors`
     /// and `labels` (each optional) over these settings.
@@ -79,6 +82,10 @@ struct Settings: Equatable {
         if let value = map["max_series"] {
             guard let n = value as? Int else { throw Invalid(description: "--config \(path): max_series: give a whole number") }
             maxSeries = n
+        }
+        if let value = map["reconcile_interval"] {
+            guard let n = value as? Int else { throw Invalid(description: "--config \(path): reconcile_interval: give whole seconds") }
+            reconcileInterval = n
         }
         if let value = map["max_comms"] {
             guard let n = value as? Int else { throw Invalid(description: "--config \(path): max_comms: give a whole number") }
@@ -136,6 +143,7 @@ struct Settings: Equatable {
         guard address != nil else { throw Invalid(description: "listen '\(listen)': give HOST:PORT, such as 0.0.0.0:9435") }
         guard maxSeries >= 1 else { throw Invalid(description: "max-series must be at least 1, got \(maxSeries)") }
         guard maxComms >= 1 else { throw Invalid(description: "max-comms must be at least 1, got \(maxComms)") }
+        guard reconcileInterval >= 1 else { throw Invalid(description: "reconcile-interval must be at least 1 second, got \(reconcileInterval)") }
         guard !collectors.isEmpty else {
             throw Invalid(description: "no collector is on (known: \(Collector.allCases.map(\.rawValue).joined(separator: ", ")))")
         }

@@ -241,6 +241,36 @@ extension Privileged {
             #expect(exporter.finish() == 0)
         }
 
+        /// A cgroup's removal record can be lost (a full ring): its
+        /// entries must not stay in the kernel's maps for ever. Planted in
+        /// the exporter's map for a cgroup that is gone, they are swept.
+        @Test func entriesOfCgroupsGoneUnseenAreSwept() throws {
+            let node = try FakeNode()
+            // Gone before the exporter starts: no removal record will come.
+            let path = node.bareContainer()
+            let gone = try #require(node.hierarchy.id(of: path))
+            #expect(node.remove(path))
+            let (exporter, port) = try Self.exporter(node: node, ["--reconcile-interval", "1", "--no-latency"])
+            let metrics = "http://127.0.0.1:\(port)/metrics"
+            _ = try Self.get(metrics)
+            let program = try #require(Kernel.loadedPrograms().first { $0.name == "stats_exit" })
+            let map = try #require(try KernelProgram(id: program.id).maps().first { $0.name == "syscalls" })
+            let syscalls = try map.perCPU(syscall_key.self, UInt64.self)
+            let planted = syscall_key(cgroup_id: gone, nr: 39, err: 0)
+            try syscalls.update(planted, [UInt64](repeating: 1, count: try Kernel.possibleCPUs))
+            #expect(try syscalls.keys().contains { $0.cgroup_id == gone })
+            usleep(1_200_000)
+            var text = try Self.get(metrics)
+            #expect(try !syscalls.keys().contains { $0.cgroup_id == gone }, "the gone cgroup's entry was swept")
+            let reconciled = text.split(separator: "\n").filter { $0.hasPrefix("cgroups_reconciled_total") }
+            #expect(reconciled == ["cgroups_reconciled_total 1"], "\(reconciled)")
+            // Live cgroups are left alone: the host's entries stay.
+            text = try Self.get(metrics)
+            #expect(try syscalls.keys().contains { $0.cgroup_id != gone })
+            exporter.signal(SIGTERM)
+            #expect(exporter.finish() == 0)
+        }
+
         @Test func cardinalityCapAndCgroupChurn() throws {
             let node = try FakeNode()
             let (exporter, port) = try Self.exporter(node: node, ["--max-series", "3", "--no-latency"])
