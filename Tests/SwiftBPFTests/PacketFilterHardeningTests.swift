@@ -49,15 +49,15 @@ extension Privileged {
             s.listen(1)
             prog = subprocess.run(["bpftool", "prog", "show", "id", "\(id)"], capture_output=True).returncode
             lock = subprocess.run(["bpftool", "map", "show", "name", "edit_lock"], capture_output=True).returncode
-            print("squatting", prog, lock, flush=True)
+            print("squatting", prog, lock, "ready", flush=True)
             time.sleep(60)
             """
             let squatter = try ToolRun(absolute: "/usr/bin/python3", ["-c", squat],
                                        wrapper: net.inside(net.target) + ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
             defer { squatter.signal(SIGKILL); _ = squatter.finish() }
-            #expect(squatter.stdout.wait(for: "squatting"), "\(squatter.stderr.text)")
+            #expect(squatter.stdout.wait(for: "ready"), "\(squatter.stderr.text)")
             // Neither the program nor the lock's map opens for nobody.
-            #expect(squatter.stdout.text.firstMatch(of: /squatting [1-9]\d* [1-9]\d*/) != nil, "\(squatter.stdout.text)")
+            #expect(squatter.stdout.text.firstMatch(of: /squatting [1-9]\d* [1-9]\d* ready/) != nil, "\(squatter.stdout.text)")
             // (Blocked, the edit would fail after waiting 10 s for the lock.)
             let edit = try net.pktfilter(["drop", "tcp:22", "-i", net.targetIf])
             #expect(edit.status == 0, "\(edit.stderr)")
