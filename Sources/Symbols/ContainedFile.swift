@@ -44,6 +44,22 @@ public enum ContainedFile {
         return fd
     }
 
+    /// The file a live process maps at `start..<end`, opened through
+    /// `/proc/PID/map_files` (root; Linux 4.3+): the mapped file itself,
+    /// with no path resolved at all, so nothing planted at its path is
+    /// read; regular files only, without blocking.
+    public static func openMapped(pid: Int32, start: UInt64, end: UInt64, procRoot: String = "/proc") throws(Refused) -> Int32 {
+        let path = "\(procRoot)/\(pid)/map_files/\(String(start, radix: 16))-\(String(end, radix: 16))"
+        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw Refused(description: "\(path): \(String(cString: strerror(errno)))") }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw Refused(description: "\(path): not a regular file")
+        }
+        return fd
+    }
+
     /// `major:minor` in hex, as /proc/PID/maps shows a device.
     public static func deviceName(_ dev: UInt64) -> String {
         let major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~UInt64(0xFFF))

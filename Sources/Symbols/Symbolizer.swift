@@ -122,16 +122,22 @@ public final class Symbolizer: Sendable {
             return s.unreadable.contains(key) ? .some(nil) : .none
         }
         if let known { return known }
-        // Opened inside the process's root (a symlink planted there stays
-        // there), never blocking, and only the file the map names by device
-        // and inode: while the process lives through /proc/PID/root, after
-        // it is gone by the same path here (a container's /bin/sh is not ours).
-        func parse(inRoot root: String) -> ELFSymbols? {
-            guard let fd = try? ContainedFile.open(m.path, inRoot: root, expected: (m.device, m.inode)) else { return nil }
+        // Never a path a workload could have planted something at: while
+        // the process lives, the mapped file itself (map_files); without
+        // that (no CAP_SYS_ADMIN), its path inside the process's root (a
+        // symlink planted there stays there); once it is gone, the same
+        // path here. By path, only the file the map names by device and
+        // inode is taken (a container's /bin/sh is not ours); some
+        // filesystems (9p, overlayfs over another filesystem) report
+        // another device to stat than to the map, and are then left out.
+        func parse(_ fd: Int32) -> ELFSymbols? {
             defer { close(fd) }
             return try? ELFSymbols(fileDescriptor: fd, name: m.path)
         }
-        let parsed = parse(inRoot: "\(procRoot)/\(pid)/root") ?? parse(inRoot: "/")
+        var parsed = (try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot)).flatMap(parse)
+        for root in ["\(procRoot)/\(pid)/root", "/"] where parsed == nil {
+            parsed = (try? ContainedFile.open(m.path, inRoot: root, expected: (m.device, m.inode))).flatMap(parse)
+        }
         state.withLock { s in
             if let parsed { s.files[key] = parsed } else { s.unreadable.insert(key) }
         }

@@ -79,18 +79,14 @@ struct Settings: Equatable {
             guard let s = value as? String else { throw Invalid(description: "--config \(path): listen: give \"HOST:PORT\"") }
             listen = s
         }
-        if let value = map["max_series"] {
-            guard let n = value as? Int else { throw Invalid(description: "--config \(path): max_series: give a whole number") }
-            maxSeries = n
+        func number(_ key: String, into value: inout Int) throws(Invalid) {
+            guard let given = map[key] else { return }
+            guard let n = given as? Int else { throw Invalid(description: "--config \(path): \(key): give a whole number") }
+            value = n
         }
-        if let value = map["reconcile_interval"] {
-            guard let n = value as? Int else { throw Invalid(description: "--config \(path): reconcile_interval: give whole seconds") }
-            reconcileInterval = n
-        }
-        if let value = map["max_comms"] {
-            guard let n = value as? Int else { throw Invalid(description: "--config \(path): max_comms: give a whole number") }
-            maxComms = n
-        }
+        try number("max_series", into: &maxSeries)
+        try number("max_comms", into: &maxComms)
+        try number("reconcile_interval", into: &reconcileInterval)
         if let value = map["collectors"] {
             collectors = Set(try Self.list(value, key: "collectors", file: path) as [Collector])
         }

@@ -57,14 +57,29 @@ import Testing
         #expect(Self.read(try ContainedFile.open("/lib/real", inRoot: root, expected: (device, UInt64(st.st_ino)))) == "real")
         #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/lib/real", inRoot: root, expected: (device, UInt64(st.st_ino) + 1)) }
         #expect(throws: ContainedFile.Refused.self) { try ContainedFile.open("/lib/real", inRoot: root, expected: ("ff:ff", UInt64(st.st_ino))) }
-        // The device as /proc/PID/maps writes it: this test's own binary.
+        // The device as /proc/PID/maps writes it ("%02x:%02x"), from
+        // st_dev's encoding of major and minor (12 + 20 bits, split).
+        func dev(_ major: UInt64, _ minor: UInt64) -> UInt64 {
+            (major & 0xFFF) << 8 | (major & ~0xFFF) << 32 | (minor & 0xFF) | (minor & ~0xFF) << 12
+        }
+        #expect(ContainedFile.deviceName(dev(0xFD, 1)) == "fd:01")
+        #expect(ContainedFile.deviceName(dev(0, 31)) == "00:1f")
+        #expect(ContainedFile.deviceName(dev(259, 3)) == "103:03")
+        #expect(ContainedFile.deviceName(dev(8, 0x1234)) == "08:1234")
+    }
+
+    /// A live process's mapped file, through map_files: the file itself.
+    @Test func theMappedFileItself() throws {
         let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
         let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let line = try #require(maps.split(separator: "\n").first { $0.hasSuffix(" " + exe) })
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        var exeStat = stat()
-        #expect(stat(exe, &exeStat) == 0)
-        #expect(String(fields[3]) == ContainedFile.deviceName(UInt64(exeStat.st_dev)) && UInt64(fields[4]) == UInt64(exeStat.st_ino))
+        let range = line.split(separator: " ")[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+        guard getuid() == 0 else { return }  // map_files needs CAP_SYS_ADMIN
+        let fd = try ContainedFile.openMapped(pid: getpid(), start: range[0], end: range[1])
+        defer { close(fd) }
+        var a = stat(), b = stat()
+        #expect(fstat(fd, &a) == 0 && stat(exe, &b) == 0 && a.st_ino == b.st_ino)
+        #expect(throws: ContainedFile.Refused.self) { try ContainedFile.openMapped(pid: getpid(), start: 1, end: 2) }
     }
 
     @Test func theFallbackWalkRefusesEverySymlink() throws {
