@@ -62,6 +62,10 @@ public final class Symbolizer: Sendable {
         var processes: [Int32: ProcessMaps] = [:]
         var files: [FileKey: ELFSymbols] = [:]
         var unreadable: Set<FileKey> = []
+        /// The mapped files of processes read so far, held open (through
+        /// map_files) until parsed: a process that exits before the report
+        /// leaves its files readable, with no path to trust.
+        var held: [FileKey: Int32] = [:]
     }
     private struct FileKey: Hashable { var device: String; var inode: UInt64 }
     private let state = Mutex(State())
@@ -70,6 +74,10 @@ public final class Symbolizer: Sendable {
     public init(kernelSymbols: Bool = true, procRoot: String = "/proc") {
         self.procRoot = procRoot
         kernel = Mutex(kernelSymbols ? .notRead : .notWanted)
+    }
+
+    deinit {
+        state.withLock { s in s.held.values.forEach { close($0) } }
     }
 
     /// Why kernel frames cannot be named, once that is known (after the
@@ -107,7 +115,29 @@ public final class Symbolizer: Sendable {
     public func remember(pid: Int32) -> Bool {
         if state.withLock({ $0.processes[pid] != nil }) { return true }
         guard let maps = ProcessMaps(pid: pid, procRoot: procRoot) else { return false }
-        state.withLock { s in s.processes[pid] = s.processes[pid] ?? maps }
+        // Its executable files, held while the process lives (each once;
+        // a descriptor per file, which the report then parses).
+        var toHold: [(FileKey, Mapping)] = []
+        state.withLock { s in
+            s.processes[pid] = s.processes[pid] ?? maps
+            for m in maps.mappings where m.isFile && m.executable {
+                let key = FileKey(device: m.device, inode: m.inode)
+                // (At most 512 at a time: descriptors are finite.)
+                if s.files[key] == nil && !s.unreadable.contains(key) && s.held[key] == nil && s.held.count + toHold.count < 512
+                    && !toHold.contains(where: { $0.0 == key }) {
+                    toHold.append((key, m))
+                }
+            }
+        }
+        for (key, m) in toHold {
+            guard let fd = try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot) else { continue }
+            let kept = state.withLock { s -> Bool in
+                guard s.held[key] == nil else { return false }
+                s.held[key] = fd
+                return true
+            }
+            if !kept { close(fd) }
+        }
         return true
     }
 
@@ -122,8 +152,9 @@ public final class Symbolizer: Sendable {
             return s.unreadable.contains(key) ? .some(nil) : .none
         }
         if let known { return known }
-        // Never a path a workload could have planted something at: while
-        // the process lives, the mapped file itself (map_files); without
+        // Never a path a workload could have planted something at: the
+        // mapped file itself (map_files), held since the process's map was
+        // read or opened now while it lives; without
         // that (no CAP_SYS_ADMIN), its path inside the process's root (a
         // symlink planted there stays there); once it is gone, the same
         // path here. By path, only the file the map names by device and
@@ -134,7 +165,8 @@ public final class Symbolizer: Sendable {
             defer { close(fd) }
             return try? ELFSymbols(fileDescriptor: fd, name: m.path)
         }
-        var parsed = (try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot)).flatMap(parse)
+        let held = state.withLock { s in s.held.removeValue(forKey: key) }
+        var parsed = held.flatMap(parse) ?? (try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot)).flatMap(parse)
         for root in ["\(procRoot)/\(pid)/root", "/"] where parsed == nil {
             parsed = (try? ContainedFile.open(m.path, inRoot: root, expected: (m.device, m.inode))).flatMap(parse)
         }
