@@ -128,9 +128,13 @@ int stats_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (!bpf_map_lookup_elem(&execs, &key)) {
 		/* A new name for this cgroup: within its budget, or "other". */
 		names = bpf_map_lookup_elem(&exec_names, &key.cgroup_id);
-		if (!names)
-			bpf_map_update_elem(&exec_names, &key.cgroup_id, &one, BPF_NOEXIST);
-		else if (*names >= NODESTATS_EXEC_NAMES)
+		if (!names) {
+			/* A full map (or another CPU first, which is fine): with no
+			 * budget to count against, the name counts as "other". */
+			if (bpf_map_update_elem(&exec_names, &key.cgroup_id, &one, BPF_NOEXIST) &&
+			    !bpf_map_lookup_elem(&exec_names, &key.cgroup_id))
+				__builtin_memset(key.comm, 0, sizeof(key.comm));
+		} else if (*names >= NODESTATS_EXEC_NAMES)
 			__builtin_memset(key.comm, 0, sizeof(key.comm));
 		else
 			__sync_fetch_and_add(names, 1);

@@ -17,6 +17,11 @@ public enum StandardStreams {
             let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN {
+                    // A non-blocking descriptor that is full: wait for room.
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    if poll(&p, 1, -1) >= 0 && p.revents & Int16(POLLERR | POLLHUP) == 0 { continue }
+                }
                 return false
             }
             done += n

@@ -48,7 +48,10 @@ public enum ContainedFile {
     /// `/proc/PID/map_files` (root; Linux 4.3+): the mapped file itself,
     /// with no path resolved at all, so nothing planted at its path is
     /// read; regular files only, without blocking.
-    public static func openMapped(pid: Int32, start: UInt64, end: UInt64, procRoot: String = "/proc") throws(Refused) -> Int32 {
+    /// With `expected`, it must still be that device and inode (a process
+    /// may map another file over the range after its map was read).
+    public static func openMapped(pid: Int32, start: UInt64, end: UInt64, procRoot: String = "/proc",
+                                  expected: (device: String, inode: UInt64)? = nil) throws(Refused) -> Int32 {
         let path = "\(procRoot)/\(pid)/map_files/\(String(start, radix: 16))-\(String(end, radix: 16))"
         let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else { throw Refused(description: "\(path): \(String(cString: strerror(errno)))") }
@@ -56,6 +59,10 @@ public enum ContainedFile {
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
             close(fd)
             throw Refused(description: "\(path): not a regular file")
+        }
+        if let expected, !(UInt64(st.st_ino) == expected.inode && deviceName(UInt64(st.st_dev)) == expected.device) {
+            close(fd)
+            throw Refused(description: "\(path): another file than the map named")
         }
         return fd
     }

@@ -56,7 +56,7 @@ public final class ELFSymbols: Sendable {
         var segments: [Segment] = []
         var count = 0
         if elf_getphdrnum(elf, &count) == 0 {
-            for i in 0..<Int32(count) {
+            for i in 0..<Int32(clamping: min(count, 65_535)) {
                 var ph = GElf_Phdr()
                 guard gelf_getphdr(elf, i, &ph) != nil, ph.p_type == UInt32(PT_LOAD),
                       !ph.p_offset.addingReportingOverflow(ph.p_filesz).overflow,

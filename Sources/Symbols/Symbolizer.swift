@@ -130,9 +130,10 @@ public final class Symbolizer: Sendable {
             }
         }
         for (key, m) in toHold {
-            guard let fd = try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot) else { continue }
+            guard let fd = try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot,
+                                                         expected: (m.device, m.inode)) else { continue }
             let kept = state.withLock { s -> Bool in
-                guard s.held[key] == nil else { return false }
+                guard s.held[key] == nil, s.files[key] == nil, !s.unreadable.contains(key) else { return false }
                 s.held[key] = fd
                 return true
             }
@@ -166,7 +167,8 @@ public final class Symbolizer: Sendable {
             return try? ELFSymbols(fileDescriptor: fd, name: m.path)
         }
         let held = state.withLock { s in s.held.removeValue(forKey: key) }
-        var parsed = held.flatMap(parse) ?? (try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot)).flatMap(parse)
+        var parsed = held.flatMap(parse)
+            ?? (try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot, expected: (m.device, m.inode))).flatMap(parse)
         for root in ["\(procRoot)/\(pid)/root", "/"] where parsed == nil {
             parsed = (try? ContainedFile.open(m.path, inRoot: root, expected: (m.device, m.inode))).flatMap(parse)
         }

@@ -31,7 +31,7 @@ public enum TextEscaping {
     /// `Output.appendEscaped`, the same escaping).
     public static func human(_ text: String) -> String {
         let bytes = Array(text.utf8)
-        guard bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) else { return text }
+        guard bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 || $0 == UInt8(ascii: "\\") }) else { return text }
         var out: [UInt8] = []
         bytes.withUnsafeBytes { appendHuman($0, to: &out) }
         return String(decoding: out, as: UTF8.self)
@@ -49,7 +49,10 @@ public enum TextEscaping {
             if c >= 0x20 && c < 0x7F && c != UInt8(ascii: "\\") {
                 out.append(c); i += 1; continue
             }
-            let n = c >= 0x80 ? sequenceLength(b, i) : 0
+            var n = c >= 0x80 ? sequenceLength(b, i) : 0
+            // C1 controls (U+0080-U+009F: CSI, NEL...) are valid UTF-8
+            // that terminals obey: escaped byte by byte.
+            if n == 2 && c == 0xC2 && b[i + 1] < 0xA0 { n = 0 }
             if n > 1 {
                 out.append(contentsOf: b[i..<i + n]); i += n; continue
             }

@@ -36,6 +36,8 @@ final class NodeCounters: @unchecked Sendable {
     /// --max-series is free again.
     private var contributors: [Series: Set<UInt64>] = [:]
     private var retiring: Set<Series> = []
+    /// Workload series counted against --max-series (not the folded ones).
+    private var counted: Set<Series> = []
     /// Command names with a series of their own in process_execs_total,
     /// per workload (the host is the workload of no labels); at most
     /// --max-comms, then comm="other".
@@ -106,10 +108,18 @@ final class NodeCounters: @unchecked Sendable {
             }
             var labels = labels
             for i in workload! { labels[i] = i == index ? "other" : "" }
+            // A name the workload chose would grow "other" without bound.
+            if metric == "process_execs_total" { labels[0] = "other" }
             key = Series(metric: metric, labels: labels)
+            // A workload that happened to be called "other" shares this
+            // series from now on: it stays (and keeps its slot).
+            counted.remove(key)
         } else if isWorkload {
-            if counters[key] == nil { workloadSeries[metric, default: 0] += 1 }
-            contributors[key, default: []].insert(cgroup)
+            if counters[key] == nil {
+                workloadSeries[metric, default: 0] += 1
+                counted.insert(key)
+            }
+            if counted.contains(key) { contributors[key, default: []].insert(cgroup) }
         }
         counter(key.metric, names, key.labels).increment(by: Int64(clamping: amount))
     }
@@ -117,13 +127,16 @@ final class NodeCounters: @unchecked Sendable {
     /// Removes the series whose cgroups are all gone (retired at the last
     /// collection, and served once since), freeing their slots.
     private func removeRetiredSeries() {
-        for key in retiring where contributors[key]?.isEmpty ?? true {
+        for key in retiring where (contributors[key]?.isEmpty ?? true) && counted.contains(key) {
             if let c = counters.removeValue(forKey: key) { registry.unregisterCounter(c) }
             contributors[key] = nil
-            workloadSeries[key.metric, default: 1] -= 1
-            if key.metric == "process_execs_total", let comm = key.labels.first {
-                comms[Array(key.labels.dropFirst())]?.remove(comm)
-            }
+            counted.remove(key)
+            workloadSeries[key.metric] = max(0, workloadSeries[key.metric, default: 0] - 1)
+        }
+        if !retiring.isEmpty {
+            // Command names are kept only for workloads with a live series.
+            let live = Set(contributors.keys.filter { $0.metric == "process_execs_total" }.map { Array($0.labels.dropFirst()) })
+            comms = comms.filter { live.contains($0.key) || $0.key.allSatisfy(\.isEmpty) }
         }
         retiring.removeAll(keepingCapacity: true)
     }

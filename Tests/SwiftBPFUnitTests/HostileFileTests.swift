@@ -3,6 +3,7 @@ import Foundation
 @testable import Symbols
 import TestSupport
 import Testing
+import ToolSupport
 
 /// What a workload can plant where the stack tools read its files: symlinks
 /// out of its root, FIFOs, another file at the mapped path, and crafted ELF.
@@ -90,6 +91,16 @@ import Testing
         for refused in ["lib/evil", "libdir/hostname", "lib/../etc/hostname"] {
             #expect(ContainedFile.read(fd, refused) == nil, "\(refused)")
         }
+    }
+
+    /// Names come out as one inert line: newlines, escapes and C1 controls
+    /// (U+009B is a terminal's CSI) escaped; other text as it is.
+    @Test func namesAreEscapedForPeople() {
+        #expect(TextEscaping.human("a\nb 999") == "a\\nb 999")
+        #expect(TextEscaping.human("\u{1B}[2J") == "\\x1b[2J")
+        #expect(TextEscaping.human("a\u{9B}2Jb") == "a\\xc2\\x9b2Jb")
+        #expect(TextEscaping.human("naïve café ✓") == "naïve café ✓")
+        #expect(TextEscaping.human("back\\slash") == "back\\\\slash")
     }
 
     // MARK: Crafted ELF
