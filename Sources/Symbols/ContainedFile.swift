@@ -48,10 +48,13 @@ public enum ContainedFile {
     /// `/proc/PID/map_files` (root; Linux 4.3+): the mapped file itself,
     /// with no path resolved at all, so nothing planted at its path is
     /// read; regular files only, without blocking.
-    /// With `expected`, it must still be that device and inode (a process
-    /// may map another file over the range after its map was read).
+    /// With `expectedInode`, it must still be that inode (a process may map
+    /// another file over the range after its map was read). Not the
+    /// device: where a filesystem stacks on another (overlayfs, and the
+    /// kernel lane's 9p root), the map names the lower one's device and
+    /// stat the upper one's, while the inode is the same.
     public static func openMapped(pid: Int32, start: UInt64, end: UInt64, procRoot: String = "/proc",
-                                  expected: (device: String, inode: UInt64)? = nil) throws(Refused) -> Int32 {
+                                  expectedInode: UInt64? = nil) throws(Refused) -> Int32 {
         let path = "\(procRoot)/\(pid)/map_files/\(String(start, radix: 16))-\(String(end, radix: 16))"
         let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else { throw Refused(description: "\(path): \(String(cString: strerror(errno)))") }
@@ -60,7 +63,7 @@ public enum ContainedFile {
             close(fd)
             throw Refused(description: "\(path): not a regular file")
         }
-        if let expected, !(UInt64(st.st_ino) == expected.inode && deviceName(UInt64(st.st_dev)) == expected.device) {
+        if let expectedInode, UInt64(st.st_ino) != expectedInode {
             close(fd)
             throw Refused(description: "\(path): another file than the map named")
         }

@@ -131,7 +131,7 @@ public final class Symbolizer: Sendable {
         }
         for (key, m) in toHold {
             guard let fd = try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot,
-                                                         expected: (m.device, m.inode)) else { continue }
+                                                         expectedInode: m.inode) else { continue }
             let kept = state.withLock { s -> Bool in
                 guard s.held[key] == nil, s.files[key] == nil, !s.unreadable.contains(key) else { return false }
                 s.held[key] = fd
@@ -168,7 +168,7 @@ public final class Symbolizer: Sendable {
         }
         let held = state.withLock { s in s.held.removeValue(forKey: key) }
         var parsed = held.flatMap(parse)
-            ?? (try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot, expected: (m.device, m.inode))).flatMap(parse)
+            ?? (try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot, expectedInode: m.inode)).flatMap(parse)
         for root in ["\(procRoot)/\(pid)/root", "/"] where parsed == nil {
             parsed = (try? ContainedFile.open(m.path, inRoot: root, expected: (m.device, m.inode))).flatMap(parse)
         }
