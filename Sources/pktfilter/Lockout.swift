@@ -25,30 +25,39 @@ struct SSHConnection {
     }
 
     /// The ports sshd serves: 22, the one this session came in on (sudo
-    /// clears $SSH_CONNECTION), and those that processes named sshd listen on.
-    static var ports: Set<UInt16> {
+    /// clears $SSH_CONNECTION), and those that processes named sshd listen
+    /// on, among `sockets`.
+    static func ports(among sockets: [TCPSocket]) -> Set<UInt16> {
         var ports: Set<UInt16> = [22]
         // SSH_CONNECTION="client-address client-port server-address server-port"
         if let v = ProcessInfo.processInfo.environment["SSH_CONNECTION"]?.split(separator: " "), v.count == 4, let p = UInt16(v[3]) {
             ports.insert(p)
         }
-        let listening = sockets().filter { $0.state == "0A" }  // LISTEN
+        let listening = sockets.filter { $0.state == "0A" }  // LISTEN
         guard !listening.isEmpty else { return ports }
         let owned = socketInodes(ofProcessesNamed: "sshd")
         for s in listening where owned.contains(s.inode) { ports.insert(s.local.port) }
         return ports
     }
 
-    /// TCP sockets of this network namespace: state, ends, inode.
-    static func sockets() -> [(state: Substring, family: Int, local: (address: [UInt8], port: UInt16), remote: (address: [UInt8], port: UInt16), inode: Substring)] {
-        var out: [(state: Substring, family: Int, local: (address: [UInt8], port: UInt16), remote: (address: [UInt8], port: UInt16), inode: Substring)] = []
+    /// A TCP socket as /proc/net/tcp{,6} lists it.
+    struct TCPSocket {
+        var state: Substring
+        var family: Int
+        var local: (address: [UInt8], port: UInt16), remote: (address: [UInt8], port: UInt16)
+        var inode: Substring
+    }
+
+    /// TCP sockets of this network namespace.
+    static func sockets() -> [TCPSocket] {
+        var out: [TCPSocket] = []
         for (family, file) in [(4, "/proc/net/tcp"), (6, "/proc/net/tcp6")] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
                 let f = line.split(separator: " ")
                 guard f.count > 9, let l = endpoint(f[1], family), let r = endpoint(f[2], family) else { continue }
-                out.append((f[3], l.address.count == 4 ? 4 : 6, l, r, f[9]))
+                out.append(TCPSocket(state: f[3], family: l.address.count == 4 ? 4 : 6, local: l, remote: r, inode: f[9]))
             }
         }
         return out
@@ -74,14 +83,15 @@ struct SSHConnection {
     /// `interface`: its address is theirs, or the route to the peer leaves
     /// through it (or through the bridge or bond it belongs to).
     static func carried(by interface: String) -> [SSHConnection] {
-        let ports = ports
+        let sockets = sockets()
+        let ports = ports(among: sockets)
         var devices = [interface]
         if let master = try? FileManager.default.destinationOfSymbolicLink(atPath: "/sys/class/net/\(interface)/master") {
             devices.append(String(master.split(separator: "/").last ?? ""))
         }
         let local = devices.reduce(into: Set<[UInt8]>()) { $0.formUnion(localAddresses(of: $1)) }
         var out: [SSHConnection] = []
-        for s in sockets() where s.state == "01" && ports.contains(s.local.port) {  // ESTABLISHED
+        for s in sockets where s.state == "01" && ports.contains(s.local.port) {  // ESTABLISHED
             let c = SSHConnection(family: s.family, local: s.local.address, localPort: s.local.port, peer: s.remote.address, peerPort: s.remote.port)
             if local.contains(c.local) || Routes.device(toward: c.peer, family: c.family).map(devices.contains) == true { out.append(c) }
         }
