@@ -3,18 +3,19 @@
 #   make demo   install what is missing, build, run mkdirtrace
 #   make test   install what is missing, run the tests (root: they load BPF)
 #   make demo-filter   the packet filter demo (scripts/demo-filter.sh)
+#   make fuzz   the parsers of untrusted bytes under libFuzzer
 
 SWIFT ?= swift
 # Build and run dependencies (libbpf 1.1, its ELF and zlib deps, bpftool for
 # vmlinux.h, setpriv and script for tests, libbpf-tools for the parity test,
 # linux-libc-dev for syscall numbers, iproute2 and ping for the packet filter
 # tests, strace to show which bpf() commands a tool makes).
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping strace
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcrypt-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping strace
 # The container tests: podman with runc (crun refuses this kind of machine's
 # hybrid cgroups) and a static busybox for the image they build locally; the
 # exporter's: a real Prometheus, and curl; the packet filter demo's test
 # runs a real sshd, ssh, and Python's HTTP server.
-TEST_PACKAGES := podman runc busybox-static prometheus curl chromium openssh-server openssh-client python3
+TEST_PACKAGES := podman runc busybox-static prometheus curl openssl chromium openssh-server openssh-client python3
 # The packet filter demo: an sshd and an HTTP server behind the filter.
 DEMO_FILTER_PACKAGES := openssh-server openssh-client python3 curl iputils-ping iproute2
 # The other yardsticks `make bench` compares against: bpftrace, and
@@ -24,7 +25,7 @@ BENCH_PACKAGES := bpftrace iptables nftables
 # under qemu by virtme-ng (PyPI), which needs busybox for its initramfs.
 LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 
-.PHONY: image deps test-deps bench-deps lane-deps build demo demo-filter test test-host test-kernels example bench clean
+.PHONY: image deps test-deps bench-deps lane-deps build demo demo-filter test test-host test-kernels example fuzz fuzz-short bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -70,12 +71,23 @@ demo-filter: deps
 	PKTFILTER="$$($(SWIFT) build --show-bin-path)/pktfilter" scripts/demo-filter.sh
 
 # Everything: the DaemonSet image (its test runs it), the host's tests as a
-# fresh machine runs them, the example package, then the kernel lane.
+# fresh machine runs them, the example package, a short run of every fuzz
+# target, then the kernel lane.
 test:
 	$(MAKE) image
 	$(MAKE) test-host
 	$(MAKE) example
+	$(MAKE) fuzz-short
 	$(MAKE) test-kernels
+
+# Every parser of untrusted bytes under libFuzzer and AddressSanitizer, in
+# a build of its own (scripts/fuzz.sh): FUZZ_SECONDS each (default 60),
+# FUZZ_TARGETS to pick. A crash stops it with the input saved.
+fuzz: deps
+	scripts/fuzz.sh
+
+fuzz-short: deps
+	FUZZ_SECONDS=10 scripts/fuzz.sh
 
 # The tests run in a private mount namespace with bpffs, tracefs and
 # debugfs unmounted, as on a fresh machine: a tool that needs a mount it

@@ -1,6 +1,14 @@
 // swift-tools-version: 6.1
 // SPDX-License-Identifier: BSD-2-Clause
 import PackageDescription
+import class Foundation.ProcessInfo
+
+// `make fuzz` (scripts/fuzz.sh) builds with SWIFTBPF_FUZZ set: the
+// parsers' modules get libFuzzer's coverage instrumentation, and only the
+// fuzz target links libFuzzer (which brings main). Other executables,
+// the probe compiler's tool among them, keep their own main.
+let fuzzing = ProcessInfo.processInfo.environment["SWIFTBPF_FUZZ"] != nil
+let fuzzCoverage: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"]), .define("SWIFTBPF_FUZZ")] : []
 
 // Linux only: it loads BPF programs into the running kernel (libbpf, BTF,
 // tracefs). Package.resolved is committed: builds use the dependency
@@ -59,7 +67,8 @@ let package = Package(
         // The core library: objects, programs, links, maps, ring buffers.
         .target(
             name: "SwiftBPF",
-            dependencies: ["CLibBPF", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["CLibBPF", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: fuzzCoverage
         ),
 
         // Build-time tooling: compile probes/*.bpf.c and generate skeletons.
@@ -81,18 +90,21 @@ let package = Package(
         .target(
             name: "BPFProbes",
             dependencies: ["SwiftBPF", "ProbeEvents"],
+            swiftSettings: fuzzCoverage,
             plugins: ["BPFProbeCompiler"]
         ),
 
         // Addresses to names: kallsyms for the kernel, ELF symbols (libelf)
         // for user code, Swift and C++ names demangled.
         .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
-        .target(name: "Symbols", dependencies: ["CLibELF"]),
+        .target(name: "Symbols", dependencies: ["CLibELF"], swiftSettings: fuzzCoverage),
+        // libxcrypt, for the exporter's basic_auth_users (bcrypt).
+        .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         // cgroup ID -> container and pod, from cgroup paths and the runtimes'
         // state on the node; no BPF and no API clients.
         .target(name: "CCgroupHandle"),
-        .target(name: "Containers", dependencies: ["CCgroupHandle"]),
+        .target(name: "Containers", dependencies: ["CCgroupHandle"], swiftSettings: fuzzCoverage),
         // Shared flags, output and run loop of every tool.
         .target(
             name: "ToolSupport",
@@ -143,14 +155,24 @@ let package = Package(
         .executableTarget(
             name: "swiftbpf-exporter",
             dependencies: [
-                "BPFProbes", "Containers", "ToolSupport",
+                "BPFProbes", "Containers", "ToolSupport", "CCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        // The parsers of untrusted bytes as libFuzzer targets (`make fuzz`);
+        // in the normal build, a replayer of saved inputs (Fuzz/Corpus).
+        .executableTarget(
+            name: "swiftbpf-fuzz",
+            dependencies: ["BPFProbes", "Containers", "Symbols", "SwiftBPF"],
+            path: "Fuzz/Targets",
+            swiftSettings: fuzzCoverage,
+            linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer", "-use-ld=lld"])] : []
         ),
         // `make bench`: the library's per-event cost.
         .executableTarget(name: "eventpath", dependencies: ["BPFProbes", "ToolSupport", "Symbols"], path: "bench/EventPath"),
@@ -169,7 +191,7 @@ let package = Package(
             name: "SwiftBPFUnitTests",
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "Symbols", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
-                "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
+                "swiftbpf-fuzz", "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
             ],
             plugins: ["BPFProbeCompiler"]
         ),

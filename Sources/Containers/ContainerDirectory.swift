@@ -86,7 +86,7 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     func resolve(path: String?, now: UInt64) -> Entry {
         guard let path else { return Entry(workload: Workload(), path: nil, retryAt: 0) }
-        let workload = state.named(CgroupLayout.workload(ofPath: path))
+        let workload = state.workload(ofPath: path)
         let unnamed = workload.container != nil && workload.container?.name == nil
         return Entry(workload: workload, path: path, retryAt: unnamed ? now + 1_000_000_000 : 0)
     }

@@ -12,8 +12,83 @@ public struct RuntimeState: Sendable {
         self.root = root.hasSuffix("/") ? root : root + "/"
     }
 
+    /// The workload of the cgroup at `path` (from the hierarchy's root).
+    ///
+    /// A cgroup path is only a claim: a workload that can write its own
+    /// cgroupfs can make a sub-cgroup named like any container or pod. So
+    /// the claim is taken from the outermost directories only, and a
+    /// container is named (its name, its pod's name and namespace) only
+    /// when the runtime's own record of that container's cgroup, the
+    /// `linux.cgroupsPath` of its OCI bundle, is the path's directory. A
+    /// path whose container the runtime records elsewhere is attributed
+    /// to nothing; a container the runtimes keep no bundle for keeps its
+    /// ID from the path, with no names.
+    public func workload(ofPath path: String) -> Workload {
+        let (claimed, scope) = CgroupLayout.workloadAndScope(ofPath: path)
+        guard let container = claimed.container else { return claimed }
+        guard let recorded = recordedCgroup(of: container.id) else {
+            return Workload(container: Container(runtime: container.runtime, id: container.id),
+                            pod: claimed.pod.map { Pod(uid: $0.uid) })
+        }
+        guard recorded == scope else { return Workload() }
+        return named(claimed)
+    }
+
+    /// Where the runtime put the container's cgroup, from the OCI bundle it
+    /// gave runc: `/a/b/c` (cgroupfs driver) or `slice:prefix:name`
+    /// (systemd driver, `/a.slice/a-b.slice/prefix-name.scope`). Bundles:
+    /// podman's and CRI-O's (containers/storage), containerd's (per
+    /// namespace, docker's `moby` among them), docker's own containerd's.
+    public func recordedCgroup(of id: String) -> String? {
+        guard CgroupLayout.isContainerID(Substring(id)) else { return nil }
+        var candidates = [
+            "var/lib/containers/storage/overlay-containers/\(id)/userdata/config.json",
+            "run/containers/storage/overlay-containers/\(id)/userdata/config.json",
+        ]
+        for tasks in ["run/containerd/io.containerd.runtime.v2.task", "run/docker/containerd/daemon/io.containerd.runtime.v2.task"] {
+            for namespace in (try? FileManager.default.contentsOfDirectory(atPath: root + tasks)) ?? [] {
+                candidates.append("\(tasks)/\(namespace)/\(id)/config.json")
+            }
+        }
+        for path in candidates {
+            guard let json = readJSON(path) as? [String: Any], let linux = json["linux"] as? [String: Any],
+                  let cgroupsPath = linux["cgroupsPath"] as? String else { continue }
+            return Self.cgroupPath(ociCgroupsPath: cgroupsPath)
+        }
+        return nil
+    }
+
+    /// An OCI `linux.cgroupsPath` as a path in the hierarchy, as runc reads
+    /// it; nil for a form it would refuse.
+    public static func cgroupPath(ociCgroupsPath s: String) -> String? {
+        if s.hasPrefix("/") {
+            let parts = s.split(separator: "/")
+            guard !parts.contains(where: { $0 == "." || $0 == ".." }) else { return nil }
+            return "/" + parts.joined(separator: "/")
+        }
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[2].isEmpty, !parts.contains(where: { $0.contains("/") }) else { return nil }
+        let slice = parts[0].isEmpty ? "system.slice" : parts[0]
+        guard slice.hasSuffix(".slice") else { return nil }
+        // systemd nests a-b-c.slice in a.slice/a-b.slice; -.slice is the root.
+        var path = ""
+        let base = slice.dropLast(".slice".count)
+        if base != "-" {
+            var prefix = ""
+            for word in base.split(separator: "-", omittingEmptySubsequences: false) {
+                guard !word.isEmpty else { return nil }
+                prefix += prefix.isEmpty ? word : "-" + word
+                path += "/" + prefix + ".slice"
+            }
+        }
+        let name = parts[2]
+        let unit = name.hasSuffix(".slice") ? String(name) : (parts[1].isEmpty ? "\(name).scope" : "\(parts[1])-\(name).scope")
+        return path + "/" + unit
+    }
+
     /// Fills in the names `workload`'s container and pod have in the
-    /// runtime's state, and a bare kubelet layout's runtime.
+    /// runtime's state, and a bare kubelet layout's runtime. It trusts the
+    /// workload: `workload(ofPath:)` checks a cgroup path first.
     public func named(_ workload: Workload) -> Workload {
         guard var container = workload.container else { return workload }
         var pod = workload.pod

@@ -65,22 +65,40 @@ public struct Workload: Sendable, Hashable {
 ///   (systemd driver), or `/kubepods[/burstable|/besteffort]/pod<uid>/<id>`
 ///   (cgroupfs driver, where the container's directory is its bare ID).
 /// Conmon's own cgroups (`libpod-conmon-…`, `crio-conmon-…`) are not the
-/// container. The deepest match wins: a container may make sub-cgroups.
+/// container.
+///
+/// The outermost match wins, and nothing below a container is read: a
+/// container may make sub-cgroups and name them as it likes (one named
+/// like another container's, or like a pod), so only the runtime's
+/// directories above it are trusted. This is what the path *claims*;
+/// `RuntimeState.workload(ofPath:)` checks the claim against the
+/// runtime's record of the container's cgroup.
 public enum CgroupLayout {
     public static func workload(ofPath path: String) -> Workload {
+        workloadAndScope(ofPath: path).workload
+    }
+
+    /// The claim, and the path of the cgroup that makes it (the
+    /// container's directory, or the pod's when there is no container).
+    static func workloadAndScope(ofPath path: String) -> (workload: Workload, scope: String) {
         var result = Workload()
         var previous: Substring = ""
         var underKubepods = false
+        var walked = ""
+        var scope = ""
         for component in path.split(separator: "/") {
+            walked += "/" + component
             if component == "kubepods" || component.hasPrefix("kubepods.") || component.hasPrefix("kubepods-") { underKubepods = true }
-            if let uid = podUID(component, underKubepods: underKubepods) {
+            if result.pod == nil, let uid = podUID(component, underKubepods: underKubepods) {
                 result.pod = Pod(uid: uid)
+                scope = walked
             } else if let container = container(component, parent: previous, underKubepods: underKubepods, inPod: result.pod != nil) {
                 result.container = container
+                return (result, walked)
             }
             previous = component
         }
-        return result
+        return (result, scope)
     }
 
     static func podUID(_ c: Substring, underKubepods: Bool) -> String? {

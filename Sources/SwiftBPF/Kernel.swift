@@ -200,8 +200,21 @@ public enum Kernel {
         public var type: String
     }
 
+    /// Why this process cannot list the kernel's BPF programs, or nil if
+    /// it can: walking program IDs (`BPF_PROG_GET_NEXT_ID`) needs
+    /// CAP_SYS_ADMIN, which CAP_BPF does not replace.
+    public static var programListingRefused: BPFError? {
+        var id: UInt32 = 0
+        let r = bpf_prog_get_next_id(0, &id)
+        let e = r < 0 ? (r == -1 ? errno : -r) : 0
+        guard e != 0, e != ENOENT else { return nil }
+        if e == EPERM { return BPFError(.notPrivileged, "listing the kernel's BPF programs needs CAP_SYS_ADMIN", errno: .notPermitted) }
+        return .system("cannot list the kernel's BPF programs", e)
+    }
+
     /// Every BPF program loaded in the kernel (what `bpftool prog show`
-    /// lists). Needs privileges.
+    /// lists). Needs CAP_SYS_ADMIN (see `programListingRefused`); without
+    /// it the list is empty.
     public static func loadedPrograms() -> [LoadedProgramInfo] {
         var out: [LoadedProgramInfo] = []
         var id: UInt32 = 0

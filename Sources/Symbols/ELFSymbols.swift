@@ -82,8 +82,10 @@ public final class ELFSymbols: Sendable {
             defer { section = elf_nextscn(elf, scn) }
             var sh = GElf_Shdr()
             guard gelf_getshdr(scn, &sh) != nil, let data = elf_getdata(scn, nil) else { continue }
-            switch Int32(sh.sh_type) {
-            case SHT_SYMTAB, SHT_DYNSYM:
+            // sh_type is unsigned: user types (0x80000000 up) exist, and
+            // a crafted file may say anything.
+            switch sh.sh_type {
+            case UInt32(SHT_SYMTAB), UInt32(SHT_DYNSYM):
                 // As many entries as the data holds, whatever the header says.
                 guard sh.sh_entsize > 0 else { continue }
                 let entries = min(sh.sh_size / sh.sh_entsize, UInt64(data.pointee.d_size) / sh.sh_entsize, UInt64(Int32.max))
@@ -99,8 +101,8 @@ public final class ELFSymbols: Sendable {
                     let end = sym.st_size > 0 ? sum : sectionEnd(sym.st_shndx)
                     found.append(Symbol(address: sym.st_value, end: end, name: String(cString: name)))
                 }
-                if Int32(sh.sh_type) == SHT_SYMTAB { full += found } else { dynamic += found }
-            case SHT_NOTE:
+                if sh.sh_type == UInt32(SHT_SYMTAB) { full += found } else { dynamic += found }
+            case UInt32(SHT_NOTE):
                 buildID = buildID ?? Self.buildID(in: data)
             default:
                 break

@@ -61,7 +61,8 @@ public final class Symbolizer: Sendable {
     private struct State {
         var processes: [Int32: ProcessMaps] = [:]
         var files: [FileKey: ELFSymbols] = [:]
-        var unreadable: Set<FileKey> = []
+        /// Files that could not be read, with why: skipped, and named once.
+        var unreadable: [FileKey: UnreadableFile] = [:]
         /// The mapped files of processes read so far, held open (through
         /// map_files) until parsed: a process that exits before the report
         /// leaves its files readable, with no path to trust.
@@ -78,6 +79,18 @@ public final class Symbolizer: Sendable {
 
     deinit {
         state.withLock { s in s.held.values.forEach { close($0) } }
+    }
+
+    /// A mapped file whose frames stay unnamed: its path as the process
+    /// maps it (the workload's choice: escape it before printing) and why.
+    public struct UnreadableFile: Sendable, Hashable {
+        public var path: String
+        public var reason: String
+    }
+
+    /// Every file skipped so far, each once, by path: for a report to name.
+    public var unreadableFiles: [UnreadableFile] {
+        state.withLock { Array(Set($0.unreadable.values)) }.sorted { ($0.path, $0.reason) < ($1.path, $1.reason) }
     }
 
     /// Why kernel frames cannot be named, once that is known (after the
@@ -123,7 +136,7 @@ public final class Symbolizer: Sendable {
             for m in maps.mappings where m.isFile && m.executable {
                 let key = FileKey(device: m.device, inode: m.inode)
                 // (At most 512 at a time: descriptors are finite.)
-                if s.files[key] == nil && !s.unreadable.contains(key) && s.held[key] == nil && s.held.count + toHold.count < 512
+                if s.files[key] == nil && s.unreadable[key] == nil && s.held[key] == nil && s.held.count + toHold.count < 512
                     && !toHold.contains(where: { $0.0 == key }) {
                     toHold.append((key, m))
                 }
@@ -133,7 +146,7 @@ public final class Symbolizer: Sendable {
             guard let fd = try? ContainedFile.openMapped(pid: pid, start: m.start, end: m.end, procRoot: procRoot,
                                                          expectedInode: m.inode) else { continue }
             let kept = state.withLock { s -> Bool in
-                guard s.held[key] == nil, s.files[key] == nil, !s.unreadable.contains(key) else { return false }
+                guard s.held[key] == nil, s.files[key] == nil, s.unreadable[key] == nil else { return false }
                 s.held[key] = fd
                 return true
             }
@@ -150,7 +163,7 @@ public final class Symbolizer: Sendable {
         let key = FileKey(device: m.device, inode: m.inode)
         let known: ELFSymbols?? = state.withLock { s in
             if let f = s.files[key] { return .some(f) }
-            return s.unreadable.contains(key) ? .some(nil) : .none
+            return s.unreadable[key] != nil ? .some(nil) : .none
         }
         if let known { return known }
         // Never a path a workload could have planted something at: the
@@ -162,9 +175,15 @@ public final class Symbolizer: Sendable {
         // inode is taken (a container's /bin/sh is not ours); some
         // filesystems (9p, overlayfs over another filesystem) report
         // another device to stat than to the map, and are then left out.
+        var refusal: String?
         func parse(_ fd: Int32) -> ELFSymbols? {
             defer { close(fd) }
-            return try? ELFSymbols(fileDescriptor: fd, name: m.path)
+            do {
+                return try ELFSymbols(fileDescriptor: fd, name: m.path)
+            } catch {
+                refusal = error.description
+                return nil
+            }
         }
         let held = state.withLock { s in s.held.removeValue(forKey: key) }
         var parsed = held.flatMap(parse)
@@ -173,7 +192,11 @@ public final class Symbolizer: Sendable {
             parsed = (try? ContainedFile.open(m.path, inRoot: root, expected: (m.device, m.inode))).flatMap(parse)
         }
         state.withLock { s in
-            if let parsed { s.files[key] = parsed } else { s.unreadable.insert(key) }
+            if let parsed {
+                s.files[key] = parsed
+            } else {
+                s.unreadable[key] = UnreadableFile(path: m.path, reason: refusal ?? "not the file the process maps, or gone")
+            }
         }
         return parsed
     }

@@ -247,6 +247,13 @@ public final class StackReport: @unchecked Sendable {
                 }
             }
             if let unavailable = symbolizer.kernelUnavailable { session.note("\(session.tool): kernel frames unnamed: \(unavailable)") }
+            // Each file once, whatever number of frames it left unnamed; the
+            // path and the reason are the workload's choice: escaped.
+            let unreadable = symbolizer.unreadableFiles
+            for file in unreadable.prefix(10) {
+                session.note("\(session.tool): frames in \(TextEscaping.human(file.path)) unnamed: \(TextEscaping.human(file.reason))")
+            }
+            if unreadable.count > 10 { session.note("\(session.tool): and \(unreadable.count - 10) more files with frames unnamed") }
             if let gaps = try gapSummary() { session.note("\(session.tool): \(gaps)") }
         } catch {
             session.note("\(session.tool): error: \(error.report)")

@@ -5,6 +5,7 @@ import Containers
 import Dispatch
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import ToolSupport
@@ -28,14 +29,22 @@ struct Exporter: AsyncParsableCommand {
           swiftbpf-exporter --listen 127.0.0.1:9500 --max-series 2000
           swiftbpf-exporter --collectors syscalls,errors --labels namespace
           swiftbpf-exporter --config /etc/swiftbpf/exporter.yaml
+          swiftbpf-exporter --web.config.file /etc/swiftbpf/web.yaml   TLS, basic auth
+
+        --web.config.file takes the format of Prometheus's own exporters \
+        (tls_server_config, basic_auth_users with bcrypt hashes); /metrics then \
+        needs the credentials, /healthz does not.
         """
     )
 
     @Option(name: .long, help: ArgumentHelp("A YAML file of listen, max_series, collectors and labels; flags win over it.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Address and port to serve on (default 0.0.0.0:9435).", valueName: "host:port"))
+    @Option(name: [.long, .customLong("web.listen-address")], help: ArgumentHelp("Address and port to serve on (default 0.0.0.0:9435).", valueName: "host:port"))
     var listen: String?
+
+    @Option(name: .customLong("web.config.file"), help: ArgumentHelp("TLS and basic auth for the endpoint, in the format of Prometheus's exporters.", valueName: "file"))
+    var webConfigFile: String?
 
     @Option(name: .long, help: ArgumentHelp("Series per metric at most; the rest count under container=\"other\" (default 10000).", valueName: "n"))
     var maxSeries: Int?
@@ -88,10 +97,24 @@ struct Exporter: AsyncParsableCommand {
         return s
     }
 
-    func validate() throws { _ = try settings() }
+    func validate() throws {
+        _ = try settings()
+        _ = try webConfig()
+    }
+
+    /// The endpoint's TLS and users; none without --web.config.file.
+    func webConfig() throws -> WebConfig {
+        guard let webConfigFile else { return WebConfig() }
+        do {
+            return try WebConfig.read(file: webConfigFile)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
 
     func run() async throws {
         let settings = try settings()
+        let web = try webConfig()
         let (host, port) = settings.address!
         let on = settings.collectors
         var logger = Logger(label: "swiftbpf-exporter")
@@ -123,7 +146,7 @@ struct Exporter: AsyncParsableCommand {
                     directory.learn(cgroup: id, path: String(decoding: path.prefix { $0 != 0 }, as: UTF8.self))
                 }
             }
-            try await serve(counters, host: host, port: port, logger: logger)
+            try await serve(counters, web: web, host: host, port: port, logger: logger)
             // Detached explicitly: the optimizer may end a value's lifetime
             // at its last use, and a Link released early detaches early.
             links.forEach { $0.detach() }
@@ -135,10 +158,15 @@ struct Exporter: AsyncParsableCommand {
         }
     }
 
-    func serve(_ counters: NodeCounters, host: String, port: Int, logger: Logger) async throws {
+    func serve(_ counters: NodeCounters, web: WebConfig, host: String, port: Int, logger: Logger) async throws {
         let on = counters.settings.collectors
         let router = Router()
         router.get("/metrics") { request, _ -> Response in
+            guard web.authorizes(request.headers[.authorization]) else {
+                var headers = HTTPFields()
+                headers[.wwwAuthenticate] = "Basic realm=\"swiftbpf-exporter\", charset=\"UTF-8\""
+                return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "Unauthorized\n")))
+            }
             do {
                 try counters.collect()
             } catch {
@@ -156,12 +184,14 @@ struct Exporter: AsyncParsableCommand {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         router.get("/healthz") { _, _ in "ok\n" }
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+        let app = Application(router: router, server: try web.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+                              configuration: .init(address: .hostname(host, port: port)),
                               onServerRunning: { channel in
                                   logger.info("Tracing this node: serving /metrics", metadata: [
                                       "address": "\(channel.localAddress?.description ?? "\(host):\(port)")",
                                       "collectors": "\(on.sorted().map(\.rawValue).joined(separator: ","))",
                                       "labels": "\(counters.settings.labels.map(\.rawValue).joined(separator: ","))",
+                                      "tls": "\(web.tls != nil)", "basic_auth": "\(!web.users.isEmpty)",
                                   ])
                               },
                               logger: logger)

@@ -2,6 +2,7 @@
 import BPFProbes
 import Containers
 import Foundation
+import Logging
 import Prometheus
 import ToolSupport
 
@@ -78,6 +79,7 @@ final class NodeCounters: @unchecked Sendable {
         "packet_filter_bytes_total": "Bytes seen by a pktfilter on this node, by program and outcome.",
         "packet_filter_rule_packets_total": "Packets a pktfilter rule decided, by program, rule ID and rule.",
         "packet_filter_rule_bytes_total": "Bytes a pktfilter rule decided, by program, rule ID and rule.",
+        "collector_unavailable": "1 while a collector that is on cannot read what it serves (its series are absent), with the reason.",
     ]
 
     /// The chosen workload labels of a cgroup ("" for none).
@@ -257,6 +259,16 @@ final class NodeCounters: @unchecked Sendable {
         }
     }
 
+    /// Why the packet_filter collector cannot list filters, while it can't.
+    private var packetFilterRefusal: String?
+    private let logger = Logger(label: "swiftbpf-exporter")
+
+    private func unavailable(collector: String, reason: String, _ on: Bool) {
+        let labels = [("collector", collector), ("reason", reason)]
+        let gauge = registry.makeGauge(name: "collector_unavailable", labels: labels, help: Self.help["collector_unavailable"]!)
+        if on { gauge.set(to: 1.0) } else { registry.unregisterGauge(gauge) }
+    }
+
     /// What each pktfilter series had at the last collection, by program.
     private var lastFilterValues: [UInt32: [Series: UInt64]] = [:]
 
@@ -266,7 +278,19 @@ final class NodeCounters: @unchecked Sendable {
     /// series with it.
     private func collectPacketFilters() throws(BPFError) {
         var seen: [UInt32: [Series: UInt64]] = [:]
-        for filter in PacketFilter.loaded() {
+        // Without CAP_SYS_ADMIN the kernel lists no programs: said once in
+        // the log and for as long as it lasts in collector_unavailable,
+        // not served as a node without filters.
+        let refused = Kernel.programListingRefused
+        if refused?.message != packetFilterRefusal {
+            if let old = packetFilterRefusal { unavailable(collector: "packet_filter", reason: old, false) }
+            if let refused {
+                unavailable(collector: "packet_filter", reason: refused.message, true)
+                logger.warning("packet_filter collector: \(refused.message); its series are absent (collector_unavailable)")
+            }
+            packetFilterRefusal = refused?.message
+        }
+        for filter in refused == nil ? PacketFilter.loaded() : [] {
             let id = String(filter.programID)
             var values: [Series: UInt64] = [:]
             // A filter removed between the listing and these reads is

@@ -68,6 +68,42 @@ extension Privileged {
             #expect(hostRow.map { $0.split(separator: " ", omittingEmptySubsequences: true)[1...2] == ["-", "-"] } == true, "\(hostRow ?? "no host row")")
         }
 
+        /// Cgroups planted to borrow a pod's identity: one inside another
+        /// pod's container, named like the victim's container, and the
+        /// victim's whole layout rebuilt under a directory of its own.
+        /// Only the victim's own process is counted as the victim.
+        @Test func plantedCgroupsBorrowNoIdentity() throws {
+            let node = try FakeNode()
+            let dir = try TestEnvironment.temporaryDirectory()
+            let cart = try node.pod(.containerdSystemd, namespace: "shop", name: "cart-7d9f", container: "cart")
+            let web = try node.pod(.containerdSystemd, namespace: "other", name: "web-1", container: "nginx")
+            let insideWeb = web.path + "/cri-containerd-\(cart.id).scope"
+            let elsewhere = "/swiftbpf-planted-\(UInt32.random(in: 0...UInt32.max))" + cart.path
+            try node.plant(insideWeb)
+            try node.plant(elsewhere)
+            let shop = try start("opensnoop", ["--json", "-x", "--pod", "shop/cart-7d9f"], node: node)
+            let all = try start("opensnoop", ["--json", "-x"], node: node)
+            let inCart = try Helper(), inWeb = try Helper(), planted = try Helper()
+            try node.move(inCart.pid, to: cart.path)
+            try node.move(inWeb.pid, to: insideWeb)
+            try node.move(planted.pid, to: elsewhere)
+            for (helper, name) in [(inCart, "cart"), (inWeb, "web"), (planted, "planted")] {
+                for i in 0..<3 { #expect(helper.run("open \(dir)/\(name)\(i) 0") == "err 2") }
+            }
+            usleep(300_000)
+            for run in [shop, all] { run.signal(SIGINT); #expect(run.finish() == 0, "\(run.stderr.text)") }
+
+            let ours = shop.jsonLines.filter { ($0["path"] as? String)?.hasPrefix(dir) == true }
+            #expect(ours.count == 3 && ours.allSatisfy { ($0["path"] as? String)?.contains("/cart") == true }, "\(shop.stdout.text)")
+            let every = all.jsonLines.filter { ($0["path"] as? String)?.hasPrefix(dir) == true }
+            let fromWeb = every.filter { ($0["path"] as? String)?.contains("/web") == true }
+            let fromPlanted = every.filter { ($0["path"] as? String)?.contains("/planted") == true }
+            #expect(fromWeb.count == 3 && fromWeb.allSatisfy {
+                $0["container.id"] as? String == web.id && $0["container.name"] as? String == "nginx" && $0["k8s.pod.name"] as? String == "web-1"
+            }, "\(fromWeb)")
+            #expect(fromPlanted.count == 3 && fromPlanted.allSatisfy { $0["container.id"] == nil && $0["k8s.pod.uid"] == nil }, "\(fromPlanted)")
+        }
+
         @Test func podFilterAndUnknownNames() throws {
             let node = try FakeNode()
             let dir = try TestEnvironment.temporaryDirectory()

@@ -325,5 +325,177 @@ extension Privileged {
             exporter.signal(SIGTERM)
             #expect(exporter.finish() == 0)
         }
-    }
+    
+        /// Prometheus's value for `query`, nil until it has one.
+        static func query(_ promPort: Int, _ query: String) throws -> Double? {
+            let escaped = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
+            let answer = try get("http://127.0.0.1:\(promPort)/api/v1/query?query=\(escaped)")
+            let json = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
+            let result = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first
+            return ((result?["value"] as? [Any])?.last as? String).flatMap(Double.init)
+        }
+
+        /// A CA, a server certificate for 127.0.0.1 and a client
+        /// certificate, made with openssl in `dir`.
+        static func certificates(in dir: String) throws {
+            let script = """
+            set -e; cd '\(dir)'
+            key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
+            key ca.key; openssl req -x509 -new -key ca.key -subj /CN=swiftbpf-test-ca -days 2 -out ca.crt
+            key server.key; openssl req -new -key server.key -subj /CN=localhost -out server.csr
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt 2>/dev/null
+            key client.key; openssl req -new -key client.key -subj /CN=scraper -out client.csr
+            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt 2>/dev/null
+            """
+            let made = try Command.run(["sh", "-c", script])
+            try #require(made.status == 0, "openssl: \(made.output)")
+        }
+
+        /// `--web.config.file` in exporter-toolkit's format: TLS with a
+        /// bcrypt user, scraped by a real Prometheus over TLS with the right
+        /// password (up 1) and a wrong one (up 0); curl without credentials,
+        /// with wrong ones, and over plain HTTP gets nothing; with client
+        /// certificates required, only a client with one is served.
+        @Test func endpointWithTLSAndBasicAuth() throws {
+            let node = try FakeNode()
+            let dir = try TestEnvironment.temporaryDirectory()
+            try Self.certificates(in: dir)
+            let hashed = try Command.run(["python3", "-W", "ignore", "-c",
+                                          "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))"])
+            let hash = hashed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(hashed.status == 0 && hash.hasPrefix("$2b$10$"), "bcrypt hash: \(hashed.output)")
+            // Paths relative to the file, as the toolkit reads them.
+            try """
+            tls_server_config:
+              cert_file: server.crt
+              key_file: server.key
+              min_version: TLS12
+            basic_auth_users:
+              prometheus: \(hash)
+            """.write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
+            let (exporter, port) = try Self.exporter(node: node, ["--web.config.file", dir + "/web.yaml", "--no-latency"])
+            #expect(exporter.stderr.text.contains("tls=true") && exporter.stderr.text.contains("basic_auth=true"), "\(exporter.stderr.text)")
+            let url = "https://127.0.0.1:\(port)"
+            func curl(_ args: [String]) throws -> String {
+                try Command.run(["curl", "-sS", "--max-time", "10", "--cacert", dir + "/ca.crt", "-o", "/dev/null", "-w", "%{http_code}"] + args).output
+            }
+            #expect(try curl([url + "/metrics"]) == "401")
+            #expect(try curl(["-u", "prometheus:wrong", url + "/metrics"]) == "401")
+            #expect(try curl(["-u", "nobody:s3cret", url + "/metrics"]) == "401")
+            #expect(try curl(["-u", "prometheus:s3cret", url + "/metrics"]) == "200")
+            #expect(try curl([url + "/healthz"]) == "200", "/healthz needs no credentials")
+            let challenge = try Command.run(["curl", "-sS", "-i", "--cacert", dir + "/ca.crt", url + "/metrics"]).output
+            #expect(challenge.lowercased().contains("www-authenticate: basic realm=\"swiftbpf-exporter\""), "\(challenge.prefix(300))")
+            let plain = try Command.run(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/metrics"])
+            #expect(plain.status != 0 && !plain.output.contains("200"), "plain HTTP is not served: \(plain.output)")
+            let old = try Command.run(["curl", "-sS", "--max-time", "5", "--tlsv1.1", "--tls-max", "1.1", "--cacert", dir + "/ca.crt", url + "/healthz"])
+            #expect(old.status != 0, "TLS 1.1 is refused under min_version TLS12")
+
+            let data = try TestEnvironment.temporaryDirectory()
+            let promPort = Self.freePort()
+            try """
+            global: {scrape_interval: 2s, scrape_timeout: 2s}
+            scrape_configs:
+              - job_name: good
+                scheme: https
+                tls_config: {ca_file: '\(dir)/ca.crt'}
+                basic_auth: {username: prometheus, password: s3cret}
+                static_configs: [{targets: ['127.0.0.1:\(port)']}]
+              - job_name: bad
+                scheme: https
+                tls_config: {ca_file: '\(dir)/ca.crt'}
+                basic_auth: {username: prometheus, password: guess}
+                static_configs: [{targets: ['127.0.0.1:\(port)']}]
+            """.write(toFile: data + "/prometheus.yml", atomically: true, encoding: .utf8)
+            let prometheus = try ToolRun(absolute: "/usr/bin/prometheus", [
+                "--config.file=\(data)/prometheus.yml", "--storage.tsdb.path=\(data)/tsdb",
+                "--web.listen-address=127.0.0.1:\(promPort)",
+            ])
+            defer { prometheus.signal(SIGTERM); prometheus.finish() }
+            #expect(prometheus.stderr.wait(for: "Server is ready to receive web requests", timeout: 60), "\(prometheus.stderr.text)")
+            let wants: [(String, Double)] = [("up{job=\"good\"}", 1), ("up{job=\"bad\"}", 0), ("count(syscalls_total{job=\"good\"}) > 0", -1)]
+            for (q, want) in wants {
+                var got: Double?
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline {
+                    got = try Self.query(promPort, q)
+                    if let got, want < 0 ? got > 0 : got == want { break }
+                    usleep(500_000)
+                }
+                let targets = (try? Self.get("http://127.0.0.1:\(promPort)/api/v1/targets")) ?? ""
+                #expect(got.map { want < 0 ? $0 > 0 : $0 == want } == true, "\(q) = \(String(describing: got)); targets: \(targets.prefix(1500))")
+            }
+            exporter.signal(SIGTERM)
+            #expect(exporter.finish() == 0, "\(exporter.stderr.text)")
+
+            // Client certificates required: none is refused, the CA's is served.
+            try """
+            tls_server_config:
+              cert_file: \(dir)/server.crt
+              key_file: \(dir)/server.key
+              client_auth_type: RequireAndVerifyClientCert
+              client_ca_file: ca.crt
+            """.write(toFile: dir + "/mtls.yaml", atomically: true, encoding: .utf8)
+            let (mtls, mtlsPort) = try Self.exporter(node: node, ["--web.config.file", dir + "/mtls.yaml", "--no-latency"])
+            let bare = try Command.run(["curl", "-sS", "--max-time", "5", "--cacert", dir + "/ca.crt", "https://127.0.0.1:\(mtlsPort)/metrics"])
+            #expect(bare.status != 0, "no client certificate: refused (\(bare.output.prefix(200)))")
+            #expect(try curl(["--cert", dir + "/client.crt", "--key", dir + "/client.key", "https://127.0.0.1:\(mtlsPort)/metrics"]) == "200")
+            mtls.signal(SIGTERM)
+            #expect(mtls.finish() == 0)
+        }
+
+        /// A web configuration that would protect less than it says is a
+        /// usage error naming the key, before anything loads.
+        @Test func badWebConfigsAreUsageErrors() throws {
+            let dir = try TestEnvironment.temporaryDirectory()
+            try Self.certificates(in: dir)
+            let good = "$2y$10$" + String(repeating: "a", count: 53)
+            let cases: [(String, String)] = [
+                ("http_server_config: {http2: false}\n", "'http_server_config' is not supported"),
+                ("basic_auth_users: {alice: secret}\n", "alice: give a bcrypt hash"),
+                ("basic_auth_users: {alice: '$1$abc$def'}\n", "alice: give a bcrypt hash"),
+                ("tls_server_config: {cert_file: server.crt}\n", "give both cert_file and key_file"),
+                ("tls_server_config: {cert_file: none.crt, key_file: server.key}\n", "cert_file none.crt"),
+                ("tls_server_config: {cert_file: server.crt, key_file: ca.crt}\n", "key_file ca.crt"),
+                ("tls_server_config: {cert_file: server.crt, key_file: server.key, cipher_suites: [TLS_AES_128_GCM_SHA256]}\n", "'cipher_suites' is not supported"),
+                ("tls_server_config: {cert_file: server.crt, key_file: server.key, min_version: TLS9}\n", "unknown 'TLS9'"),
+                ("tls_server_config: {cert_file: server.crt, key_file: server.key, client_auth_type: RequestClientCert}\n", "'RequestClientCert' is not supported"),
+                ("tls_server_config: {cert_file: server.crt, key_file: server.key, client_auth_type: RequireAndVerifyClientCert}\n", "needs client_ca_file"),
+                ("basic_auth_users: {alice: '\(good)'}\nextra: 1\n", "'extra' is not supported"),
+                ("[1, 2]\n", "expected a mapping"),
+            ]
+            for (i, (yaml, mention)) in cases.enumerated() {
+                let file = dir + "/w\(i).yaml"
+                try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+                let run = try ToolRun.complete("swiftbpf-exporter", ["--web.config.file", file])
+                #expect(run.status == 2 && run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(mention),
+                        "\(yaml): \(run.status) \(run.stderr)")
+            }
+        }
+
+        /// With the DaemonSet's capabilities (no CAP_SYS_ADMIN) the kernel
+        /// lists no BPF programs: the packet_filter collector says so in a
+        /// log line and in collector_unavailable, and the rest is served.
+        @Test func packetFilterCollectorSaysWhyItIsEmpty() throws {
+            let node = try FakeNode()
+            let port = Self.freePort()
+            // tracefs as the DaemonSet gets it from the node: mounted before the capabilities go.
+            let run = try ToolRun("swiftbpf-exporter", ["--listen", "127.0.0.1:\(port)", "--collectors", "files,packet_filter"], wrapper: [
+                "/usr/bin/unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; exec \"$0\" \"$@\"",
+                "/usr/bin/setpriv", "--bounding-set", "-all,+bpf,+perfmon,+dac_read_search", "--inh-caps", "-all",
+                "/usr/bin/env", "SWIFTBPF_HOST_ROOT=\(node.root)",
+            ])
+            defer { run.signal(SIGTERM); run.finish() }
+            try #require(run.stderr.wait(for: "serving /metrics", timeout: 60), "exporter started: \(run.stderr.text)")
+            let text = try Self.get("http://127.0.0.1:\(port)/metrics")
+            #expect(text.contains("collector_unavailable{collector=\"packet_filter\",reason=\"listing the kernel's BPF programs needs CAP_SYS_ADMIN\"} 1"),
+                    "\(text.prefix(800))")
+            #expect(text.contains("\nfile_opens_total") || text.contains("directories_created_total"), "the other collectors serve")
+            _ = try Self.get("http://127.0.0.1:\(port)/metrics")
+            #expect(run.stderr.wait(for: "packet_filter collector: listing the kernel's BPF programs needs CAP_SYS_ADMIN", timeout: 5))
+            #expect(run.stderr.text.components(separatedBy: "packet_filter collector:").count == 2, "said once: \(run.stderr.text)")
+        }
+}
 }

@@ -22,7 +22,7 @@ final class FakeNode {
     func pod(_ runtime: Runtime, namespace: String, name: String, container: String) throws -> (path: String, id: String, uid: String) {
         let uid = UUID().uuidString.lowercased()
         let id = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
-        let dirs: [String], bundle: String, annotations: [String: String]
+        let dirs: [String], bundle: String, cgroupsPath: String, annotations: [String: String]
         switch runtime {
         case .containerdSystemd:
             let slice = "kubepods-burstable-pod\(uid.replacingOccurrences(of: "-", with: "_")).slice"
@@ -30,6 +30,7 @@ final class FakeNode {
                     "/kubepods.slice/kubepods-burstable.slice/\(slice)",
                     "/kubepods.slice/kubepods-burstable.slice/\(slice)/cri-containerd-\(id).scope"]
             bundle = "run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json"
+            cgroupsPath = "\(slice):cri-containerd:\(id)"
             annotations = ["io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": container,
                            "io.kubernetes.cri.sandbox-name": name, "io.kubernetes.cri.sandbox-namespace": namespace,
                            "io.kubernetes.cri.sandbox-uid": uid]
@@ -37,13 +38,15 @@ final class FakeNode {
             dirs = ["/kubepods", "/kubepods/besteffort", "/kubepods/besteffort/pod\(uid)",
                     "/kubepods/besteffort/pod\(uid)/crio-\(id)"]
             bundle = "run/containers/storage/overlay-containers/\(id)/userdata/config.json"
+            cgroupsPath = dirs.last!
             annotations = ["io.kubernetes.container.name": container, "io.kubernetes.pod.name": name,
                            "io.kubernetes.pod.namespace": namespace, "io.kubernetes.pod.uid": uid]
         }
         // The runtime writes the bundle before it makes the cgroup.
         let url = URL(fileURLWithPath: root + "/" + bundle)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: ["ociVersion": "1.0.2", "annotations": annotations]).write(to: url)
+        try JSONSerialization.data(withJSONObject: ["ociVersion": "1.0.2", "annotations": annotations,
+                                                      "linux": ["cgroupsPath": cgroupsPath]]).write(to: url)
         for dir in dirs where mkdir(hierarchy.mountPoint + dir, 0o755) == 0 { made.append(dir) }
         return (dirs.last!, id, uid)
     }
@@ -56,6 +59,18 @@ final class FakeNode {
         guard mkdir(hierarchy.mountPoint + path, 0o755) == 0 else { return "" }
         made.append(path)
         return path
+    }
+
+    /// Makes `path` and any directory above it that is missing, as a
+    /// tenant with a writable cgroupfs can below its own cgroup.
+    func plant(_ path: String) throws {
+        var walked = ""
+        for component in path.split(separator: "/") {
+            walked += "/" + component
+            if mkdir(hierarchy.mountPoint + walked, 0o755) == 0 { made.append(walked) }
+        }
+        var info = stat()
+        guard stat(hierarchy.mountPoint + path, &info) == 0 else { throw POSIXError(.ENOENT) }
     }
 
     func remove(_ path: String) -> Bool {

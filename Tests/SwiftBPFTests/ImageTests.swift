@@ -5,10 +5,11 @@ import TestSupport
 import Testing
 
 /// The DaemonSet image (`make image`), run with podman the way
-/// deploy/daemonset.yaml runs it: the listed capabilities only, host PID,
-/// the node's cgroup hierarchy, tracefs, BTF and runtime state mounted
-/// read-only, a read-only root. Another container's work must show up under
-/// that container's name.
+/// deploy/daemonset.yaml runs it: the listed capabilities only, a PID
+/// namespace of its own, the node's cgroup hierarchy, tracefs, BTF and the
+/// runtime's container records (podman's here) mounted read-only, a
+/// read-only root. Another container's work must show up under that
+/// container's name.
 extension Privileged {
     @Suite struct Image {
         init() throws { _ = try Privileged() }
@@ -29,12 +30,12 @@ extension Privileged {
             let port = Privileged.Exporter.freePort()
             let name = "swbpf-exporter-\(UInt32.random(in: 0...UInt32.max))"
             let run = try Command.run(Privileged.Containers.podman + [
-                "run", "-d", "--name", name, "--pid=host", "--network=host", "--read-only",
+                "run", "-d", "--name", name, "--network=host", "--read-only",
                 "--cap-drop=ALL", "--cap-add=BPF,PERFMON,DAC_READ_SEARCH", "--security-opt", "seccomp=unconfined",
                 "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000",
                 "-v", "/sys/kernel/btf:/sys/kernel/btf:ro", "-v", "\(tracefs):/sys/kernel/tracing:ro",
                 "-v", "\(cgroup):/host/sys/fs/cgroup:ro", "-e", "SWIFTBPF_CGROUP_MOUNT=/host/sys/fs/cgroup",
-                "-v", "/var/lib/containers:/host/var/lib/containers:ro", "-v", "/run/containers:/host/run/containers:ro",
+                "-v", "/var/lib/containers/storage/overlay-containers:/host/var/lib/containers/storage/overlay-containers:ro",
                 Self.image, "--listen", "127.0.0.1:\(port)",
             ])
             try #require(run.status == 0, "podman run: \(run.output)")

@@ -75,9 +75,9 @@ import Testing
                 "io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": "cart",
                 "io.kubernetes.cri.sandbox-name": "cart-7d9f", "io.kubernetes.cri.sandbox-namespace": "shop",
                 "io.kubernetes.cri.sandbox-uid": Self.uid,
-            ]],
+            ], "linux": ["cgroupsPath": "/kubepods/burstable/pod\(Self.uid)/\(Self.id)"]],
         ])
-        let w = state.named(CgroupLayout.workload(ofPath: "/kubepods/burstable/pod\(Self.uid)/\(Self.id)"))
+        let w = state.workload(ofPath: "/kubepods/burstable/pod\(Self.uid)/\(Self.id)")
         #expect(w.container == Container(runtime: .containerd, id: Self.id, name: "cart"))
         #expect(w.pod == Pod(uid: Self.uid, name: "cart-7d9f", namespace: "shop"))
         #expect(state.knownContainers() == [Container(runtime: .containerd, id: Self.id, name: "cart")])
@@ -88,9 +88,9 @@ import Testing
             "run/containers/storage/overlay-containers/\(Self.id)/userdata/config.json": ["annotations": [
                 "io.kubernetes.container.name": "postgres", "io.kubernetes.pod.name": "db-0",
                 "io.kubernetes.pod.namespace": "shop", "io.kubernetes.pod.uid": Self.uid,
-            ]],
+            ], "linux": ["cgroupsPath": "kubepods-besteffort-pod\(Self.slicedUID).slice:crio:\(Self.id)"]],
         ])
-        let w = state.named(CgroupLayout.workload(ofPath: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod\(Self.slicedUID).slice/crio-\(Self.id).scope"))
+        let w = state.workload(ofPath: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod\(Self.slicedUID).slice/crio-\(Self.id).scope")
         #expect(w.container == Container(runtime: .crio, id: Self.id, name: "postgres"))
         #expect(w.pod == Pod(uid: Self.uid, name: "db-0", namespace: "shop"))
     }
@@ -100,20 +100,72 @@ import Testing
         let state = try Self.node([
             "var/lib/containers/storage/overlay-containers/containers.json": [["id": Self.id, "names": ["web"]]],
             // podman's own bundle carries no names; its record does
-            "run/containers/storage/overlay-containers/\(Self.id)/userdata/config.json": ["annotations": ["io.container.manager": "libpod"]],
+            "var/lib/containers/storage/overlay-containers/\(Self.id)/userdata/config.json": [
+                "annotations": ["io.container.manager": "libpod"], "linux": ["cgroupsPath": "/libpod_parent/libpod-\(Self.id)"]],
             "var/lib/docker/containers/\(other)/config.v2.json": ["ID": other, "Name": "/cache"],
+            "run/containerd/io.containerd.runtime.v2.task/moby/\(other)/config.json": ["linux": ["cgroupsPath": "system.slice:docker:\(other)"]],
         ])
-        #expect(state.named(CgroupLayout.workload(ofPath: "/libpod_parent/libpod-\(Self.id)")).container?.name == "web")
-        #expect(state.named(CgroupLayout.workload(ofPath: "/system.slice/docker-\(other).scope")).container?.name == "cache")
+        #expect(state.workload(ofPath: "/libpod_parent/libpod-\(Self.id)").container?.name == "web")
+        #expect(state.workload(ofPath: "/system.slice/docker-\(other).scope").container?.name == "cache")
         #expect(Set(state.knownContainers()) == [Container(runtime: .podman, id: Self.id, name: "web"),
                                                  Container(runtime: .docker, id: other, name: "cache")])
     }
 
     @Test func noStateMeansShortIDOnly() throws {
         let state = try Self.node([:])
-        let w = state.named(CgroupLayout.workload(ofPath: "/kubepods/pod\(Self.uid)/\(Self.id)"))
+        let w = state.workload(ofPath: "/kubepods/pod\(Self.uid)/\(Self.id)")
         #expect(w.container?.name == nil && w.container?.shortID == String(Self.id.prefix(12)))
         #expect(w.pod?.name == nil)
+    }
+
+    @Test(arguments: [
+        ("/libpod_parent/libpod-\(id)", "/libpod_parent/libpod-\(id)"),
+        ("/kubepods//burstable/pod\(uid)/\(id)/", "/kubepods/burstable/pod\(uid)/\(id)"),
+        ("machine.slice:libpod:\(id)", "/machine.slice/libpod-\(id).scope"),
+        ("kubepods-burstable-pod\(slicedUID).slice:cri-containerd:\(id)",
+         "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(slicedUID).slice/cri-containerd-\(id).scope"),
+        (":docker:\(id)", "/system.slice/docker-\(id).scope"),
+        ("-.slice:crio:\(id)", "/crio-\(id).scope"),
+    ])
+    func ociCgroupsPaths(oci: String, path: String) {
+        #expect(RuntimeState.cgroupPath(ociCgroupsPath: oci) == path)
+    }
+
+    @Test(arguments: ["", "relative/path", "/a/../b", "a.slice:x", "notaslice:p:n", "a--b.slice:p:n", "a.slice:p:", "a.slice:p/q:n"])
+    func badOCICgroupsPaths(oci: String) {
+        #expect(RuntimeState.cgroupPath(ociCgroupsPath: oci) == nil)
+    }
+
+    /// A tenant that can write its cgroupfs names a sub-cgroup like another
+    /// container (or makes that layout where it has a delegated subtree):
+    /// the victim's name and pod are never borrowed.
+    @Test func plantedCgroupsBorrowNothing() throws {
+        let victim = Self.id, tenant = String(repeating: "ef56", count: 16)
+        let tenantUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        let state = try Self.node([
+            "run/containerd/io.containerd.runtime.v2.task/k8s.io/\(victim)/config.json": ["annotations": [
+                "io.kubernetes.cri.container-name": "vault", "io.kubernetes.cri.sandbox-name": "vault-0",
+                "io.kubernetes.cri.sandbox-namespace": "secrets", "io.kubernetes.cri.sandbox-uid": Self.uid,
+            ], "linux": ["cgroupsPath": "kubepods-pod\(Self.slicedUID).slice:cri-containerd:\(victim)"]],
+            "run/containerd/io.containerd.runtime.v2.task/k8s.io/\(tenant)/config.json": ["annotations": [
+                "io.kubernetes.cri.container-name": "app", "io.kubernetes.cri.sandbox-name": "app-1",
+                "io.kubernetes.cri.sandbox-namespace": "tenant", "io.kubernetes.cri.sandbox-uid": tenantUID,
+            ], "linux": ["cgroupsPath": "kubepods-pod\(tenantUID.replacingOccurrences(of: "-", with: "_")).slice:cri-containerd:\(tenant)"]],
+        ])
+        let tenantPath = "/kubepods.slice/kubepods-pod\(tenantUID.replacingOccurrences(of: "-", with: "_")).slice/cri-containerd-\(tenant).scope"
+        let victimPath = "/kubepods.slice/kubepods-pod\(Self.slicedUID).slice/cri-containerd-\(victim).scope"
+        #expect(state.workload(ofPath: victimPath).container?.name == "vault")
+        // Inside the tenant's container: the tenant's, whatever it is named.
+        for planted in ["/cri-containerd-\(victim).scope", "/kubepods-pod\(Self.slicedUID).slice/cri-containerd-\(victim).scope",
+                        "/docker/\(victim)", "/a/b/libpod-\(victim)"] {
+            let w = state.workload(ofPath: tenantPath + planted)
+            #expect(w.container?.id == tenant && w.container?.name == "app" && w.pod?.name == "app-1", "\(planted): \(w)")
+        }
+        // The victim's layout rebuilt elsewhere (a delegated subtree): nobody's.
+        for planted in ["/user.slice/user-1000.slice/user@1000.service" + victimPath, "/tenant" + victimPath,
+                        "/kubepods.slice/kubepods-pod\(Self.slicedUID).slice/extra/cri-containerd-\(victim).scope"] {
+            #expect(state.workload(ofPath: planted).isEmpty, "\(planted)")
+        }
     }
 
     @Test func selectorsCombineKindsWithAnd() {

@@ -83,6 +83,30 @@ import ToolSupport
         #expect(throws: ContainedFile.Refused.self) { try ContainedFile.openMapped(pid: getpid(), start: 1, end: 2) }
     }
 
+    /// A file the process maps that is not ELF (or is crafted past
+    /// reading): its frames stay unnamed, the file is read once whatever
+    /// the number of frames, and it is listed once, with why.
+    @Test func aBadFileIsSkippedAndNamedOnce() throws {
+        let proc = try TestEnvironment.temporaryDirectory()
+        let pid: Int32 = 4242
+        try FileManager.default.createDirectory(atPath: "\(proc)/\(pid)/root/lib", withIntermediateDirectories: true)
+        let bad = "\(proc)/\(pid)/root/lib/libbad.so"
+        try Data("\u{7f}ELF but not really".utf8).write(to: URL(fileURLWithPath: bad))
+        var st = stat()
+        #expect(stat(bad, &st) == 0)
+        let device = ContainedFile.deviceName(UInt64(st.st_dev))
+        try "7f0000000000-7f0000010000 r-xp 00000000 \(device) \(st.st_ino)    /lib/libbad.so\n"
+            .write(toFile: "\(proc)/\(pid)/maps", atomically: false, encoding: .utf8)
+        let symbolizer = Symbolizer(kernelSymbols: false, procRoot: proc)
+        for offset: UInt64 in [0x10, 0x200, 0x3000] {
+            let frame = symbolizer.userFrame(0x7f00_0000_0000 + offset, pid: pid)
+            #expect(frame.function == nil && frame.module == "libbad.so", "\(frame)")
+        }
+        let listed = symbolizer.unreadableFiles
+        #expect(listed.count == 1 && listed.first?.path == "/lib/libbad.so", "\(listed)")
+        #expect(listed.first?.reason.contains("not an ELF file") == true, "\(listed)")
+    }
+
     @Test func theFallbackWalkRefusesEverySymlink() throws {
         let root = try Self.plantedRoot()
         let fd = open(root, O_RDONLY | O_DIRECTORY)
@@ -157,6 +181,9 @@ import ToolSupport
             }),
             ("a symbol table longer than its data", { e in
                 for s in e.sections where s.type == 2 || s.type == 11 { e.put(s.header + 0x20, UInt64(Int32.max) * 24) }
+            }),
+            ("a section type with its top bit set (a user type, 0x80000000 up)", { e in
+                for s in e.sections { e.put32(s.header + 4, 0x8000_0000 | UInt32(s.type)) }
             }),
             ("a build-ID note longer than its section", { e in
                 for s in e.sections where s.type == 7 && s.size >= 16 { e.put32(s.offset + 4, 0xFFFF_FFF0) }

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
-import BPFProbes
-
 /// A rule written the short way on pktfilter's command line was not valid.
-struct RuleSyntaxError: Error, CustomStringConvertible {
-    let description: String
+public struct RuleSyntaxError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// pktfilter's short forms for rules; the library takes `PacketRule`s.
@@ -13,7 +11,7 @@ extension PacketRule {
     /// Parses the short form: "icmp" (ICMP and ICMPv6), "icmp:8" (an ICMP
     /// type: IPv4's), "icmp6", "icmp6:128" (an ICMPv6 type), "tcp", "tcp:22",
     /// "udp:1000-2000" (destination ports), "any".
-    init(_ spec: String, action: Action) throws(RuleSyntaxError) {
+    public init(_ spec: String, action: Action) throws(RuleSyntaxError) {
         let parts = spec.lowercased().split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let names: [String: (Proto, Int)] = ["any": (.any, 0), "icmp": (.icmp, 0), "icmp6": (.icmp, 6), "icmpv6": (.icmp, 6),
                                              "tcp": (.tcp, 0), "udp": (.udp, 0)]
@@ -37,7 +35,7 @@ extension PacketRule {
     }
 
     /// "22" or "1000-2000".
-    static func ports(_ text: String) throws(RuleSyntaxError) -> ClosedRange<UInt16> {
+    public static func ports(_ text: String) throws(RuleSyntaxError) -> ClosedRange<UInt16> {
         let ends = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { decimal(String($0), max: 65535) }
         guard let lo = ends.first ?? nil, let hi = ends.last ?? nil, lo <= hi, lo > 0 else {
             throw RuleSyntaxError(description: "bad port '\(text)' (1-65535, or a range like 1000-2000)")
