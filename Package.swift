@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "sysnoop", targets: ["sysnoop"]),
         .executable(name: "bashreadline", targets: ["bashreadline"]),
         .executable(name: "pktfilter", targets: ["pktfilter"]),
+        .executable(name: "egressguard", targets: ["egressguard"]),
         .executable(name: "vfsstat", targets: ["vfsstat"]),
         .executable(name: "filelife", targets: ["filelife"]),
         .executable(name: "profile", targets: ["profile"]),
@@ -150,6 +151,9 @@ let package = Package(
             dependencies: ["BPFProbes", "ToolSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
+        // Enforcers at a workload's cgroup.
+        .executableTarget(name: "egressguard", dependencies: ["BPFProbes", "ToolSupport", "Containers"]),
+
         // The fleet's agent: nodestats.bpf.c's counters per container and
         // pod, served to Prometheus.
         .executableTarget(
@@ -203,6 +207,7 @@ let package = Package(
                 "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
                 "vfsstat", "filelife", "profile", "offcputime", "stackcount", "exitsnoop", "sigsnoop", "killsnoop", "oomkill",
+                "egressguard",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             plugins: ["BPFProbeCompiler"]

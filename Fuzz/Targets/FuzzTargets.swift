@@ -186,6 +186,8 @@ func fuzzRuntimeState(_ data: UnsafeRawBufferPointer) {
     let id = String(repeating: "ab12", count: 16)
     let root = FuzzScratch.root
     for (dir, name) in [("run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)", "config.json"),
+                        ("run/containers/storage/overlay-containers/\(id)/userdata", "config.json"),
+                        ("var/lib/containers/storage/overlay-containers/\(id)/userdata", "config.json"),
                         ("var/lib/containers/storage/overlay-containers", "containers.json"),
                         ("var/lib/docker/containers/\(id)", "config.v2.json")] {
         try? FileManager.default.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
@@ -193,8 +195,11 @@ func fuzzRuntimeState(_ data: UnsafeRawBufferPointer) {
     }
     let state = RuntimeState(root: root)
     let w = state.workload(ofPath: path)
-    if let c = w.container, c.name != nil, let recorded = state.recordedCgroup(of: c.id) {
-        check(path == recorded || path.hasPrefix(recorded + "/"), "a named container's path is under its recorded cgroup")
+    if let c = w.container {
+        // (the path as the hierarchy would give it: empty components dropped)
+        let clean = "/" + path.split(separator: "/").joined(separator: "/")
+        let recorded = state.recordedCgroup(of: c.id)
+        check(recorded.map { clean == $0 || clean.hasPrefix($0 + "/") } == true, "a container's path is under its recorded cgroup")
     }
     sink(state.knownContainers())
     if let p = RuntimeState.cgroupPath(ociCgroupsPath: path) {

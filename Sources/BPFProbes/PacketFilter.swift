@@ -467,44 +467,7 @@ public final class PacketFilter: Sendable {
     /// network namespace cannot hold the lock and block edits. Linux 5.7+
     /// (UDP sockets in socket maps).
     func withEditLock<T>(_ body: () throws(BPFError) -> T) throws(BPFError) -> T {
-        // A socket map takes a UDP socket once it is bound (hashed): to a
-        // port the kernel picks, for the few milliseconds of the edit.
-        var fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var bound: Int32 = -1
-        if fd >= 0 {
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-        if bound != 0 {
-            if fd >= 0 { close(fd) }
-            fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            var a = sockaddr_in6()
-            a.sin6_family = sa_family_t(AF_INET6)
-            if fd >= 0 {
-                bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            }
-        }
-        guard fd >= 0, bound == 0 else {
-            let e = errno
-            if fd >= 0 { close(fd) }
-            throw BPFError.system("cannot create the edit lock's socket", e)
-        }
-        defer { close(fd) }
-        let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
-        while true {
-            do {
-                try editLock.update(0, UInt64(fd), flags: .noExist)
-                break
-            } catch where error.errno == .fileExists {
-                guard DispatchTime.now().uptimeNanoseconds < deadline else {
-                    throw BPFError(.busy, "another pktfilter has been editing filter \(programID) for 10 s", errno: .resourceBusy)
-                }
-                usleep(2_000)
-            }
-        }
-        defer { _ = try? editLock.delete(0) }
-        return try body()
+        try EditLock.holding(editLock, busy: "another pktfilter has been editing filter \(programID) for 10 s", body)
     }
 
     /// Rebuilds the address maps from the active rules (plus one being

@@ -20,17 +20,14 @@ public struct RuntimeState: Sendable {
     /// container is named (its name, its pod's name and namespace) only
     /// when the runtime's own record of that container's cgroup, the
     /// `linux.cgroupsPath` of its OCI bundle, is the path's directory. A
-    /// path whose container the runtime records elsewhere is attributed
-    /// to nothing; a container the runtimes keep no bundle for keeps its
-    /// ID from the path, with no names.
+    /// path whose container no runtime records there (elsewhere, or not
+    /// at all) is attributed to nothing: not even its ID is taken from the
+    /// path. A pod's own cgroup (no container) keeps the pod's UID from
+    /// the path, with no names.
     public func workload(ofPath path: String) -> Workload {
         let (claimed, scope) = CgroupLayout.workloadAndScope(ofPath: path)
         guard let container = claimed.container else { return claimed }
-        guard let recorded = recordedCgroup(of: container.id) else {
-            return Workload(container: Container(runtime: container.runtime, id: container.id),
-                            pod: claimed.pod.map { Pod(uid: $0.uid) })
-        }
-        guard recorded == scope else { return Workload() }
+        guard let recorded = recordedCgroup(of: container.id), recorded == scope else { return Workload() }
         return named(claimed)
     }
 
@@ -136,12 +133,19 @@ public struct RuntimeState: Sendable {
         for (path, runtime) in candidates {
             guard let json = readJSON(path) as? [String: Any], let a = json["annotations"] as? [String: String] else { continue }
             if a["io.container.manager"] == "libpod" { return nil }  // podman's bundle: names are in its records
-            return Annotations(
-                runtime: runtime,
-                containerName: a["io.kubernetes.cri.container-name"] ?? a["io.kubernetes.container.name"],
-                podName: a["io.kubernetes.cri.sandbox-name"] ?? a["io.kubernetes.pod.name"],
-                podNamespace: a["io.kubernetes.cri.sandbox-namespace"] ?? a["io.kubernetes.pod.namespace"],
-                podUID: a["io.kubernetes.cri.sandbox-uid"] ?? a["io.kubernetes.pod.uid"])
+            // Each runtime's own keys only: CRI-O copies a pod's own
+            // annotations into its bundles, so a tenant can write
+            // containerd's keys there.
+            switch runtime {
+            case .crio:
+                return Annotations(runtime: runtime, containerName: a["io.kubernetes.container.name"],
+                                   podName: a["io.kubernetes.pod.name"], podNamespace: a["io.kubernetes.pod.namespace"],
+                                   podUID: a["io.kubernetes.pod.uid"])
+            default:
+                return Annotations(runtime: runtime, containerName: a["io.kubernetes.cri.container-name"],
+                                   podName: a["io.kubernetes.cri.sandbox-name"], podNamespace: a["io.kubernetes.cri.sandbox-namespace"],
+                                   podUID: a["io.kubernetes.cri.sandbox-uid"])
+            }
         }
         return nil
     }

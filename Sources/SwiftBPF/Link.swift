@@ -16,6 +16,7 @@ public final class Link: Sendable, CustomStringConvertible {
         case uprobe(binary: String, function: String, isReturn: Bool)
         case xdp(interface: String, mode: String)
         case perfEvent(event: String, cpu: Int32)
+        case cgroup(path: String, hook: String)
         case other(String)
     }
 
@@ -84,6 +85,7 @@ public final class Link: Sendable, CustomStringConvertible {
         case .uprobe(let b, let f, let r): "\(program.name) → \(r ? "uretprobe" : "uprobe") \(b):\(f)"
         case .xdp(let i, let m): "\(program.name) → XDP \(i) (\(m))"
         case .perfEvent(let e, let cpu): "\(program.name) → perf event \(e) on CPU \(cpu)"
+        case .cgroup(let p, let h): "\(program.name) → \(h) of cgroup \(p)"
         case .other(let s): "\(program.name) → \(s)"
         }
     }

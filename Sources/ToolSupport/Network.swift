@@ -145,10 +145,31 @@ public final class NetworkNamespaceOwners: Sendable {
     }
 
     /// The cgroup v2 ID of a process, from its path in /proc/PID/cgroup.
+    /// The kernel writes cgroup names as they are, and a workload names its
+    /// own cgroups: a name may hold a newline and a forged `0::/...` line.
+    /// The unified hierarchy's line comes last and runs to the end, so each
+    /// `0::` line start gives a candidate path to the end; the one taken is
+    /// the one whose cgroup.procs lists the process.
     func cgroupID(ofProcess pid: String) -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
-        return directory.hierarchy.id(of: String(line.dropFirst(3)))
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8), let number = Int32(pid) else { return nil }
+        let body = text.hasSuffix("\n") ? Substring(text.dropLast()) : Substring(text)
+        var candidates: [String] = []
+        var index = body.startIndex
+        while index < body.endIndex {
+            if body[index...].hasPrefix("0::") { candidates.append(String(body[body.index(index, offsetBy: 3)...])) }
+            guard let newline = body[index...].firstIndex(of: "\n") else { break }
+            index = body.index(after: newline)
+        }
+        if candidates.count == 1, let path = candidates.first { return directory.hierarchy.id(of: path) }
+        for path in candidates where Self.lists(directory.hierarchy.mountPoint + path + "/cgroup.procs", pid: number) {
+            return directory.hierarchy.id(of: path)
+        }
+        return nil
+    }
+
+    static func lists(_ procs: String, pid: Int32) -> Bool {
+        guard let text = try? String(contentsOfFile: procs, encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { Int32($0) == pid }
     }
 }
 

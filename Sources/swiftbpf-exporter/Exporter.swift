@@ -162,10 +162,15 @@ struct Exporter: AsyncParsableCommand {
         let on = counters.settings.collectors
         let router = Router()
         router.get("/metrics") { request, _ -> Response in
-            guard web.authorizes(request.headers[.authorization]) else {
+            switch await web.auth.check(request.headers[.authorization]) {
+            case .allowed:
+                break
+            case .denied:
                 var headers = HTTPFields()
                 headers[.wwwAuthenticate] = "Basic realm=\"swiftbpf-exporter\", charset=\"UTF-8\""
                 return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "Unauthorized\n")))
+            case .busy:
+                return Response(status: .tooManyRequests, body: .init(byteBuffer: ByteBuffer(string: "Too many credential checks at once\n")))
             }
             do {
                 try counters.collect()

@@ -30,7 +30,10 @@ struct WebConfig {
 
     var tls: TLSConfiguration?
     /// User name → bcrypt hash; empty: no authentication.
-    var users: [String: String] = [:]
+    var users: [String: String] = [:] {
+        didSet { auth = BasicAuth(users: users) }
+    }
+    private(set) var auth = BasicAuth(users: [:])
 
     static let keys = ["tls_server_config", "basic_auth_users"]
     static let tlsKeys = ["cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version"]
@@ -58,12 +61,17 @@ struct WebConfig {
 
         if let users = map["basic_auth_users"] {
             guard let users = users as? [String: Any] else { throw invalid("basic_auth_users: give a mapping of user: bcrypt hash") }
+            var checked: [String: String] = [:]
             for (user, hash) in users.sorted(by: { $0.key < $1.key }) {
+                guard !user.isEmpty, !user.contains(":") else {
+                    throw invalid("basic_auth_users: '\(user)': a user name is not empty and has no ':' (basic auth splits at the first)")
+                }
                 guard let hash = hash as? String, isBcrypt(hash) else {
                     throw invalid("basic_auth_users: \(user): give a bcrypt hash ($2y$, $2b$ or $2a$, 60 characters)")
                 }
-                config.users[user] = hash
+                checked[user] = hash
             }
+            config.users = checked
         }
 
         guard let tlsValue = map["tls_server_config"] else { return config }
@@ -134,23 +142,68 @@ struct WebConfig {
         let b = Array(s.utf8)
         guard b.count == 60, b[0] == UInt8(ascii: "$"), b[1] == UInt8(ascii: "2"),
               [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "y")].contains(b[2]), b[3] == UInt8(ascii: "$"),
-              let cost = Int(String(decoding: b[4..<6], as: UTF8.self)), (4...31).contains(cost), b[6] == UInt8(ascii: "$") else { return false }
+              b[4...5].allSatisfy({ $0 >= 48 && $0 <= 57 }), let cost = Int(String(decoding: b[4..<6], as: UTF8.self)),
+              (4...31).contains(cost), b[6] == UInt8(ascii: "$") else { return false }
         return b[7...].allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 46 || $0 == 47 }
     }
 
-    /// Whether an `Authorization` header names a user of the file with
-    /// their password. Always true when the file names no users. An
-    /// unknown user costs a hash too, so timing does not tell users apart.
-    func authorizes(_ header: String?) -> Bool {
-        guard !users.isEmpty else { return true }
-        guard let header, header.count < 4096, header.lowercased().hasPrefix("basic "),
+}
+
+/// Basic authentication against bcrypt hashes, off the server's threads:
+/// each check costs one bcrypt (tens of milliseconds at cost 10), so checks
+/// run on a queue of their own, at most two at a time; a request that would
+/// wait for a third is answered 429 at once, so a flood of bad passwords
+/// cannot hold the server's threads (or /healthz) hostage. A header that
+/// passed is remembered (up to 64) and passes again without a hash. An
+/// unknown user costs a hash of the file's highest cost, so timing does not
+/// tell users apart.
+final class BasicAuth: @unchecked Sendable {
+    enum Answer { case allowed, denied, busy }
+
+    let users: [String: String]
+    private let decoy: String
+    private let lock = NSLock()
+    private var inFlight = 0
+    private var accepted: Set<String> = []
+    private let queue = DispatchQueue(label: "swiftbpf-exporter.bcrypt", attributes: .concurrent)
+    static let concurrentChecks = 2
+
+    init(users: [String: String]) {
+        self.users = users
+        let cost = users.values.compactMap { Int(String($0.dropFirst(4).prefix(2))) }.max() ?? 10
+        decoy = String(format: "$2y$%02d$", cost) + String(repeating: "a", count: 53)
+    }
+
+    func check(_ header: String?) async -> Answer {
+        guard !users.isEmpty else { return .allowed }
+        guard let header, header.utf8.count < 4096, header.lowercased().hasPrefix("basic "),
               let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") else { return false }
+              let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") else { return .denied }
         let user = String(pair[..<colon]), password = String(pair[pair.index(after: colon)...])
-        // A hash of cost 10 that matches nothing: the same work for an unknown user.
-        let decoy = "$2y$10$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        // A NUL would end the password early for crypt: never a match.
+        guard !password.utf8.contains(0) else { return .denied }
+        let admitted: Bool = lock.withLock {
+            if accepted.contains(header) { return true }
+            return false
+        }
+        if admitted { return .allowed }
+        let started: Bool = lock.withLock {
+            guard inFlight < Self.concurrentChecks else { return false }
+            inFlight += 1
+            return true
+        }
+        guard started else { return .busy }
         let hash = users[user]
-        let matches = swiftbpf_bcrypt_matches(password, hash ?? decoy) == 1
-        return hash != nil && matches
+        let matches = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            queue.async { [decoy] in done.resume(returning: swiftbpf_bcrypt_matches(password, hash ?? decoy) == 1) }
+        }
+        lock.withLock {
+            inFlight -= 1
+            if hash != nil && matches {
+                if accepted.count >= 64 { accepted.removeAll() }
+                accepted.insert(header)
+            }
+        }
+        return hash != nil && matches ? .allowed : .denied
     }
 }

@@ -385,6 +385,15 @@ extension Privileged {
             #expect(try curl(["-u", "nobody:s3cret", url + "/metrics"]) == "401")
             #expect(try curl(["-u", "prometheus:s3cret", url + "/metrics"]) == "200")
             #expect(try curl([url + "/healthz"]) == "200", "/healthz needs no credentials")
+            // A flood of wrong passwords: checks past two at a time are
+            // answered 429 at once (they never queue on the server's
+            // threads); the right password still passes afterwards.
+            let flood = try Command.run(["curl", "-s", "--parallel", "--parallel-immediate", "--parallel-max", "30", "-w", "%{http_code}\n",
+                                         "--cacert", dir + "/ca.crt", "-u", "prometheus:guess"]
+                                        + (0..<30).flatMap { _ in ["-o", "/dev/null", url + "/metrics"] })
+            let codes = flood.output.split(separator: "\n").map(String.init)
+            #expect(codes.count == 30 && codes.allSatisfy { $0 == "401" || $0 == "429" } && codes.contains("429"), "\(codes)")
+            #expect(try curl(["-u", "prometheus:s3cret", url + "/metrics"]) == "200")
             let challenge = try Command.run(["curl", "-sS", "-i", "--cacert", dir + "/ca.crt", url + "/metrics"]).output
             #expect(challenge.lowercased().contains("www-authenticate: basic realm=\"swiftbpf-exporter\""), "\(challenge.prefix(300))")
             let plain = try Command.run(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/metrics"])
@@ -463,6 +472,8 @@ extension Privileged {
                 ("tls_server_config: {cert_file: server.crt, key_file: server.key, client_auth_type: RequestClientCert}\n", "'RequestClientCert' is not supported"),
                 ("tls_server_config: {cert_file: server.crt, key_file: server.key, client_auth_type: RequireAndVerifyClientCert}\n", "needs client_ca_file"),
                 ("basic_auth_users: {alice: '\(good)'}\nextra: 1\n", "'extra' is not supported"),
+                ("basic_auth_users: {'a:b': '\(good)'}\n", "has no ':'"),
+                ("basic_auth_users: {alice: '$2y$+9$\(String(repeating: "a", count: 53))'}\n", "alice: give a bcrypt hash"),
                 ("[1, 2]\n", "expected a mapping"),
             ]
             for (i, (yaml, mention)) in cases.enumerated() {

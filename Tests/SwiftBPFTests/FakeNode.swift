@@ -51,11 +51,15 @@ final class FakeNode {
         return (dirs.last!, id, uid)
     }
 
-    /// A podman-style container cgroup with no state behind it (named by
-    /// its short ID only), made now and removed by `remove`.
+    /// A podman-style container cgroup whose runtime record gives no name
+    /// (so it is known by its short ID only), made now and removed by
+    /// `remove`.
     func bareContainer() -> String {
         let id = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
         let path = "/libpod-\(id)"
+        let record = URL(fileURLWithPath: root + "/var/lib/containers/storage/overlay-containers/\(id)/userdata/config.json")
+        guard (try? FileManager.default.createDirectory(at: record.deletingLastPathComponent(), withIntermediateDirectories: true)) != nil,
+              (try? JSONSerialization.data(withJSONObject: ["linux": ["cgroupsPath": path]]).write(to: record)) != nil else { return "" }
         guard mkdir(hierarchy.mountPoint + path, 0o755) == 0 else { return "" }
         made.append(path)
         return path

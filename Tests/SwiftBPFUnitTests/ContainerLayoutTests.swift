@@ -111,11 +111,32 @@ import Testing
                                                  Container(runtime: .docker, id: other, name: "cache")])
     }
 
-    @Test func noStateMeansShortIDOnly() throws {
-        let state = try Self.node([:])
-        let w = state.workload(ofPath: "/kubepods/pod\(Self.uid)/\(Self.id)")
+    /// No runtime records the container: the path alone names nothing, not
+    /// even an ID (anyone with a delegated subtree can write that path).
+    /// A record without names gives the ID alone.
+    @Test func noRecordMeansNoContainer() throws {
+        let bare = try Self.node([:])
+        #expect(bare.workload(ofPath: "/kubepods/pod\(Self.uid)/\(Self.id)").container == nil)
+        #expect(bare.workload(ofPath: "/system.slice/docker-\(Self.id).scope").isEmpty)
+        let unnamed = try Self.node([
+            "var/lib/containers/storage/overlay-containers/\(Self.id)/userdata/config.json": ["linux": ["cgroupsPath": "/libpod_parent/libpod-\(Self.id)"]],
+        ])
+        let w = unnamed.workload(ofPath: "/libpod_parent/libpod-\(Self.id)")
         #expect(w.container?.name == nil && w.container?.shortID == String(Self.id.prefix(12)))
-        #expect(w.pod?.name == nil)
+    }
+
+    /// CRI-O copies a pod's annotations into its bundles: containerd's keys
+    /// written there by a tenant name nothing.
+    @Test func eachRuntimeReadsItsOwnKeysOnly() throws {
+        let state = try Self.node([
+            "run/containers/storage/overlay-containers/\(Self.id)/userdata/config.json": ["annotations": [
+                "io.kubernetes.cri.container-name": "vault", "io.kubernetes.cri.sandbox-name": "vault-0",
+                "io.kubernetes.cri.sandbox-namespace": "secrets",
+                "io.kubernetes.container.name": "POD", "io.kubernetes.pod.name": "tenant-1", "io.kubernetes.pod.namespace": "tenant",
+            ], "linux": ["cgroupsPath": "/kubepods/besteffort/pod\(Self.uid)/crio-\(Self.id)"]],
+        ])
+        let w = state.workload(ofPath: "/kubepods/besteffort/pod\(Self.uid)/crio-\(Self.id)")
+        #expect(w.container?.name == "POD" && w.pod?.name == "tenant-1" && w.pod?.namespace == "tenant", "\(w)")
     }
 
     @Test(arguments: [

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import ArgumentParser
+import BPFProbes
+import Containers
+import Foundation
+import SwiftBPF
+import ToolSupport
+
+@main
+struct EgressGuardTool: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "egressguard",
+        abstract: "Allow a container, pod or cgroup to connect and send only where rules say; report every decision.",
+        discussion: """
+        An allow-list for one workload's outbound traffic, enforced in the kernel at \
+        its cgroup: connect() (TCP, connected UDP) and sendmsg() (unconnected UDP) \
+        to a destination no rule allows fail with EPERM in the caller; packets of raw \
+        and ICMP sockets to one are dropped. Nothing is allowed that no rule names, \
+        loopback included. A deny rule wins over any allow. Each decision is printed \
+        (and counted in the kernel). --audit lets everything through and reports \
+        would-deny instead. The policy lifts when egressguard stops, SIGKILL included.
+
+        Rules: PROTO[:PORTS][@CIDR], PROTO one of tcp, udp, icmp, any; without \
+        @CIDR any address. Rules change while it runs: egressguard allow|deny|list|\
+        delete with the same --container, --pod or --cgroup.
+
+        Examples:
+          egressguard --container web --allow tcp:443@10.96.0.0/12 --allow udp:53@10.96.0.10
+          egressguard --pod api --namespace shop --allow-loopback --allow tcp:5432@10.0.3.7 --audit
+          egressguard allow tcp:8080@10.0.0.0/8 --container web
+          egressguard list --container web
+        """,
+        subcommands: [Run.self, Allow.self, Deny.self, List.self, Delete.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Where the guard goes: a container's cgroup, a pod's, or a cgroup v2
+/// directory.
+struct Target: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The container, by name or ID (a running one).", valueName: "name|id"))
+    var container: String?
+
+    @Option(name: .long, help: ArgumentHelp("The Kubernetes pod, by name (or namespace/name).", valueName: "name"))
+    var pod: String?
+
+    @Option(name: .long, help: ArgumentHelp("The pod's namespace.", valueName: "namespace"))
+    var namespace: String?
+
+    @Option(name: .long, help: ArgumentHelp("A cgroup v2 directory (a path under the hierarchy, or relative to its root).", valueName: "path"))
+    var cgroup: String?
+
+    func validate() throws {
+        let given = [container != nil, pod != nil, cgroup != nil].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("say which workload: one of --container, --pod or --cgroup") }
+        if namespace != nil && pod == nil { throw ValidationError("--namespace goes with --pod") }
+    }
+
+    /// The cgroup v2 directory, as a path under the hierarchy and as the
+    /// user knows it.
+    struct Resolved {
+        var directory: String
+        var description: String
+    }
+
+    func resolve() throws -> Resolved {
+        let hierarchy: CgroupHierarchy
+        do {
+            hierarchy = try CgroupHierarchy(mountPoint: ProcessInfo.processInfo.environment["SWIFTBPF_CGROUP_MOUNT"])
+        } catch {
+            throw ValidationError("\(error); egressguard attaches to a cgroup v2 directory (Linux 4.10+ with cgroup2 mounted)")
+        }
+        if let cgroup {
+            let full = cgroup.hasPrefix(hierarchy.mountPoint + "/") || cgroup == hierarchy.mountPoint ? cgroup : hierarchy.mountPoint + (cgroup.hasPrefix("/") ? cgroup : "/" + cgroup)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--cgroup \(cgroup): no such cgroup v2 directory under \(hierarchy.mountPoint)")
+            }
+            return Resolved(directory: full, description: "cgroup \(String(full.dropFirst(hierarchy.mountPoint.count)).isEmpty ? "/" : String(full.dropFirst(hierarchy.mountPoint.count)))")
+        }
+        let selector: WorkloadSelector
+        let asked: String
+        if let container {
+            selector = WorkloadSelector(containers: [container])
+            asked = "--container \(container)"
+        } else {
+            let pod = self.pod ?? ""
+            let name = namespace.map { "\($0)/\(pod)" } ?? pod
+            selector = WorkloadSelector(pods: [name])
+            asked = "--pod \(name)"
+        }
+        let directory = ContainerDirectory(hierarchy: hierarchy, state: RuntimeState(root: ProcessInfo.processInfo.environment["SWIFTBPF_HOST_ROOT"] ?? "/"))
+        let all = directory.all()
+        let matched = all.filter { selector.matches($0.workload) }
+        // The topmost cgroups of what matched (a container may have
+        // sub-cgroups; a pod's containers are below the pod's).
+        let top = matched.filter { m in !matched.contains { other in other.path != m.path && m.path.hasPrefix(other.path + "/") } }
+        guard let first = top.first else {
+            let running = Set(all.compactMap { $0.workload.container.map { $0.name ?? $0.shortID } }).sorted()
+            throw ValidationError("no running container or pod matches \(asked)" + (running.isEmpty ? " (no containers are running)" : " (running: \(running.prefix(10).joined(separator: ", ")))"))
+        }
+        guard top.count == 1 else {
+            throw ValidationError("\(asked) matches \(top.count) cgroups (\(top.map(\.path).prefix(4).joined(separator: ", "))); name one, or use --cgroup")
+        }
+        return Resolved(directory: hierarchy.mountPoint + first.path, description: asked.replacingOccurrences(of: "--", with: ""))
+    }
+}
+
+/// The rules given on a command line, in order.
+func parseRules(allow: [String], deny: [String], loopback: Bool) throws -> [EgressRule] {
+    do {
+        var rules = try deny.map { s throws(RuleSyntaxError) in try EgressRule(s, action: .deny) }
+        rules += try allow.map { s throws(RuleSyntaxError) in try EgressRule(s, action: .allow) }
+        if loopback {
+            rules += [EgressRule(action: .allow, proto: .any, destination: IPPrefix("127.0.0.0/8")),
+                      EgressRule(action: .allow, proto: .any, destination: IPPrefix("::1/128"))]
+        }
+        return rules
+    } catch {
+        throw ValidationError(error.description)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Attach the guard and print its decisions until Ctrl-C (the default).")
+
+    @OptionGroup(title: "Workload")
+    var target: Target
+
+    @Option(name: .long, help: ArgumentHelp("Allow PROTO[:PORTS][@CIDR] (repeatable).", valueName: "spec"))
+    var allow: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Deny PROTO[:PORTS][@CIDR], whatever allows it (repeatable).", valueName: "spec"))
+    var deny: [String] = []
+
+    @Flag(name: .long, help: "Allow loopback: any@127.0.0.0/8 and any@::1/128.")
+    var allowLoopback = false
+
+    @Flag(name: .long, help: "Let everything through; report what the rules would deny (would-deny).")
+    var audit = false
+
+    @Flag(name: .long, help: "Print one JSON object per line.")
+    var json = false
+
+    @Flag(name: [.customShort("C"), .long], help: "Add CONTAINER and POD columns (JSON always carries them when known).")
+    var containers = false
+
+    @Flag(name: [.customShort("T"), .long], help: "Show time as seconds since it started instead of the wall clock.")
+    var timestamp = false
+
+    @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
+    var duration: Double?
+
+    @Flag(name: .long, help: "Print libbpf's diagnostics to standard error.")
+    var verbose = false
+
+    func validate() throws {
+        _ = try parseRules(allow: allow, deny: deny, loopback: allowLoopback)
+    }
+
+    func run() throws {
+        let rules = try parseRules(allow: allow, deny: deny, loopback: allowLoopback)
+        var shared: [String] = []
+        if json { shared.append("--json") }
+        if containers { shared.append("-C") }
+        if timestamp { shared.append("-T") }
+        if verbose { shared.append("--verbose") }
+        if let duration { shared += ["--duration", "\(duration)"] }
+        let options = try TraceOptions.parse(shared)
+        let session = try TraceSession(tool: "egressguard", options: options)
+        let target = try self.target.resolve()
+        if let existing = try EgressGuard.attached(toCgroup: target.directory) {
+            throw BPFError(.busy, "\(target.description) already has an egressguard (program \(existing.programID)); change its rules with 'egressguard allow|deny|delete'", errno: .resourceBusy)
+        }
+        let guardian = try EgressGuard(enforce: !audit)
+        for rule in rules { try guardian.add(rule) }
+        guard let probe = guardian.probe else { return }
+        let mode = audit ? "audit" : "enforcing"
+        try session.stream(probe, format: EventTable(EgressFields.all, options: options),
+                           what: "egress of \(target.description) (\(mode), \(rules.count) rules)") { _ throws(BPFError) in
+            try guardian.attach(cgroup: target.directory)
+        }
+        var totals: [EgressEvent.Verdict: UInt64] = [:]
+        for d in try guardian.decisions() { totals[d.verdict, default: 0] += d.count }
+        session.note("egressguard: \(totals[.allowed] ?? 0) allowed, \(totals[.denied] ?? 0) denied, \(totals[.wouldDeny] ?? 0) would-deny (counted in the kernel); policy lifted")
+    }
+}
+
+/// egressguard's fields, in text and JSON alike.
+enum EgressFields {
+    static func proto(_ e: EgressEvent) -> String {
+        switch e.proto {
+        case 6: "tcp"
+        case 17: "udp"
+        case 1: "icmp"
+        case 58: "icmp6"
+        default: "\(e.proto)"
+        }
+    }
+
+    static func destination(_ e: EgressEvent) -> String {
+        let address = FlowText.address(e.destinationBytes)
+        guard e.proto == 6 || e.proto == 17 else { return address }
+        return e.family == 6 ? "[\(address)]:\(e.port)" : "\(address):\(e.port)"
+    }
+
+    static let all: [Field<EgressEvent>] = [
+        .string("verdict", "VERDICT", width: 10) { $0.verdict.rawValue },
+        .string("hook", "HOOK", width: 8) { $0.hook.rawValue },
+        .pid,
+        .comm(),
+        .string("protocol", "PROTO", width: 5) { proto($0) },
+        Field(key: "daddr", heading: "DESTINATION", width: 46,
+              text: { e, out, _ in out.append(destination(e)) },
+              json: { e, o, _ in
+                  o.field("family", e.family == 6 ? "ipv6" : "ipv4")
+                  o.field("daddr", FlowText.address(e.destinationBytes))
+                  o.field("dport", e.proto == 6 || e.proto == 17 ? e.port : nil)
+              }),
+        Field(key: "rule", heading: "RULE",
+              text: { e, out, _ in out.append(e.rule.map { "\($0)" } ?? "-") },
+              json: { e, o, _ in o.field("rule", e.rule) }),
+    ]
+}
+
+/// The guard attached to the workload's cgroup, found through the kernel.
+func attachedGuard(_ target: Target) throws -> (EgressGuard, Target.Resolved) {
+    try Kernel.requirePrivileges()
+    let resolved = try target.resolve()
+    guard let found = try EgressGuard.attached(toCgroup: resolved.directory) else {
+        throw BPFError(.notFound, "no egressguard is attached to \(resolved.description) (start one with 'egressguard --\(resolved.description.split(separator: " ").first ?? "cgroup") ...')")
+    }
+    return (found, resolved)
+}
+
+struct Allow: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add an allow rule to a running guard.")
+    @Argument(help: ArgumentHelp("PROTO[:PORTS][@CIDR]", valueName: "spec")) var spec: String
+    @OptionGroup(title: "Workload") var target: Target
+
+    func run() throws {
+        let rule = try parseRules(allow: [spec], deny: [], loopback: false)[0]
+        let (found, _) = try attachedGuard(target)
+        _ = StandardStreams.out("rule \(try found.add(rule)): \(rule)")
+    }
+}
+
+struct Deny: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add a deny rule (it wins over any allow) to a running guard.")
+    @Argument(help: ArgumentHelp("PROTO[:PORTS][@CIDR]", valueName: "spec")) var spec: String
+    @OptionGroup(title: "Workload") var target: Target
+
+    func run() throws {
+        let rule = try parseRules(allow: [], deny: [spec], loopback: false)[0]
+        let (found, _) = try attachedGuard(target)
+        _ = StandardStreams.out("rule \(try found.add(rule)): \(rule)")
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List a running guard's rules and its decisions so far.")
+    @OptionGroup(title: "Workload") var target: Target
+
+    func run() throws {
+        let (found, resolved) = try attachedGuard(target)
+        var lines = ["egressguard on \(resolved.description) (program \(found.programID))", "ID   RULE"]
+        lines += try found.rules().map { String($0.id).padding(toLength: 5, withPad: " ", startingAt: 0) + $0.rule.description }
+        var totals: [EgressEvent.Verdict: UInt64] = [:]
+        for d in try found.decisions() { totals[d.verdict, default: 0] += d.count }
+        lines.append("decisions: \(totals[.allowed] ?? 0) allowed, \(totals[.denied] ?? 0) denied, \(totals[.wouldDeny] ?? 0) would-deny")
+        _ = StandardStreams.out(lines.joined(separator: "\n"))
+    }
+}
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a rule, by ID, from a running guard.")
+    @Argument(help: "The rule's ID (egressguard list).") var id: Int
+    @OptionGroup(title: "Workload") var target: Target
+
+    func run() throws {
+        guard (0..<EgressGuard.maxRules).contains(id) else { throw ValidationError("rule IDs are 0-\(EgressGuard.maxRules - 1)") }
+        let (found, _) = try attachedGuard(target)
+        try found.delete(id: id)
+        _ = StandardStreams.out("rule \(id) removed")
+    }
+}
