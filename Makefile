@@ -15,7 +15,7 @@ APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcrypt-dev bpftool pkg-config
 # hybrid cgroups) and a static busybox for the image they build locally; the
 # exporter's: a real Prometheus, and curl; the packet filter demo's test
 # runs a real sshd, ssh, and Python's HTTP server.
-TEST_PACKAGES := podman runc busybox-static prometheus curl openssl chromium openssh-server openssh-client python3
+TEST_PACKAGES := podman runc busybox-static prometheus curl openssl nftables chromium openssh-server openssh-client python3
 # The packet filter demo: an sshd and an HTTP server behind the filter.
 DEMO_FILTER_PACKAGES := openssh-server openssh-client python3 curl iputils-ping iproute2
 # The other yardsticks `make bench` compares against: bpftrace, and
@@ -114,18 +114,21 @@ example: deps
 # static), beside C yardsticks on syscall storms (bench/run.py says what is
 # measured and prints its targets), then pktfilter's XDP drop rate
 # beside iptables raw and nftables ingress on a veth (bench/droprate.py,
-# with its sender bench/pktflood.c), then the library's per-event cost.
+# with its sender bench/pktflood.c), egressguard's cost on a loopback
+# connect storm (bench/connectcost.py), then the library's per-event cost.
 # Root. BENCH_ONLY=droprate runs only the drop rate of the two scripts
 # (after the builds; eventpath runs in any case).
-BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath pktfilter
+BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath pktfilter egressguard
 bench: bench-deps
 	for t in $(BENCH_TOOLS); do $(SWIFT) build -c release --static-swift-stdlib --product $$t || exit 1; done
 	mkdir -p .build/bench
 	cc -O2 -Wall -o .build/bench/storm bench/storm.c
 	cc -O2 -Wall -o .build/bench/mkdir_consumer bench/mkdir_consumer.c -lbpf -lelf -lz
 	cc -O2 -Wall -o .build/bench/pktflood bench/pktflood.c
+	cc -O2 -Wall -o .build/bench/connectstorm bench/connectstorm.c
 	BENCH_OBJ="$$(find .build/plugins/outputs -path '*BPFProbes*' -name mkdirtrace.bpf.o | head -n 1)" python3 bench/run.py
 	BENCH_BIN="$${BENCH_BIN:-$(CURDIR)/.build/release}" python3 bench/droprate.py
+	BENCH_BIN="$${BENCH_BIN:-$(CURDIR)/.build/release}" python3 bench/connectcost.py
 	.build/release/eventpath
 
 clean:

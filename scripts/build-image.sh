@@ -7,7 +7,7 @@
 #   scripts/build-image.sh [IMAGE]     (default localhost/swiftbpf:latest)
 set -eu
 image=${1:-localhost/swiftbpf:latest}
-tools="swiftbpf-exporter mkdirtrace execsnoop opensnoop syscount sysnoop bashreadline vfsstat filelife pktfilter"
+tools="swiftbpf-exporter mkdirtrace execsnoop opensnoop syscount sysnoop bashreadline vfsstat filelife pktfilter egressguard"
 stage=.build/image
 rootfs=$stage/rootfs
 

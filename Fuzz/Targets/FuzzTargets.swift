@@ -164,6 +164,11 @@ func fuzzRules(_ text: String) {
             check(!description.isEmpty && !description.contains("\n"), "a rule reads as one line")
         }
     }
+    // egressguard's PROTO[:PORTS][@CIDR]: a rule that parses reads back as itself.
+    if let spec = lines.first, let rule = try? EgressRule(spec, action: .allow) {
+        check(rule.ports.map { $0.lowerBound >= 1 && (rule.proto == .tcp || rule.proto == .udp) } ?? true, "ports only with tcp and udp")
+        check((try? EgressRule(rule.spec, action: .allow)) == rule, "\(rule.spec) reads back as itself")
+    }
     if lines.count > 1, let prefix = IPPrefix(lines[1]) {
         check(prefix.bytes.count == (prefix.family == 4 ? 4 : 16), "an address has its family's length")
         check((0...(prefix.bytes.count * 8)).contains(prefix.length), "a prefix length fits its family")

@@ -224,13 +224,26 @@ public final class EgressGuard: Sendable {
         programID = program.id
     }
 
+    /// Every compatible guard loaded in the kernel, found by program name
+    /// and layout (CAP_SYS_ADMIN lists programs); no file is read.
+    public static func loaded() -> [EgressGuard] {
+        Kernel.loadedPrograms().compactMap { info in
+            guard info.name == programName, let program = try? KernelProgram(id: info.id), isCompatible(program) else { return nil }
+            return try? EgressGuard(program: program)
+        }
+    }
+
+    static func isCompatible(_ program: KernelProgram) -> Bool {
+        program.structSize("egress_rule") == MemoryLayout<egress_rule>.size
+            && program.structSize("egress_candidates") == MemoryLayout<egress_candidates>.size
+    }
+
     /// The guard attached directly to the cgroup at `path`, found through
     /// the kernel; nil when there is none.
     public static func attached(toCgroup path: String) throws(BPFError) -> EgressGuard? {
         for id in try Kernel.cgroupPrograms(path: path, hook: .connect4) {
             guard let program = try? KernelProgram(id: id), program.name == programName else { continue }
-            guard program.structSize("egress_rule") == MemoryLayout<egress_rule>.size,
-                  program.structSize("egress_candidates") == MemoryLayout<egress_candidates>.size else {
+            guard isCompatible(program) else {
                 throw BPFError(.foreignObject, "the egressguard on \(path) (program \(id)) was built from another version: its rule layout differs")
             }
             return try EgressGuard(program: program)

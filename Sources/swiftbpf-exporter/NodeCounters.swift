@@ -79,6 +79,7 @@ final class NodeCounters: @unchecked Sendable {
         "packet_filter_bytes_total": "Bytes seen by a pktfilter on this node, by program and outcome.",
         "packet_filter_rule_packets_total": "Packets a pktfilter rule decided, by program, rule ID and rule.",
         "packet_filter_rule_bytes_total": "Bytes a pktfilter rule decided, by program, rule ID and rule.",
+        "egress_decisions_total": "Decisions of the egressguards on this node, by verdict, hook and the deciding workload.",
         "collector_unavailable": "1 while a collector that is on cannot read what it serves (its series are absent), with the reason.",
     ]
 
@@ -161,7 +162,9 @@ final class NodeCounters: @unchecked Sendable {
         if on(.latency) { try collectLatency() }
         try collectLost()
         if on(.programs) { collectProgramStatistics() }
+        if on(.packetFilter) || on(.egress) { noteListing() }
         if on(.packetFilter) { try collectPacketFilters() }
+        if on(.egress) { collectEgress() }
         if DispatchTime.now().uptimeNanoseconds - lastSweep >= UInt64(settings.reconcileInterval) * 1_000_000_000 { try sweepGoneCgroups() }
         try retireRemoved()
     }
@@ -259,8 +262,49 @@ final class NodeCounters: @unchecked Sendable {
         }
     }
 
-    /// Why the packet_filter collector cannot list filters, while it can't.
-    private var packetFilterRefusal: String?
+    /// Why the collectors that find programs through the kernel
+    /// (packet_filter, egress) cannot, while they can't.
+    private var listingRefusal: String?
+
+    /// Without CAP_SYS_ADMIN the kernel lists no programs: said once in the
+    /// log and, for as long as it lasts, in collector_unavailable, not
+    /// served as a node without filters or guards.
+    private func noteListing() {
+        let refused = Kernel.programListingRefused
+        guard refused?.message != listingRefusal else { return }
+        let collectors = [Settings.Collector.packetFilter, .egress].filter(on).map(\.rawValue)
+        for collector in collectors {
+            if let old = listingRefusal { unavailable(collector: collector, reason: old, false) }
+            if let refused {
+                unavailable(collector: collector, reason: refused.message, true)
+                logger.warning("\(collector) collector: \(refused.message); its series are absent (collector_unavailable)")
+            }
+        }
+        listingRefusal = refused?.message
+    }
+
+    /// What each egressguard's kernel count was at the last collection.
+    private var lastEgress: [EgressKey: UInt64] = [:]
+    struct EgressKey: Hashable { var program: UInt32; var cgroup: UInt64; var verdict: String; var hook: String }
+
+    /// Every egressguard loaded on the node: its decisions per verdict and
+    /// hook, labelled with the workload whose cgroup made them (bounded
+    /// like every workload series).
+    private func collectEgress() {
+        guard listingRefusal == nil else { return }
+        var seen: [EgressKey: UInt64] = [:]
+        for guardian in EgressGuard.loaded() {
+            for d in (try? guardian.decisions()) ?? [] {
+                let key = EgressKey(program: guardian.programID, cgroup: d.cgroup, verdict: d.verdict.rawValue, hook: d.hook.rawValue)
+                let before = lastEgress[key] ?? 0
+                seen[key] = d.count
+                guard d.count > before else { continue }
+                add(d.count - before, metric: "egress_decisions_total", names: ["verdict", "hook"] + workloadLabelNames,
+                    labels: [d.verdict.rawValue, d.hook.rawValue] + workloadLabels(d.cgroup), workloadAt: 2, cgroup: d.cgroup)
+            }
+        }
+        lastEgress = seen
+    }
     private let logger = Logger(label: "swiftbpf-exporter")
 
     private func unavailable(collector: String, reason: String, _ on: Bool) {
@@ -278,19 +322,7 @@ final class NodeCounters: @unchecked Sendable {
     /// series with it.
     private func collectPacketFilters() throws(BPFError) {
         var seen: [UInt32: [Series: UInt64]] = [:]
-        // Without CAP_SYS_ADMIN the kernel lists no programs: said once in
-        // the log and for as long as it lasts in collector_unavailable,
-        // not served as a node without filters.
-        let refused = Kernel.programListingRefused
-        if refused?.message != packetFilterRefusal {
-            if let old = packetFilterRefusal { unavailable(collector: "packet_filter", reason: old, false) }
-            if let refused {
-                unavailable(collector: "packet_filter", reason: refused.message, true)
-                logger.warning("packet_filter collector: \(refused.message); its series are absent (collector_unavailable)")
-            }
-            packetFilterRefusal = refused?.message
-        }
-        for filter in refused == nil ? PacketFilter.loaded() : [] {
+        for filter in listingRefusal == nil ? PacketFilter.loaded() : [] {
             let id = String(filter.programID)
             var values: [Series: UInt64] = [:]
             // A filter removed between the listing and these reads is

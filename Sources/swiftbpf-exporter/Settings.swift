@@ -21,6 +21,8 @@ struct Settings: Equatable {
         case latency
         /// `packet_filter_*`: every pktfilter loaded on the node
         case packetFilter = "packet_filter"
+        /// `egress_decisions_total`: every egressguard's decisions, per workload
+        case egress
         /// `bpf_program_*`: the exporter's own programs (kernel.bpf_stats_enabled=1)
         case programs
 

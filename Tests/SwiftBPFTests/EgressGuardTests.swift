@@ -137,6 +137,80 @@ extension Privileged {
             #expect(gone.status == 1 && gone.stderr.contains("no egressguard is attached"), "\(gone)")
         }
 
+        /// A node laid out as Kubernetes lays one out, made with network
+        /// namespaces: three pods, each routed through the node (its own
+        /// namespace here), a Service address the node translates to pod B
+        /// (nftables DNAT), and the kubelet's and containerd's cgroups and
+        /// records for each pod. Pod A may reach the Service and the cluster
+        /// resolver only: not pod B directly, not pod C, not another
+        /// resolver. connect() sees the Service address, before the node
+        /// translates it.
+        @Test func podsReachOnlyTheirServices() throws {
+            let probeDir = try Self.netprobe()
+            let tag = String(getpid() % 100_000)
+            let nodeNS = "swbpf-node\(tag)"
+            let pods = ["a", "b", "c"].map { "swbpf-pod\($0)\(tag)" }
+            func ip(_ args: String...) throws { try TestNetwork.ip(args) }
+            try ip("netns", "add", nodeNS)
+            defer { for ns in [nodeNS] + pods { _ = try? TestNetwork.ip(["netns", "del", ns]) } }
+            try ip("-n", nodeNS, "link", "set", "lo", "up")
+            for (i, ns) in pods.enumerated() {
+                let n = i + 1
+                try ip("netns", "add", ns)
+                try ip("-n", ns, "link", "set", "lo", "up")
+                try ip("-n", nodeNS, "link", "add", "veth\(n)", "type", "veth", "peer", "name", "eth0", "netns", ns)
+                try ip("-n", nodeNS, "addr", "add", "10.78.\(n).1/24", "dev", "veth\(n)")
+                try ip("-n", nodeNS, "link", "set", "veth\(n)", "up")
+                try ip("-n", ns, "addr", "add", "10.78.\(n).2/24", "dev", "eth0")
+                try ip("-n", ns, "link", "set", "eth0", "up")
+                try ip("-n", ns, "route", "add", "default", "via", "10.78.\(n).1")
+            }
+            let node = ["/usr/bin/nsenter", "--net=/run/netns/\(nodeNS)"]
+            try #require(try Command.run(node + ["sysctl", "-qw", "net.ipv4.ip_forward=1"]).status == 0)
+            let nft = try Command.run(node + ["nft", "add table ip svc; add chain ip svc pre { type nat hook prerouting priority dstnat; }; "
+                + "add rule ip svc pre ip daddr 10.96.0.50 tcp dport 80 dnat to 10.78.2.2:8080"])
+            try #require(nft.status == 0, "nft: \(nft.output)")
+            // Listeners in B and C.
+            var listeners: [ToolRun] = []
+            defer { listeners.forEach { $0.signal(SIGKILL); $0.finish() } }
+            for ns in pods.dropFirst() {
+                let l = try ToolRun(absolute: "/usr/bin/nsenter", ["--net=/run/netns/\(ns)", "python3", "-c",
+                    "import socket,sys,time\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 8080)); s.listen(16)\nprint('ready', file=sys.stderr, flush=True)\ntime.sleep(120)"])
+                try #require(l.stderr.wait(for: "ready", timeout: 20), "\(l.stderr.text)")
+                listeners.append(l)
+            }
+            // The pods' cgroups and records, as the kubelet and containerd make them.
+            let fake = try FakeNode()
+            let podA = try fake.pod(.containerdSystemd, namespace: "shop", name: "pod-a", container: "app")
+            func fromA(_ args: String) throws -> String {
+                try Command.run(["/usr/bin/nsenter", "--net=/run/netns/\(pods[0])", "sh", "-c",
+                                 "echo $$ > \(fake.hierarchy.mountPoint + podA.path)/cgroup.procs && exec \(probeDir)/netprobe \(args)"])
+                    .output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            func fromC(_ args: String) throws -> String {
+                try Command.run(["/usr/bin/nsenter", "--net=/run/netns/\(pods[2])", probeDir + "/netprobe"] + args.split(separator: " ").map(String.init))
+                    .output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(try fromA("tcp 10.78.3.2 8080") == "ok", "before the guard, A reaches C")
+            let guardRun = try ToolRun("egressguard", ["--pod", "pod-a", "--namespace", "shop", "--json",
+                                                       "--allow", "tcp:80@10.96.0.50", "--allow", "udp:53@10.96.0.10"],
+                                       wrapper: ["/usr/bin/env", "SWIFTBPF_HOST_ROOT=\(fake.root)"])
+            try #require(guardRun.waitUntilAttached(), "\(guardRun.stderr.text)")
+            #expect(guardRun.stderr.text.contains("Tracing egress of pod shop/pod-a"), "\(guardRun.stderr.text)")
+            #expect(try fromA("tcp 10.96.0.50 80") == "ok", "A reaches B's Service")
+            #expect(try fromA("tcp 10.78.2.2 8080") == "err 1", "not B directly")
+            #expect(try fromA("tcp 10.78.3.2 8080") == "err 1", "not C")
+            #expect(try fromA("udp 10.96.0.10 53") == "ok", "the cluster resolver")
+            #expect(try fromA("udp 10.78.3.2 53") == "err 1", "DNS to another resolver is denied")
+            #expect(try fromC("tcp 10.78.2.2 8080") == "ok", "C is not guarded")
+            guardRun.signal(SIGINT)
+            #expect(guardRun.finish() == 0)
+            let seen = guardRun.jsonLines.map { "\($0["verdict"] as? String ?? "?") \($0["daddr"] as? String ?? "?"):\($0["dport"] as? Int ?? 0) \($0["k8s.pod.name"] as? String ?? "-")" }
+            #expect(seen == ["allowed 10.96.0.50:80 pod-a", "denied 10.78.2.2:8080 pod-a", "denied 10.78.3.2:8080 pod-a",
+                             "allowed 10.96.0.10:53 pod-a", "denied 10.78.3.2:53 pod-a"], "\(guardRun.stdout.text)")
+            #expect(try fromA("tcp 10.78.3.2 8080") == "ok", "lifted")
+        }
+
         /// Bad input: one line, exit 2, nothing loaded.
         @Test func badInputIsAUsageError() throws {
             let cases: [([String], String)] = [

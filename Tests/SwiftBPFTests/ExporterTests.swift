@@ -454,6 +454,29 @@ extension Privileged {
             #expect(mtls.finish() == 0)
         }
 
+        /// egressguard's decisions, counted in its kernel map, served per
+        /// verdict, hook and workload.
+        @Test func egressDecisionsPerWorkload() throws {
+            let node = try FakeNode()
+            let cart = try node.pod(.containerdSystemd, namespace: "shop", name: "cart-1", container: "cart")
+            let (exporter, port) = try Self.exporter(node: node, ["--collectors", "egress"])
+            defer { exporter.signal(SIGTERM); exporter.finish() }
+            let probeDir = try Privileged.EgressGuard.netprobe()
+            let a = try Privileged.EgressGuard.Listener(), b = try Privileged.EgressGuard.Listener()
+            defer { a.close(); b.close() }
+            let guardRun = try ToolRun("egressguard", ["--cgroup", cart.path, "--allow", "tcp:\(a.port)@127.0.0.1"])
+            try #require(guardRun.waitUntilAttached(), "\(guardRun.stderr.text)")
+            defer { guardRun.signal(SIGINT); guardRun.finish() }
+            for target in [a.port, b.port, b.port] {
+                _ = try Command.run(["sh", "-c", "echo $$ > \(node.hierarchy.mountPoint + cart.path)/cgroup.procs && exec \(probeDir)/netprobe tcp 127.0.0.1 \(target)"])
+            }
+            let text = try Self.get("http://127.0.0.1:\(port)/metrics")
+            let lines = text.split(separator: "\n").filter { $0.hasPrefix("egress_decisions_total{") }
+            #expect(lines.contains("egress_decisions_total{verdict=\"allowed\",hook=\"connect4\",container=\"cart\",pod=\"cart-1\",namespace=\"shop\"} 1")
+                    && lines.contains("egress_decisions_total{verdict=\"denied\",hook=\"connect4\",container=\"cart\",pod=\"cart-1\",namespace=\"shop\"} 2")
+                    && lines.count == 2, "\(lines)")
+        }
+
         /// A web configuration that would protect less than it says is a
         /// usage error naming the key, before anything loads.
         @Test func badWebConfigsAreUsageErrors() throws {

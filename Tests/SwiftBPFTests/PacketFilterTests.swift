@@ -36,7 +36,10 @@ final class TestNetwork {
     }
 
     @discardableResult
-    static func ip(_ args: String...) throws -> String {
+    static func ip(_ args: String...) throws -> String { try ip(args) }
+
+    @discardableResult
+    static func ip(_ args: [String]) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = args
