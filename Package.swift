@@ -29,6 +29,8 @@ let package = Package(
         .executable(name: "bashreadline", targets: ["bashreadline"]),
         .executable(name: "pktfilter", targets: ["pktfilter"]),
         .executable(name: "egressguard", targets: ["egressguard"]),
+        .executable(name: "execguard", targets: ["execguard"]),
+        .executable(name: "fileguard", targets: ["fileguard"]),
         .executable(name: "vfsstat", targets: ["vfsstat"]),
         .executable(name: "filelife", targets: ["filelife"]),
         .executable(name: "profile", targets: ["profile"]),
@@ -153,6 +155,9 @@ let package = Package(
 
         // Enforcers at a workload's cgroup.
         .executableTarget(name: "egressguard", dependencies: ["BPFProbes", "ToolSupport", "Containers"]),
+        // BPF-LSM: exec and file policy.
+        .executableTarget(name: "execguard", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "fileguard", dependencies: ["BPFProbes", "ToolSupport"]),
 
         // The fleet's agent: nodestats.bpf.c's counters per container and
         // pod, served to Prometheus.
@@ -207,7 +212,7 @@ let package = Package(
                 "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
                 "vfsstat", "filelife", "profile", "offcputime", "stackcount", "exitsnoop", "sigsnoop", "killsnoop", "oomkill",
-                "egressguard",
+                "egressguard", "execguard", "fileguard",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             plugins: ["BPFProbeCompiler"]

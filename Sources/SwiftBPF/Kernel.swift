@@ -24,6 +24,9 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
     /// Task-local storage maps usable from tracepoint programs
     /// (`BPF_MAP_TYPE_TASK_STORAGE` with `bpf_task_storage_get`): Linux 5.12.
     case taskStorage
+    /// BPF-LSM programs: Linux 5.7+ with CONFIG_BPF_LSM and "bpf" in the
+    /// active LSM list (found by loading one).
+    case lsm
 
     public var description: String {
         switch self {
@@ -35,6 +38,7 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
         case .xdp: "XDP"
         case .rawTracepoints: "raw tracepoints"
         case .taskStorage: "task storage in tracing programs"
+        case .lsm: "BPF-LSM"
         }
     }
 }
@@ -98,8 +102,39 @@ public enum Kernel {
             return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nil) == 1
         case .taskStorage:
             return taskStorageWorks
+        case .lsm:
+            return lsmLoadError == nil
         }
     }
+
+    /// Whether the kernel's BTF has a function of this name (an LSM hook
+    /// is `bpf_lsm_HOOK`).
+    public static func hasFunction(_ name: String) -> Bool {
+        guard let btf = btf__load_vmlinux_btf() else { return false }
+        defer { btf__free(btf) }
+        return btf__find_by_name_kind(btf, name, UInt32(BTFKind.function.rawValue)) > 0
+    }
+
+    /// Why an LSM program does not load here (nil: it does): a
+    /// two-instruction program for the file_open hook, loaded and released
+    /// without attaching.
+    static let lsmLoadError: Int32? = {
+        guard let btf = btf__load_vmlinux_btf() else { return ENOENT }
+        defer { btf__free(btf) }
+        let target = btf__find_by_name_kind(btf, "bpf_lsm_file_open", UInt32(BTFKind.function.rawValue))
+        guard target > 0 else { return ENOENT }
+        var program = [bpf_insn(), bpf_insn()]
+        program[0].code = UInt8(BPF_ALU64 | BPF_MOV | BPF_K)  // r0 = 0
+        program[1].code = UInt8(BPF_JMP | BPF_EXIT)
+        var opts = bpf_prog_load_opts()
+        opts.sz = MemoryLayout<bpf_prog_load_opts>.size
+        opts.expected_attach_type = BPF_LSM_MAC
+        opts.attach_btf_id = UInt32(target)
+        let fd = bpf_prog_load(BPF_PROG_TYPE_LSM, "lsm_probe", "GPL", &program, 2, &opts)
+        guard fd >= 0 else { return fd == -1 ? errno : -fd }
+        close(fd)
+        return nil
+    }()
 
     private static let taskStorageWorks =
         libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nil) == 1
@@ -145,6 +180,10 @@ public enum Kernel {
             why = "this kernel was built without uprobes (CONFIG_UPROBE_EVENTS is not set)"
         case .fentry:
             why = "this kernel refuses BPF trampolines (fentry/fexit): a test program would not attach to vfs_read"
+        case .lsm:
+            let e = lsmLoadError.map { String(cString: strerror($0)) } ?? "?"
+            why = "this kernel (\(release)) refuses BPF-LSM programs (loading one for file_open failed: \(e)); BPF-LSM needs Linux 5.7+ "
+                + "built with CONFIG_BPF_LSM and \"bpf\" in the active LSM list (CONFIG_LSM, or lsm= on the kernel command line)"
         default:
             why = "this kernel does not support \(feature)"
         }

@@ -35,77 +35,6 @@ struct EgressGuardTool: ToolCommand {
     )
 }
 
-/// Where the guard goes: a container's cgroup, a pod's, or a cgroup v2
-/// directory.
-struct Target: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The container, by name or ID (a running one).", valueName: "name|id"))
-    var container: String?
-
-    @Option(name: .long, help: ArgumentHelp("The Kubernetes pod, by name (or namespace/name).", valueName: "name"))
-    var pod: String?
-
-    @Option(name: .long, help: ArgumentHelp("The pod's namespace.", valueName: "namespace"))
-    var namespace: String?
-
-    @Option(name: .long, help: ArgumentHelp("A cgroup v2 directory (a path under the hierarchy, or relative to its root).", valueName: "path"))
-    var cgroup: String?
-
-    func validate() throws {
-        let given = [container != nil, pod != nil, cgroup != nil].filter { $0 }.count
-        guard given == 1 else { throw ValidationError("say which workload: one of --container, --pod or --cgroup") }
-        if namespace != nil && pod == nil { throw ValidationError("--namespace goes with --pod") }
-    }
-
-    /// The cgroup v2 directory, as a path under the hierarchy and as the
-    /// user knows it.
-    struct Resolved {
-        var directory: String
-        var description: String
-    }
-
-    func resolve() throws -> Resolved {
-        let hierarchy: CgroupHierarchy
-        do {
-            hierarchy = try CgroupHierarchy(mountPoint: ProcessInfo.processInfo.environment["SWIFTBPF_CGROUP_MOUNT"])
-        } catch {
-            throw ValidationError("\(error); egressguard attaches to a cgroup v2 directory (Linux 4.10+ with cgroup2 mounted)")
-        }
-        if let cgroup {
-            let full = cgroup.hasPrefix(hierarchy.mountPoint + "/") || cgroup == hierarchy.mountPoint ? cgroup : hierarchy.mountPoint + (cgroup.hasPrefix("/") ? cgroup : "/" + cgroup)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("--cgroup \(cgroup): no such cgroup v2 directory under \(hierarchy.mountPoint)")
-            }
-            return Resolved(directory: full, description: "cgroup \(String(full.dropFirst(hierarchy.mountPoint.count)).isEmpty ? "/" : String(full.dropFirst(hierarchy.mountPoint.count)))")
-        }
-        let selector: WorkloadSelector
-        let asked: String
-        if let container {
-            selector = WorkloadSelector(containers: [container])
-            asked = "--container \(container)"
-        } else {
-            let pod = self.pod ?? ""
-            let name = namespace.map { "\($0)/\(pod)" } ?? pod
-            selector = WorkloadSelector(pods: [name])
-            asked = "--pod \(name)"
-        }
-        let directory = ContainerDirectory(hierarchy: hierarchy, state: RuntimeState(root: ProcessInfo.processInfo.environment["SWIFTBPF_HOST_ROOT"] ?? "/"))
-        let all = directory.all()
-        let matched = all.filter { selector.matches($0.workload) }
-        // The topmost cgroups of what matched (a container may have
-        // sub-cgroups; a pod's containers are below the pod's).
-        let top = matched.filter { m in !matched.contains { other in other.path != m.path && m.path.hasPrefix(other.path + "/") } }
-        guard let first = top.first else {
-            let running = Set(all.compactMap { $0.workload.container.map { $0.name ?? $0.shortID } }).sorted()
-            throw ValidationError("no running container or pod matches \(asked)" + (running.isEmpty ? " (no containers are running)" : " (running: \(running.prefix(10).joined(separator: ", ")))"))
-        }
-        guard top.count == 1 else {
-            throw ValidationError("\(asked) matches \(top.count) cgroups (\(top.map(\.path).prefix(4).joined(separator: ", "))); name one, or use --cgroup")
-        }
-        return Resolved(directory: hierarchy.mountPoint + first.path, description: asked.replacingOccurrences(of: "--", with: ""))
-    }
-}
-
 /// The rules given on a command line, in order.
 func parseRules(allow: [String], deny: [String], loopback: Bool) throws -> [EgressRule] {
     do {
@@ -125,7 +54,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Attach the guard and print its decisions until Ctrl-C (the default).")
 
     @OptionGroup(title: "Workload")
-    var target: Target
+    var target: GuardTarget
 
     @Option(name: .long, help: ArgumentHelp("Allow PROTO[:PORTS][@CIDR] (repeatable).", valueName: "spec"))
     var allow: [String] = []
@@ -155,6 +84,7 @@ struct Run: ParsableCommand {
     var verbose = false
 
     func validate() throws {
+        try target.requireGiven()
         _ = try parseRules(allow: allow, deny: deny, loopback: allowLoopback)
     }
 
@@ -224,7 +154,8 @@ enum EgressFields {
 }
 
 /// The guard attached to the workload's cgroup, found through the kernel.
-func attachedGuard(_ target: Target) throws -> (EgressGuard, Target.Resolved) {
+func attachedGuard(_ target: GuardTarget) throws -> (EgressGuard, GuardTarget.Resolved) {
+    try target.requireGiven()
     try Kernel.requirePrivileges()
     let resolved = try target.resolve()
     guard let found = try EgressGuard.attached(toCgroup: resolved.directory) else {
@@ -236,7 +167,7 @@ func attachedGuard(_ target: Target) throws -> (EgressGuard, Target.Resolved) {
 struct Allow: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Add an allow rule to a running guard.")
     @Argument(help: ArgumentHelp("PROTO[:PORTS][@CIDR]", valueName: "spec")) var spec: String
-    @OptionGroup(title: "Workload") var target: Target
+    @OptionGroup(title: "Workload") var target: GuardTarget
 
     func run() throws {
         let rule = try parseRules(allow: [spec], deny: [], loopback: false)[0]
@@ -248,7 +179,7 @@ struct Allow: ParsableCommand {
 struct Deny: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Add a deny rule (it wins over any allow) to a running guard.")
     @Argument(help: ArgumentHelp("PROTO[:PORTS][@CIDR]", valueName: "spec")) var spec: String
-    @OptionGroup(title: "Workload") var target: Target
+    @OptionGroup(title: "Workload") var target: GuardTarget
 
     func run() throws {
         let rule = try parseRules(allow: [], deny: [spec], loopback: false)[0]
@@ -259,7 +190,7 @@ struct Deny: ParsableCommand {
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List a running guard's rules and its decisions so far.")
-    @OptionGroup(title: "Workload") var target: Target
+    @OptionGroup(title: "Workload") var target: GuardTarget
 
     func run() throws {
         let (found, resolved) = try attachedGuard(target)
@@ -275,7 +206,7 @@ struct List: ParsableCommand {
 struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove a rule, by ID, from a running guard.")
     @Argument(help: "The rule's ID (egressguard list).") var id: Int
-    @OptionGroup(title: "Workload") var target: Target
+    @OptionGroup(title: "Workload") var target: GuardTarget
 
     func run() throws {
         guard (0..<EgressGuard.maxRules).contains(id) else { throw ValidationError("rule IDs are 0-\(EgressGuard.maxRules - 1)") }

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: BSD-2-Clause
+import Foundation
+import Glibc
+import Synchronization
+import SwiftBPF
+
+/// A file or directory as BPF-LSM programs name it: its filesystem's device
+/// (the kernel's encoding, major << 20 | minor) and its inode, resolved
+/// when the rule is made, so a rule holds whatever path or link reaches
+/// the file later.
+public struct GuardedFile: Sendable, Hashable {
+    public var device: UInt64
+    public var inode: UInt64
+    /// The path it was resolved from (for messages).
+    public var path: String
+
+    /// Resolves `path` now (symlinks followed). A missing file is an error
+    /// naming it.
+    public init(path: String) throws(BPFError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw BPFError.fromErrno("cannot resolve \(path)") }
+        let dev = UInt64(st.st_dev)
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))
+        let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
+        device = (major << 20) | minor
+        inode = UInt64(st.st_ino)
+        self.path = path
+    }
+
+    var key: lsmguard_file { lsmguard_file(dev: device, ino: inode) }
+}
+
+/// Names files as the kernel sees them: with the probe's learning program
+/// attached, this process opens each (read-only, non-blocking: a FIFO does
+/// not hang it) and reads back every file the kernel opened for it: on a
+/// stacked filesystem the overlay's file and each layer's, whose devices
+/// stat(2) does not show. A rule holds for all of them.
+func learnFiles(_ object: LoadedObject, _ files: [GuardedFile]) throws(BPFError) -> [[lsmguard_file]] {
+    let learning = try object.requiredMap("learning").typed(UInt32.self, UInt32.self)
+    let learned = try object.requiredMap("learned").typed(UInt32.self, lsmguard_file.self)
+    defer { _ = try? learning.update(0, 0) }
+    var out: [[lsmguard_file]] = []
+    for file in files {
+        try learning.update(1, 0)
+        try learning.update(0, 1)
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { throw BPFError.fromErrno("cannot open \(file.path) to name it") }
+        close(fd)
+        try learning.update(0, 0)
+        let n = min(Int(try learning.lookup(1) ?? 0), Int(LSMGUARD_LEARNED))
+        var seen: [lsmguard_file] = []
+        for i in 0..<n { if let f = try learned.lookup(UInt32(i)), f.ino != 0 { seen.append(f) } }
+        guard !seen.isEmpty else { throw BPFError(.notFound, "\(file.path): the kernel did not report the file opened") }
+        out.append(seen)
+    }
+    return out
+}
+
+/// A kernel that refuses LSM programs, as one clear error; else `error`.
+func lsmLoadFailure(_ error: BPFError) -> BPFError {
+    do {
+        try Kernel.require(.lsm)
+    } catch {
+        return error
+    }
+    return error
+}
+
+/// The scope of a guard: the cgroup v2 directory whose tasks (and their
+/// descendants' cgroups) it decides for; nil for the whole host.
+func setScope(_ map: Map, cgroup: String?) throws(BPFError) -> UInt8 {
+    guard let cgroup else { return 0 }
+    let fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw BPFError.fromErrno("cannot open cgroup \(cgroup)") }
+    defer { close(fd) }
+    try map.typed(UInt32.self, UInt32.self).update(0, UInt32(fd))
+    return 1
+}
+
+public enum GuardVerdict: String, Sendable { case allowed, denied, wouldDeny = "would-deny" }
+
+func guardVerdict(_ v: UInt8) -> GuardVerdict {
+    switch v {
+    case UInt8(LSMGUARD_ALLOWED.rawValue): .allowed
+    case UInt8(LSMGUARD_WOULD_DENY.rawValue): .wouldDeny
+    default: .denied
+    }
+}
+
+/// execguard: exec decided by executable at `lsm/bprm_check_security`. A
+/// denied exec fails with EPERM. With any allow rule, it is an allow-list:
+/// every executable no rule allows is denied. Needs BPF-LSM (Linux 5.7+,
+/// CONFIG_BPF_LSM, "bpf" in the LSM list).
+public final class ExecGuard: Sendable {
+    public let probe: ExecguardSkeleton
+    let allow: [GuardedFile], deny: [GuardedFile]
+
+    /// Loads the guard; its rules go in when it attaches. `scope`: a cgroup
+    /// v2 directory, or nil for every task on the host. `enforce` false:
+    /// audit mode.
+    public init(allow: [GuardedFile], deny: [GuardedFile], scope: String?, enforce: Bool) throws(BPFError) {
+        var open = try ExecguardSkeleton.open()
+        open.guardCfg = lsmguard_config(enforce: enforce ? 1 : 0, scoped: scope == nil ? 0 : 1, allow_list: allow.isEmpty ? 0 : 1,
+                                        pad: 0, self_tgid: UInt32(getpid()))
+        do {
+            probe = try open.load()
+        } catch {
+            throw lsmLoadFailure(error)
+        }
+        _ = try setScope(probe.maps.scope, cgroup: scope)
+        self.allow = allow
+        self.deny = deny
+    }
+
+    /// Names the rules' files as the kernel sees them, fills the rules,
+    /// then attaches the exec hook: no exec is decided before every rule
+    /// is in.
+    public func attach() throws(BPFError) -> [Link] {
+        let learner = try probe.programs.execLearn.attach()
+        let files = try probe.maps.files.typed(lsmguard_file.self, UInt8.self)
+        for f in try learnFiles(probe.object, allow).joined() { try files.update(f, UInt8(EXECGUARD_ALLOW.rawValue)) }
+        for f in try learnFiles(probe.object, deny).joined() { try files.update(f, UInt8(EXECGUARD_DENY.rawValue)) }
+        learner.detach()
+        return [try probe.programs.execCheck.attach()]
+    }
+
+    /// Decisions by verdict, counted in the kernel.
+    public func decisions() throws(BPFError) -> [GuardVerdict: UInt64] {
+        let map = try probe.maps.decisions.perCPU(UInt32.self, UInt64.self)
+        var out: [GuardVerdict: UInt64] = [:]
+        for v in 0..<UInt32(3) { out[guardVerdict(UInt8(v))] = try map.sum(v) ?? 0 }
+        return out
+    }
+}
+
+/// A decision of execguard.
+public struct ExecDecision: TaskEvent {
+    let record: RecordReader<exec_decision>
+
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard let r = RecordReader<exec_decision>(bytes, minimumSize: MemoryLayout<exec_decision>.offset(of: \.filename)!) else { return nil }
+        record = r
+    }
+
+    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
+    public var verdict: GuardVerdict { guardVerdict(record(\.verdict)) }
+    /// The rule that matched: "allow", "deny", or nil for none.
+    public var rule: String? {
+        switch record(\.action) {
+        case UInt8(EXECGUARD_ALLOW.rawValue): "allow"
+        case UInt8(EXECGUARD_DENY.rawValue): "deny"
+        default: nil
+        }
+    }
+    public var device: UInt64 { record(\.file).dev }
+    public var inode: UInt64 { record(\.file).ino }
+    /// The path execve was given.
+    public var filename: UnsafeRawBufferPointer { record.string(\.filename) }
+}
+
+/// fileguard: protected directories and files at `lsm/file_open`,
+/// `inode_create`, `path_unlink` and `path_rename`. Writes under a
+/// protected path fail with EPERM; with `.all`, reads too. Needs BPF-LSM;
+/// the path hooks need CONFIG_SECURITY_PATH (left out where the kernel
+/// lacks them).
+public final class FileGuard: Sendable {
+    public enum Protection: Sendable { case writes, all }
+    public let probe: FileguardSkeleton
+    let protect: [(GuardedFile, Protection)]
+    private let names: Mutex<[String: String]>
+
+    public init(protect: [(GuardedFile, Protection)], scope: String?, enforce: Bool) throws(BPFError) {
+        var open = try FileguardSkeleton.open()
+        open.guardCfg = lsmguard_config(enforce: enforce ? 1 : 0, scoped: scope == nil ? 0 : 1, allow_list: 0, pad: 0, self_tgid: UInt32(getpid()))
+        for (program, hook) in [(FileguardSkeleton.ProgramName.pathUnlinkCheck, "bpf_lsm_path_unlink"),
+                                (.pathRenameCheck, "bpf_lsm_path_rename")] where !Kernel.hasFunction(hook) {
+            try open.setAutoload(false, for: program)
+        }
+        do {
+            probe = try open.load()
+        } catch {
+            throw lsmLoadFailure(error)
+        }
+        _ = try setScope(probe.maps.scope, cgroup: scope)
+        self.protect = protect
+        names = Mutex([:])
+    }
+
+    /// Attaches file_open first (with nothing protected it decides
+    /// nothing), names the protected paths as the kernel sees them, fills
+    /// them in, then attaches the other hooks.
+    public func attach() throws(BPFError) -> [Link] {
+        var links = [try probe.programs.fileOpenCheck.attach()]
+        let map = try probe.maps.protected.typed(lsmguard_file.self, UInt8.self)
+        let learned = try learnFiles(probe.object, protect.map(\.0))
+        var known: [String: String] = [:]
+        for (views, (file, protection)) in zip(learned, protect) {
+            for f in views {
+                try map.update(f, UInt8(protection == .all ? FILEGUARD_ALL.rawValue : FILEGUARD_WRITES.rawValue))
+                known["\(f.dev):\(f.ino)"] = file.path
+            }
+        }
+        names.withLock { $0 = known }
+        for program in [probe.programs.inodeCreateCheck, probe.programs.pathUnlinkCheck, probe.programs.pathRenameCheck] where program.isLoaded {
+            links.append(try program.attach())
+        }
+        return links
+    }
+
+    /// The path given for a protected file, by the kernel's device and inode.
+    public func path(device: UInt64, inode: UInt64) -> String? {
+        names.withLock { $0["\(device):\(inode)"] }
+    }
+
+    public func decisions() throws(BPFError) -> [GuardVerdict: UInt64] {
+        let map = try probe.maps.decisions.perCPU(UInt32.self, UInt64.self)
+        var out: [GuardVerdict: UInt64] = [:]
+        for v in 0..<UInt32(3) { out[guardVerdict(UInt8(v))] = try map.sum(v) ?? 0 }
+        return out
+    }
+}
+
+/// A decision of fileguard.
+public struct FileDecision: TaskEvent {
+    public enum Operation: String, Sendable { case read, write, create, unlink, rename }
+    let record: RecordReader<file_decision>
+
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard let r = RecordReader<file_decision>(bytes, minimumSize: MemoryLayout<file_decision>.offset(of: \.name)!) else { return nil }
+        record = r
+    }
+
+    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
+    public var verdict: GuardVerdict { guardVerdict(record(\.verdict)) }
+    public var operation: Operation {
+        switch record(\.op) {
+        case UInt8(FILEGUARD_OPEN_READ.rawValue): .read
+        case UInt8(FILEGUARD_OPEN_WRITE.rawValue): .write
+        case UInt8(FILEGUARD_CREATE.rawValue): .create
+        case UInt8(FILEGUARD_UNLINK.rawValue): .unlink
+        default: .rename
+        }
+    }
+    /// The protected directory or file it is under.
+    public var protectedDevice: UInt64 { record(\.protected_path).dev }
+    public var protectedInode: UInt64 { record(\.protected_path).ino }
+    /// The file's own name (its last path component).
+    public var name: UnsafeRawBufferPointer { record.string(\.name) }
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+// execguard: each exec in scope is decided by its executable (device and
+// inode, whatever the path it was reached by): a deny rule, or, with any
+// allow rule, no allow rule, fails execve with EPERM. Every decision is
+// sent and counted. BPF-LSM: CONFIG_BPF_LSM and "bpf" in the LSM list.
+#include "lsmguard.bpf.h"
+#include "execguard.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EXECGUARD_MAX_FILES);
+	__type(key, struct lsmguard_file);
+	__type(value, __u8);    /* enum execguard_action */
+} files SEC(".maps");
+
+/* Decisions by verdict. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, __u32);
+	__type(value, __u64);
+} decisions SEC(".maps");
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(exec_check, struct linux_binprm *bprm, int ret)
+{
+	struct lsmguard_file f = {};
+	__u8 *action, matched = 0;
+	int deny;
+
+	if (ret)
+		return ret;     /* another LSM program has refused already */
+	if (!in_scope())
+		return 0;
+	file_of_inode(BPF_CORE_READ(bprm, file, f_inode), &f);
+	action = bpf_map_lookup_elem(&files, &f);
+	if (action)
+		matched = *action;
+	deny = matched == EXECGUARD_DENY || (guard_cfg.allow_list && matched != EXECGUARD_ALLOW);
+
+	__u32 v = verdict_for(deny);
+	__u64 *n = bpf_map_lookup_elem(&decisions, &v);
+
+	if (n)
+		(*n)++;
+	struct exec_decision *e = reserve_event(sizeof(*e));
+
+	if (e) {
+		fill_task(&e->task);
+		e->verdict = v;
+		e->action = matched;
+		__builtin_memset(e->pad, 0, sizeof(e->pad));
+		e->file = f;
+		bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+		submit_event(e);
+	}
+	return v == LSMGUARD_DENIED ? -EPERM : 0;
+}
+
+/* Names the files of the rules as the kernel sees them (learn()). */
+SEC("lsm/file_open")
+int BPF_PROG(exec_learn, struct file *file, int ret)
+{
+	if (!ret)
+		learn(file);
+	return ret;
+}
