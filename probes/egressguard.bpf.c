@@ -99,25 +99,37 @@ static __always_inline int lookup_action(__u8 family, const __u8 *addr, __u8 pro
 	return first_match(bpf_map_lookup_elem(&dest6, &k), 6, proto, port, which);
 }
 
+/* Decisions the full `decisions` map could not take (a workload that makes
+ * cgroups by the thousand): counted here, never lost silently. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} uncounted SEC(".maps");
+
 static __always_inline void count(__u64 cgroup_id, __u8 verdict, __u8 hook)
 {
 	struct egress_count_key key = { .cgroup_id = cgroup_id, .verdict = verdict, .hook = hook };
 	__u64 one = 1, *n = bpf_map_lookup_elem(&decisions, &key);
+	__u32 zero = 0;
 
-	if (n)
+	if (n) {
 		(*n)++;
-	else
-		bpf_map_update_elem(&decisions, &key, &one, BPF_NOEXIST);
+	} else if (bpf_map_update_elem(&decisions, &key, &one, BPF_NOEXIST) && bpf_map_update_elem(&decisions, &key, &one, BPF_ANY)) {
+		__u64 *u = bpf_map_lookup_elem(&uncounted, &zero);
+
+		if (u)
+			(*u)++;
+	}
 }
 
-/* Decides, counts, reports; returns the hook's answer (1 let through, 0
- * refuse). `with_task`: the hook runs in the calling process, so its
- * PID, UID and command are the caller's. */
-static __always_inline int guard(__u8 hook, __u8 family, const __u8 *addr, __u8 proto, __u16 port,
-				 __u64 cgroup_id, int with_task)
+/* Reports and counts a decision already made; returns the hook's answer
+ * (1 let through, 0 refuse). `with_task`: the hook runs in the calling
+ * process, so its PID, UID and command are the caller's. */
+static __always_inline int report(__u8 hook, __u8 family, const __u8 *addr, __u8 proto, __u16 port,
+				  __u64 cgroup_id, int with_task, int action, __s32 which)
 {
-	__s32 which;
-	int action = lookup_action(family, addr, proto, port, &which);
 	__u8 verdict = EGRESS_ALLOWED;
 
 	if (action != EGRESS_ACTION_ALLOW)
@@ -148,6 +160,16 @@ static __always_inline int guard(__u8 hook, __u8 family, const __u8 *addr, __u8 
 		submit_event(e);
 	}
 	return verdict == EGRESS_DENIED ? 0 : 1;
+}
+
+/* Decides by the rules, counts, reports. */
+static __always_inline int guard(__u8 hook, __u8 family, const __u8 *addr, __u8 proto, __u16 port,
+				 __u64 cgroup_id, int with_task)
+{
+	__s32 which;
+	int action = lookup_action(family, addr, proto, port, &which);
+
+	return report(hook, family, addr, proto, port, cgroup_id, with_task, action, which);
 }
 
 /* ::ffff:a.b.c.d, a dual-stack socket's way to an IPv4 address: decided
@@ -205,10 +227,36 @@ int egress_sendmsg6(struct bpf_sock_addr *ctx)
 	return sock_addr6(ctx, EGRESS_HOOK_SENDMSG6);
 }
 
+/* Whether an IPv6 packet carries a routing header within its first
+ * extension headers (the header's destination is then only the next
+ * hop). */
+static __always_inline int routed6(struct __sk_buff *skb, __u8 next)
+{
+	__u32 off = 40;
+
+	for (int i = 0; i < 4; i++) {
+		__u8 ext[2];
+
+		if (next == 43)
+			return 1;
+		if (next != 0 && next != 60 && next != 51)
+			return 0;
+		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)))
+			return 1;   /* unreadable: treated as routed */
+		off += next == 51 ? (ext[1] + 2) * 4 : (ext[1] + 1) * 8;
+		next = ext[0];
+	}
+	return 1;   /* deeper than looked at: treated as routed */
+}
+
 /* Packets of sockets no sock_addr hook decides: raw sockets (any
  * protocol, any header they write) and ICMP ("ping") sockets. TCP and UDP
- * sockets were decided at connect() or sendmsg(); packets of no full
- * socket (TCP's own resets and time-wait answers) are the kernel's. */
+ * sockets were decided at connect() or sendmsg(), except for source
+ * routing: a packet with IPv4 options (LSRR and SSRR, set by IP_OPTIONS or
+ * an IP_RETOPTS message) or an IPv6 routing header goes first where the
+ * header says, not where connect() or sendmsg() were told, so those are
+ * denied outright. Packets of no full socket (TCP's own resets and
+ * time-wait answers) are the kernel's. */
 SEC("cgroup_skb/egress")
 int egress_packet(struct __sk_buff *skb)
 {
@@ -223,8 +271,25 @@ int egress_packet(struct __sk_buff *skb)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 1;
-	if ((sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP) || (sk->type == SOCK_DGRAM && sk->protocol == IPPROTO_UDP))
+	if ((sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP) || (sk->type == SOCK_DGRAM && sk->protocol == IPPROTO_UDP)) {
+		if (skb->protocol == bpf_htons(ETH_P_IP)) {
+			struct iphdr ip;
+
+			if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.ihl == 5)
+				return 1;
+			__builtin_memcpy(addr, &ip.daddr, 4);
+			return report(EGRESS_HOOK_EGRESS, 4, addr, ip.protocol, 0, bpf_skb_cgroup_id(skb), 0, EGRESS_ACTION_NONE, -1);
+		}
+		if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+			struct ipv6hdr ip6;
+
+			if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || !routed6(skb, ip6.nexthdr))
+				return 1;
+			__builtin_memcpy(addr, &ip6.daddr, 16);
+			return report(EGRESS_HOOK_EGRESS, 6, addr, 43, 0, bpf_skb_cgroup_id(skb), 0, EGRESS_ACTION_NONE, -1);
+		}
 		return 1;
+	}
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
@@ -259,4 +324,49 @@ int egress_packet(struct __sk_buff *skb)
 			port = bpf_ntohs(dport);
 	}
 	return guard(EGRESS_HOOK_EGRESS, family, addr, proto, port, bpf_skb_cgroup_id(skb), 0);
+}
+
+/* IPPROTO_RAW sockets write every header themselves (IP_HDRINCL), and
+ * where a send goes is then the address given to it, whatever the header
+ * says: refused, unless a rule allows `any` everywhere. */
+SEC("cgroup/sock_create")
+int egress_socket(struct bpf_sock *sk)
+{
+	__u8 addr[16] = {};
+	__s32 which;
+
+	if (sk->type != 3 /* SOCK_RAW */ || sk->protocol != 255 /* IPPROTO_RAW */)
+		return 1;
+	int action = lookup_action(sk->family == AF_INET6 ? 6 : 4, addr, 0, 0, &which);
+
+	return report(EGRESS_HOOK_SOCKET, sk->family == AF_INET6 ? 6 : 4, addr, 255, 0, bpf_get_current_cgroup_id(), 1,
+		      action == EGRESS_ACTION_ALLOW && which >= 0 ? action : EGRESS_ACTION_NONE, which);
+}
+
+/* Options that write the IP header (IP_HDRINCL, IPV6_HDRINCL) or route at
+ * the source (IP_OPTIONS, IPV6_RTHDR): refused, EPERM in setsockopt(). */
+SEC("cgroup/setsockopt")
+int egress_sockopt(struct bpf_sockopt *ctx)
+{
+	__u8 addr[16] = {};
+	/* Each field read once, straight from the context (the verifier
+	 * refuses a load through a pointer derived from it). */
+	int level = ctx->level;
+	barrier_var(level);
+	int optname = ctx->optname;
+	barrier_var(optname);
+	int optlen = ctx->optlen;
+	barrier_var(optlen);
+	int bad = (level == 0 /* SOL_IP */ && (optname == 3 || optname == 4)) ||
+		  (level == 41 /* SOL_IPV6 */ && (optname == 57 || optname == 36 || optname == 5));
+
+	if (!bad) {
+		/* Past a page the program sees part of the value: 0 says "use
+		 * the caller's", which older kernels need said. */
+		if (optlen > 4096)
+			ctx->optlen = 0;
+		return 1;
+	}
+	return report(EGRESS_HOOK_SOCKOPT, level == 41 ? 6 : 4, addr, 0, (__u16)optname, bpf_get_current_cgroup_id(), 1,
+		      EGRESS_ACTION_NONE, -1);
 }

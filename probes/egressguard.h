@@ -36,8 +36,12 @@ enum egress_hook {
 	EGRESS_HOOK_CONNECT6 = 1,
 	EGRESS_HOOK_SENDMSG4 = 2,
 	EGRESS_HOOK_SENDMSG6 = 3,
-	EGRESS_HOOK_EGRESS = 4,  /* cgroup_skb/egress: raw and ICMP sockets */
-	EGRESS_HOOKS = 5,
+	EGRESS_HOOK_EGRESS = 4,  /* cgroup_skb/egress: raw and ICMP sockets, and
+	                          * source-routed packets of any socket */
+	EGRESS_HOOK_SOCKET = 5,  /* cgroup/sock_create: IPPROTO_RAW sockets */
+	EGRESS_HOOK_SOCKOPT = 6, /* cgroup/setsockopt: header-writing and
+	                          * source-routing options */
+	EGRESS_HOOKS = 7,
 };
 
 /* A rule: a protocol (0 any; 1 ICMP, which is ICMPv6 (58) for an IPv6

@@ -13,13 +13,6 @@ struct {
 	__type(value, __u8);    /* enum execguard_action */
 } files SEC(".maps");
 
-/* Decisions by verdict. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
-	__type(key, __u32);
-	__type(value, __u64);
-} decisions SEC(".maps");
 
 SEC("lsm/bprm_check_security")
 int BPF_PROG(exec_check, struct linux_binprm *bprm, int ret)
@@ -39,10 +32,7 @@ int BPF_PROG(exec_check, struct linux_binprm *bprm, int ret)
 	deny = matched == EXECGUARD_DENY || (guard_cfg.allow_list && matched != EXECGUARD_ALLOW);
 
 	__u32 v = verdict_for(deny);
-	__u64 *n = bpf_map_lookup_elem(&decisions, &v);
-
-	if (n)
-		(*n)++;
+	count_decision(v, 0);
 	struct exec_decision *e = reserve_event(sizeof(*e));
 
 	if (e) {

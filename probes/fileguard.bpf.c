@@ -17,12 +17,6 @@ struct {
 	__type(value, __u8);    /* enum fileguard_protection */
 } protected SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
-	__type(key, __u32);
-	__type(value, __u64);
-} decisions SEC(".maps");
 
 /* The protection over a dentry: its own, or the nearest directory's above. */
 static __always_inline __u8 protection_of(struct dentry *d, struct lsmguard_file *at)
@@ -58,10 +52,7 @@ static __always_inline int decide(struct dentry *d, struct dentry *named, __u8 o
 		return 0;
 	int deny = op != FILEGUARD_OPEN_READ || protection == FILEGUARD_ALL;
 	__u32 v = verdict_for(deny);
-	__u64 *n = bpf_map_lookup_elem(&decisions, &v);
-
-	if (n)
-		(*n)++;
+	count_decision(v, op);
 	struct file_decision *e = reserve_event(sizeof(*e));
 
 	if (e) {

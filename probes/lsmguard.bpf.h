@@ -23,6 +23,24 @@ static __always_inline int in_scope(void)
 	return !guard_cfg.scoped || bpf_current_task_under_cgroup(&scope, 0) == 1;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct lsmguard_count_key);
+	__type(value, __u64);
+} decisions SEC(".maps");
+
+static __always_inline void count_decision(__u8 verdict, __u8 op)
+{
+	struct lsmguard_count_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .verdict = verdict, .op = op };
+	__u64 one = 1, *n = bpf_map_lookup_elem(&decisions, &key);
+
+	if (n)
+		(*n)++;
+	else
+		bpf_map_update_elem(&decisions, &key, &one, BPF_NOEXIST);
+}
+
 static __always_inline __u8 verdict_for(int deny)
 {
 	if (!deny)

@@ -21,6 +21,15 @@ struct lsmguard_file {
 	__u64 ino;
 };
 
+/* Decisions counted in the kernel, per cgroup, verdict and operation
+ * (fileguard's enum fileguard_op; 0 for execguard). */
+struct lsmguard_count_key {
+	__u64 cgroup_id;
+	__u8 verdict;
+	__u8 op;
+	__u8 pad[6];
+};
+
 struct lsmguard_config {
 	__u8 enforce;       /* 0: audit */
 	__u8 scoped;        /* 1: only tasks under the cgroup in `scope` */

@@ -46,6 +46,11 @@ public struct EgressRule: Sendable, Hashable, CustomStringConvertible {
             guard let prefix = IPPrefix(at[1]) else {
                 throw RuleSyntaxError(description: "bad address '\(at[1])' in '\(spec)' (an IPv4 or IPv6 address, or ADDRESS/LENGTH)")
             }
+            // ::ffff:a.b.c.d is decided by the IPv4 rules: a rule for it
+            // would never match.
+            if prefix.family == 6, prefix.bytes.prefix(10).allSatisfy({ $0 == 0 }), prefix.bytes[10] == 0xff, prefix.bytes[11] == 0xff, prefix.length >= 96 {
+                throw RuleSyntaxError(description: "'\(at[1])' is an IPv4-mapped address, which the IPv4 rules decide: write it as IPv4")
+            }
             destination = prefix
         }
         self.init(action: action, proto: proto, ports: ports, destination: destination)
@@ -106,7 +111,7 @@ public struct EgressRule: Sendable, Hashable, CustomStringConvertible {
 /// A decision of egressguard, as its probe sends it.
 public struct EgressEvent: TaskEvent {
     public enum Verdict: String, Sendable { case allowed, denied, wouldDeny = "would-deny" }
-    public enum Hook: String, Sendable { case connect4, connect6, sendmsg4, sendmsg6, egress }
+    public enum Hook: String, Sendable { case connect4, connect6, sendmsg4, sendmsg6, egress, socket, sockopt }
 
     let record: RecordReader<egress_event>
 
@@ -129,6 +134,8 @@ public struct EgressEvent: TaskEvent {
         case UInt8(EGRESS_HOOK_CONNECT6.rawValue): .connect6
         case UInt8(EGRESS_HOOK_SENDMSG4.rawValue): .sendmsg4
         case UInt8(EGRESS_HOOK_SENDMSG6.rawValue): .sendmsg6
+        case UInt8(EGRESS_HOOK_SOCKET.rawValue): .socket
+        case UInt8(EGRESS_HOOK_SOCKOPT.rawValue): .sockopt
         default: .egress
         }
     }
@@ -184,6 +191,7 @@ public final class EgressGuard: Sendable {
         let dest4: TypedMap<egress_v4_key, egress_candidates>
         let dest6: TypedMap<egress_v6_key, egress_candidates>
         let decisions: PerCPUMap<egress_count_key, UInt64>
+        let uncounted: PerCPUMap<UInt32, UInt64>
     }
     let maps: Maps
     let editLock: TypedMap<UInt32, UInt64>
@@ -197,7 +205,8 @@ public final class EgressGuard: Sendable {
         open.guardCfg = egress_config(enforce: enforce ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
         let probe = try open.load()
         self.probe = probe
-        maps = Maps(rules: probe.typed.rules, dest4: probe.typed.dest4, dest6: probe.typed.dest6, decisions: probe.typed.decisions)
+        maps = Maps(rules: probe.typed.rules, dest4: probe.typed.dest4, dest6: probe.typed.dest6, decisions: probe.typed.decisions,
+                    uncounted: try probe.maps.uncounted.perCPU(UInt32.self, UInt64.self))
         // Editors find the maps through this program: bound to it are the
         // ones it does not use itself (the lock, IPv6's trie).
         try probe.programs.egressConnect4.bind(map: probe.maps.editLock)
@@ -218,7 +227,8 @@ public final class EgressGuard: Sendable {
         maps = Maps(rules: try named("rules").typed(UInt32.self, egress_rule.self),
                     dest4: try named("dest4").typed(egress_v4_key.self, egress_candidates.self),
                     dest6: try named("dest6").typed(egress_v6_key.self, egress_candidates.self),
-                    decisions: try named("decisions").perCPU(egress_count_key.self, UInt64.self))
+                    decisions: try named("decisions").perCPU(egress_count_key.self, UInt64.self),
+                    uncounted: try named("uncounted").perCPU(UInt32.self, UInt64.self))
         editLock = try named("edit_lock").typed(UInt32.self, UInt64.self)
         probe = nil
         programID = program.id
@@ -259,7 +269,7 @@ public final class EgressGuard: Sendable {
         }
         let p = probe.programs
         var links: [Link] = []
-        for program in [p.egressConnect4, p.egressConnect6, p.egressSendmsg4, p.egressSendmsg6, p.egressPacket] {
+        for program in [p.egressConnect4, p.egressConnect6, p.egressSendmsg4, p.egressSendmsg6, p.egressPacket, p.egressSocket, p.egressSockopt] {
             links.append(try program.attachCgroup(path: path))
         }
         return links
@@ -370,12 +380,17 @@ public final class EgressGuard: Sendable {
 
     // MARK: Counts
 
+    /// Decisions the kernel could not count (its count map was full).
+    public func uncounted() throws(BPFError) -> UInt64 {
+        try maps.uncounted.sum(0) ?? 0
+    }
+
     /// Decisions counted in the kernel, per cgroup, verdict and hook,
     /// summed over CPUs.
     public func decisions() throws(BPFError) -> [(cgroup: UInt64, verdict: EgressEvent.Verdict, hook: EgressEvent.Hook, count: UInt64)] {
         var out: [(UInt64, EgressEvent.Verdict, EgressEvent.Hook, UInt64)] = []
         let verdicts: [EgressEvent.Verdict] = [.allowed, .denied, .wouldDeny]
-        let hooks: [EgressEvent.Hook] = [.connect4, .connect6, .sendmsg4, .sendmsg6, .egress]
+        let hooks: [EgressEvent.Hook] = [.connect4, .connect6, .sendmsg4, .sendmsg6, .egress, .socket, .sockopt]
         for key in try maps.decisions.keys() {
             guard let n = try maps.decisions.sum(key), Int(key.verdict) < verdicts.count, Int(key.hook) < hooks.count else { continue }
             out.append((key.cgroup_id, verdicts[Int(key.verdict)], hooks[Int(key.hook)], n))

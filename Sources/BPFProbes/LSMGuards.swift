@@ -126,10 +126,7 @@ public final class ExecGuard: Sendable {
 
     /// Decisions by verdict, counted in the kernel.
     public func decisions() throws(BPFError) -> [GuardVerdict: UInt64] {
-        let map = try probe.maps.decisions.perCPU(UInt32.self, UInt64.self)
-        var out: [GuardVerdict: UInt64] = [:]
-        for v in 0..<UInt32(3) { out[guardVerdict(UInt8(v))] = try map.sum(v) ?? 0 }
-        return out
+        try LSMDecisions.totals(probe.maps.decisions)
     }
 }
 
@@ -213,10 +210,7 @@ public final class FileGuard: Sendable {
     }
 
     public func decisions() throws(BPFError) -> [GuardVerdict: UInt64] {
-        let map = try probe.maps.decisions.perCPU(UInt32.self, UInt64.self)
-        var out: [GuardVerdict: UInt64] = [:]
-        for v in 0..<UInt32(3) { out[guardVerdict(UInt8(v))] = try map.sum(v) ?? 0 }
-        return out
+        try LSMDecisions.totals(probe.maps.decisions)
     }
 }
 
@@ -246,4 +240,52 @@ public struct FileDecision: TaskEvent {
     public var protectedInode: UInt64 { record(\.protected_path).ino }
     /// The file's own name (its last path component).
     public var name: UnsafeRawBufferPointer { record.string(\.name) }
+}
+
+/// The decisions execguards and fileguards count in the kernel, per cgroup,
+/// verdict and operation; found through the kernel by the exporter (by
+/// program name and the layout of `lsmguard_count_key`).
+public enum LSMDecisions {
+    public struct Count: Sendable {
+        /// "exec" or "file".
+        public var guardKind: String
+        public var cgroup: UInt64
+        public var verdict: GuardVerdict
+        /// fileguard's operation ("read", "write", ...); "exec" for execguard.
+        public var operation: String
+        public var count: UInt64
+        public var programID: UInt32
+    }
+
+    static func totals(_ map: Map) throws(BPFError) -> [GuardVerdict: UInt64] {
+        var out: [GuardVerdict: UInt64] = [.allowed: 0, .denied: 0, .wouldDeny: 0]
+        for c in try counts(map, kind: "", programID: 0) { out[c.verdict, default: 0] += c.count }
+        return out
+    }
+
+    static func counts(_ map: Map, kind: String, programID: UInt32) throws(BPFError) -> [Count] {
+        let typed = try map.perCPU(lsmguard_count_key.self, UInt64.self)
+        let ops: [FileDecision.Operation] = [.read, .write, .create, .unlink, .rename]
+        var out: [Count] = []
+        for key in try typed.keys() {
+            guard let n = try typed.sum(key) else { continue }
+            let op = kind == "exec" ? "exec" : Int(key.op) < ops.count ? ops[Int(key.op)].rawValue : "\(key.op)"
+            out.append(Count(guardKind: kind, cgroup: key.cgroup_id, verdict: guardVerdict(key.verdict), operation: op, count: n, programID: programID))
+        }
+        return out
+    }
+
+    /// Every execguard and fileguard loaded in the kernel, their counts.
+    /// Needs CAP_SYS_ADMIN (listing programs).
+    public static func loaded() -> [Count] {
+        var out: [Count] = []
+        for info in Kernel.loadedPrograms() where info.name == "exec_check" || info.name == "file_open_check" {
+            guard let program = try? KernelProgram(id: info.id),
+                  program.structSize("lsmguard_count_key") == MemoryLayout<lsmguard_count_key>.size,
+                  let map = (try? program.maps())?.first(where: { $0.name == "decisions" }),
+                  let counts = try? counts(map, kind: info.name == "exec_check" ? "exec" : "file", programID: info.id) else { continue }
+            out += counts
+        }
+        return out
+    }
 }

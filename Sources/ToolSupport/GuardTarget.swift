@@ -81,7 +81,11 @@ public struct GuardTarget: ParsableArguments {
         guard top.count == 1 else {
             throw ValidationError("\(asked) matches \(top.count) cgroups (\(top.map(\.path).prefix(4).joined(separator: ", "))); name one, or use --cgroup")
         }
-        return Resolved(directory: hierarchy.mountPoint + first.path, description: asked.replacingOccurrences(of: "--", with: ""))
+        // Named as found (a pod asked for by name alone says its namespace).
+        let found = first.workload
+        let description = container != nil ? "container \(found.container?.name ?? container!)"
+            : "pod \(found.pod.map { "\($0.namespace ?? "?")/\($0.name ?? "?")" } ?? asked)"
+        return Resolved(directory: hierarchy.mountPoint + first.path, description: description)
     }
 }
 

@@ -112,7 +112,9 @@ struct Run: ParsableCommand {
         }
         var totals: [EgressEvent.Verdict: UInt64] = [:]
         for d in try guardian.decisions() { totals[d.verdict, default: 0] += d.count }
-        session.note("egressguard: \(totals[.allowed] ?? 0) allowed, \(totals[.denied] ?? 0) denied, \(totals[.wouldDeny] ?? 0) would-deny (counted in the kernel); policy lifted")
+        let uncounted = try guardian.uncounted()
+        session.note("egressguard: \(totals[.allowed] ?? 0) allowed, \(totals[.denied] ?? 0) denied, \(totals[.wouldDeny] ?? 0) would-deny (counted in the kernel)"
+                     + (uncounted > 0 ? ", \(uncounted) not counted (the count map was full)" : "") + "; policy lifted")
     }
 }
 
@@ -129,6 +131,14 @@ enum EgressFields {
     }
 
     static func destination(_ e: EgressEvent) -> String {
+        switch e.hook {
+        case .socket: return "IPPROTO_RAW socket"
+        case .sockopt:
+            let names: [UInt16: String] = e.family == 6 ? [57: "IPV6_RTHDR", 36: "IPV6_HDRINCL", 5: "IPV6_2292RTHDR"] : [3: "IP_HDRINCL", 4: "IP_OPTIONS"]
+            return "setsockopt \(names[e.port] ?? "\(e.port)")"
+        default: break
+        }
+        if e.hook == .egress && (e.proto == 6 || e.proto == 17 || e.proto == 43) && e.port == 0 { return FlowText.address(e.destinationBytes) + " (source-routed)" }
         let address = FlowText.address(e.destinationBytes)
         guard e.proto == 6 || e.proto == 17 else { return address }
         return e.family == 6 ? "[\(address)]:\(e.port)" : "\(address):\(e.port)"

@@ -129,6 +129,14 @@ extension Privileged {
             #expect(try inCgroup("tcp 127.0.0.1 \(b.port)") == "ok")
             let missing = try ToolRun.complete("egressguard", ["delete", "9", "--cgroup", cgroup])
             #expect(missing.status == 1 && missing.stderr.contains("no rule 9"), "\(missing)")
+            // Source routing and header-writing sockets: where they go is not
+            // what connect() or sendmsg() were told. Refused at setsockopt,
+            // socket, or (an IP_RETOPTS message) at the packet.
+            #expect(try inCgroup("lsrr 127.0.0.1 \(a.port) 10.255.0.1") == "err 1", "IP_OPTIONS")
+            #expect(try inCgroup("retopts 127.0.0.1 \(a.port) 10.255.0.1") == "err 1", "an IP_RETOPTS message")
+            #expect(try inCgroup("rawip 127.0.0.1") == "err 1", "IPPROTO_RAW")
+            let mapped = try ToolRun.complete("egressguard", ["deny", "udp@::ffff:10.0.0.1", "--cgroup", cgroup])
+            #expect(mapped.status == 2 && mapped.stderr.contains("IPv4-mapped"), "\(mapped)")
             let second = try ToolRun.complete("egressguard", ["--cgroup", cgroup, "--allow", "any"])
             #expect(second.status == 1 && second.stderr.contains("already has an egressguard"), "\(second)")
             run.signal(SIGTERM)
