@@ -14,6 +14,39 @@ struct {
 } files SEC(".maps");
 
 
+/* Directories: an executable below one (up to EXECGUARD_MAX_DEPTH levels,
+ * by the directories' device and inode, whatever path reaches them) takes
+ * its action when no rule names the file itself. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EXECGUARD_MAX_FILES);
+	__type(key, struct lsmguard_file);
+	__type(value, __u8);    /* enum execguard_action */
+} dirs SEC(".maps");
+
+static __always_inline __u8 dir_action(struct dentry *d)
+{
+	for (int i = 0; i < EXECGUARD_MAX_DEPTH && d; i++) {
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		struct inode *inode;
+
+		if (parent == d)
+			break;
+		d = parent;
+		inode = BPF_CORE_READ(d, d_inode);
+		if (inode) {
+			struct lsmguard_file f = {};
+
+			file_of_inode(inode, &f);
+			__u8 *a = bpf_map_lookup_elem(&dirs, &f);
+
+			if (a)
+				return *a;
+		}
+	}
+	return 0;
+}
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(exec_check, struct linux_binprm *bprm, int ret)
 {
@@ -29,6 +62,8 @@ int BPF_PROG(exec_check, struct linux_binprm *bprm, int ret)
 	action = bpf_map_lookup_elem(&files, &f);
 	if (action)
 		matched = *action;
+	else
+		matched = dir_action(BPF_CORE_READ(bprm, file, f_path.dentry));
 	deny = matched == EXECGUARD_DENY || (guard_cfg.allow_list && matched != EXECGUARD_ALLOW);
 
 	__u32 v = verdict_for(deny);

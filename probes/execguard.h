@@ -8,6 +8,7 @@
 
 #define EXECGUARD_MAX_FILES 4096
 #define EXECGUARD_FILENAME_LEN 256
+#define EXECGUARD_MAX_DEPTH 32
 
 enum execguard_action {
 	EXECGUARD_ALLOW = 1,

@@ -93,14 +93,17 @@ func guardVerdict(_ v: UInt8) -> GuardVerdict {
 /// CONFIG_BPF_LSM, "bpf" in the LSM list).
 public final class ExecGuard: Sendable {
     public let probe: ExecguardSkeleton
-    let allow: [GuardedFile], deny: [GuardedFile]
+    let allow: [GuardedFile], deny: [GuardedFile], allowUnder: [GuardedFile], denyUnder: [GuardedFile]
 
-    /// Loads the guard; its rules go in when it attaches. `scope`: a cgroup
-    /// v2 directory, or nil for every task on the host. `enforce` false:
-    /// audit mode.
-    public init(allow: [GuardedFile], deny: [GuardedFile], scope: String?, enforce: Bool) throws(BPFError) {
+    /// Loads the guard; its rules go in when it attaches: files, and
+    /// directories whose executables below take the action (a rule for
+    /// the file itself comes first). `scope`: a cgroup v2 directory, or nil
+    /// for every task on the host. `enforce` false: audit mode.
+    public init(allow: [GuardedFile], deny: [GuardedFile], allowUnder: [GuardedFile] = [], denyUnder: [GuardedFile] = [],
+                scope: String?, enforce: Bool) throws(BPFError) {
         var open = try ExecguardSkeleton.open()
-        open.guardCfg = lsmguard_config(enforce: enforce ? 1 : 0, scoped: scope == nil ? 0 : 1, allow_list: allow.isEmpty ? 0 : 1,
+        let allowList = !(allow.isEmpty && allowUnder.isEmpty)
+        open.guardCfg = lsmguard_config(enforce: enforce ? 1 : 0, scoped: scope == nil ? 0 : 1, allow_list: allowList ? 1 : 0,
                                         pad: 0, self_tgid: UInt32(getpid()))
         do {
             probe = try open.load()
@@ -110,6 +113,8 @@ public final class ExecGuard: Sendable {
         _ = try setScope(probe.maps.scope, cgroup: scope)
         self.allow = allow
         self.deny = deny
+        self.allowUnder = allowUnder
+        self.denyUnder = denyUnder
     }
 
     /// Names the rules' files as the kernel sees them, fills the rules,
@@ -120,6 +125,9 @@ public final class ExecGuard: Sendable {
         let files = try probe.maps.files.typed(lsmguard_file.self, UInt8.self)
         for f in try learnFiles(probe.object, allow).joined() { try files.update(f, UInt8(EXECGUARD_ALLOW.rawValue)) }
         for f in try learnFiles(probe.object, deny).joined() { try files.update(f, UInt8(EXECGUARD_DENY.rawValue)) }
+        let dirs = try probe.maps.dirs.typed(lsmguard_file.self, UInt8.self)
+        for f in try learnFiles(probe.object, allowUnder).joined() { try dirs.update(f, UInt8(EXECGUARD_ALLOW.rawValue)) }
+        for f in try learnFiles(probe.object, denyUnder).joined() { try dirs.update(f, UInt8(EXECGUARD_DENY.rawValue)) }
         learner.detach()
         return [try probe.programs.execCheck.attach()]
     }

@@ -23,6 +23,7 @@ struct ExecGuardTool: ToolCommand {
         Examples:
           execguard --container web --deny /usr/bin/curl --deny /usr/bin/wget
           execguard --pod api --namespace shop --allow /app/server --allow /bin/sh --audit
+          execguard --container web --deny-under /tmp --deny-under /dev/shm   nothing dropped in tmp runs
         """
     )
 
@@ -35,13 +36,23 @@ struct ExecGuardTool: ToolCommand {
     @Option(name: .long, help: ArgumentHelp("Allow executing this file; with any --allow, all else is denied (repeatable).", valueName: "path"))
     var allow: [String] = []
 
+    @Option(name: .customLong("deny-under"), help: ArgumentHelp("Deny executing files below this directory (repeatable).", valueName: "dir"))
+    var denyUnder: [String] = []
+
+    @Option(name: .customLong("allow-under"), help: ArgumentHelp("Allow executing files below this directory; all else is denied (repeatable).", valueName: "dir"))
+    var allowUnder: [String] = []
+
     @OptionGroup(title: "Output")
     var output: GuardOutputOptions
 
     func validate() throws {
-        guard !deny.isEmpty || !allow.isEmpty else { throw ValidationError("give at least one --deny or --allow") }
+        guard !(deny + allow + denyUnder + allowUnder).isEmpty else {
+            throw ValidationError("give at least one --deny, --allow, --deny-under or --allow-under")
+        }
         _ = try guardedFiles(deny, flag: "--deny")
         _ = try guardedFiles(allow, flag: "--allow")
+        _ = try guardedFiles(denyUnder, flag: "--deny-under")
+        _ = try guardedFiles(allowUnder, flag: "--allow-under")
     }
 
     func run() throws {
@@ -49,6 +60,8 @@ struct ExecGuardTool: ToolCommand {
         let session = try TraceSession(tool: "execguard", options: options)
         let scope = target.isGiven ? try target.resolve() : nil
         let guardian = try ExecGuard(allow: try guardedFiles(allow, flag: "--allow"), deny: try guardedFiles(deny, flag: "--deny"),
+                                     allowUnder: try guardedFiles(allowUnder, flag: "--allow-under"),
+                                     denyUnder: try guardedFiles(denyUnder, flag: "--deny-under"),
                                      scope: scope?.directory, enforce: !output.audit)
         let fields: [Field<ExecDecision>] = [
             .string("verdict", "VERDICT", width: 10) { $0.verdict.rawValue },

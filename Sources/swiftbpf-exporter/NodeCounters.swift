@@ -80,6 +80,7 @@ final class NodeCounters: @unchecked Sendable {
         "packet_filter_rule_packets_total": "Packets a pktfilter rule decided, by program, rule ID and rule.",
         "packet_filter_rule_bytes_total": "Bytes a pktfilter rule decided, by program, rule ID and rule.",
         "egress_decisions_total": "Decisions of the egressguards on this node, by verdict, hook and the deciding workload.",
+        "guard_decisions_total": "Decisions of the execguards and fileguards on this node (BPF-LSM), by guard, verdict, operation and workload.",
         "collector_unavailable": "1 while a collector that is on cannot read what it serves (its series are absent), with the reason.",
     ]
 
@@ -162,7 +163,8 @@ final class NodeCounters: @unchecked Sendable {
         if on(.latency) { try collectLatency() }
         try collectLost()
         if on(.programs) { collectProgramStatistics() }
-        if on(.packetFilter) || on(.egress) { noteListing() }
+        if on(.packetFilter) || on(.egress) || on(.guards) { noteListing() }
+        if on(.guards) { collectGuards() }
         if on(.packetFilter) { try collectPacketFilters() }
         if on(.egress) { collectEgress() }
         if DispatchTime.now().uptimeNanoseconds - lastSweep >= UInt64(settings.reconcileInterval) * 1_000_000_000 { try sweepGoneCgroups() }
@@ -272,7 +274,7 @@ final class NodeCounters: @unchecked Sendable {
     private func noteListing() {
         let refused = Kernel.programListingRefused
         guard refused?.message != listingRefusal else { return }
-        let collectors = [Settings.Collector.packetFilter, .egress].filter(on).map(\.rawValue)
+        let collectors = [Settings.Collector.packetFilter, .egress, .guards].filter(on).map(\.rawValue)
         for collector in collectors {
             if let old = listingRefusal { unavailable(collector: collector, reason: old, false) }
             if let refused {
@@ -281,6 +283,24 @@ final class NodeCounters: @unchecked Sendable {
             }
         }
         listingRefusal = refused?.message
+    }
+
+    /// What each LSM guard's kernel count was at the last collection.
+    private var lastGuards: [GuardKey: UInt64] = [:]
+    struct GuardKey: Hashable { var program: UInt32; var cgroup: UInt64; var verdict: String; var operation: String }
+
+    private func collectGuards() {
+        guard listingRefusal == nil else { return }
+        var seen: [GuardKey: UInt64] = [:]
+        for c in LSMDecisions.loaded() {
+            let key = GuardKey(program: c.programID, cgroup: c.cgroup, verdict: c.verdict.rawValue, operation: c.operation)
+            let before = lastGuards[key] ?? 0
+            seen[key] = c.count
+            guard c.count > before else { continue }
+            add(c.count - before, metric: "guard_decisions_total", names: ["guard", "verdict", "operation"] + workloadLabelNames,
+                labels: [c.guardKind, c.verdict.rawValue, c.operation] + workloadLabels(c.cgroup), workloadAt: 3, cgroup: c.cgroup)
+        }
+        lastGuards = seen
     }
 
     /// What each egressguard's kernel count was at the last collection.

@@ -23,6 +23,8 @@ struct Settings: Equatable {
         case packetFilter = "packet_filter"
         /// `egress_decisions_total`: every egressguard's decisions, per workload
         case egress
+        /// `guard_decisions_total`: every execguard's and fileguard's decisions, per workload
+        case guards
         /// `bpf_program_*`: the exporter's own programs (kernel.bpf_stats_enabled=1)
         case programs
 

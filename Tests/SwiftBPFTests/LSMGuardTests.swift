@@ -55,6 +55,21 @@ extension Privileged {
             #expect(run.stderr.text.contains(" denied") && run.stderr.text.contains("policy lifted"), "\(run.stderr.text)")
             #expect(try a.run("exec /usr/bin/id -u") == (0, "0\n"), "lifted on stop")
 
+            // A directory: whatever is copied below it is refused, however
+            // it is named or linked.
+            let dir = try TestEnvironment.temporaryDirectory()
+            try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
+            #expect(try Command.run(["cp", "/bin/true", dir + "/bin/dropped"]).status == 0)
+            #expect(try Command.run(["ln", "-s", dir + "/bin/dropped", dir + "/alias"]).status == 0)
+            let under = try ToolRun("execguard", ["--cgroup", a.path, "--deny-under", dir + "/bin", "--json"])
+            try #require(under.waitUntilAttached(), "\(under.stderr.text)")
+            #expect(try a.run("exec \(dir)/bin/dropped").status != 0)
+            #expect(try a.run("exec \(dir)/alias").status != 0, "through a symlink outside the directory")
+            #expect(try a.run("exec /bin/true").status == 0)
+            #expect(try b.run("exec \(dir)/bin/dropped").status == 0, "another workload runs it")
+            under.signal(SIGINT)
+            #expect(under.finish() == 0)
+
             // Audit: it runs, and the decision says would-deny.
             let audit = try ToolRun("execguard", ["--cgroup", a.path, "--deny", "/usr/bin/id", "--json", "--audit"])
             try #require(audit.waitUntilAttached(), "\(audit.stderr.text)")
@@ -85,6 +100,21 @@ extension Privileged {
             let denied = run.jsonLines.filter { $0["verdict"] as? String == "denied" }.map { "\($0["operation"] as? String ?? "?") \($0["name"] as? String ?? "?")" }
             #expect(denied == ["create new", "write existing", "create deeper", "unlink existing", "rename existing"], "\(run.stdout.text)")
             #expect(try a.run("echo x > \(dir)/after").status == 0, "lifted on stop")
+
+            // The exporter serves a running guard's counts per workload.
+            let node = try FakeNode()
+            let cart = try node.pod(.containerdSystemd, namespace: "shop", name: "cart-1", container: "cart")
+            let (exporter, port) = try Privileged.Exporter.exporter(node: node, ["--collectors", "guards"])
+            defer { exporter.signal(SIGTERM); exporter.finish() }
+            let counted = try ToolRun("fileguard", ["--cgroup", cart.path, "--deny-write", dir])
+            try #require(counted.waitUntilAttached(), "\(counted.stderr.text)")
+            defer { counted.signal(SIGINT); counted.finish() }
+            for i in 0..<3 {
+                _ = try Command.run(["sh", "-c", "echo $$ > \(node.hierarchy.mountPoint + cart.path)/cgroup.procs && echo x > \(dir)/c\(i)"])
+            }
+            let text = try Privileged.Exporter.get("http://127.0.0.1:\(port)/metrics")
+            #expect(text.contains("guard_decisions_total{guard=\"file\",verdict=\"denied\",operation=\"create\",container=\"cart\",pod=\"cart-1\",namespace=\"shop\"} 3"),
+                    "\(text.split(separator: "\n").filter { $0.hasPrefix("guard_") })")
             #expect(try String(contentsOfFile: dir + "/existing", encoding: .utf8) == "kept\n")
         }
     }
