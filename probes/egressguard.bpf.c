@@ -48,14 +48,8 @@ struct {
 	__type(value, __u64);
 } decisions SEC(".maps");
 
-/* The edit lock (EditLock in Swift): a one-slot socket map the programs
- * never read, bound to egress_connect4 so that editors find it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u64));
-} edit_lock SEC(".maps");
+/* Bound to egress_connect4 so that editors find it. */
+#include "edit_lock.bpf.h"
 
 /* The first rule among the candidates that matches decides (denies come
  * first); none: not allowed. */

@@ -116,18 +116,7 @@ struct {
 	__type(value, __u64);
 } limit_source SEC(".maps");
 
-/* The edit lock (PacketFilter.withEditLock): user space inserts a socket
- * with BPF_NOEXIST to take it; the kernel removes the entry when that
- * socket closes, however its process ends. Only a process that may open
- * this map (CAP_SYS_ADMIN, as editing needs) can take it. The program
- * never reads it; user space binds it to the program (BPF_PROG_BIND_MAP)
- * so that editors find it with the other maps. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u64));
-} edit_lock SEC(".maps");
+#include "edit_lock.bpf.h"
 
 struct packet {
 	__u32 src[4], dst[4];

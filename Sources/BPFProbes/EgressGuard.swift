@@ -380,6 +380,14 @@ public final class EgressGuard: Sendable {
 
     // MARK: Counts
 
+    /// "2 allowed, 1 denied, 0 would-deny": the decisions of every cgroup
+    /// and hook, summed.
+    public func verdictTotals() throws(BPFError) -> String {
+        var totals: [EgressEvent.Verdict: UInt64] = [:]
+        for d in try decisions() { totals[d.verdict, default: 0] += d.count }
+        return "\(totals[.allowed] ?? 0) allowed, \(totals[.denied] ?? 0) denied, \(totals[.wouldDeny] ?? 0) would-deny"
+    }
+
     /// Decisions the kernel could not count (its count map was full).
     public func uncounted() throws(BPFError) -> UInt64 {
         try maps.uncounted.sum(0) ?? 0

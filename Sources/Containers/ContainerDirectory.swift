@@ -87,8 +87,12 @@ public final class ContainerDirectory: @unchecked Sendable {
     func resolve(path: String?, now: UInt64) -> Entry {
         guard let path else { return Entry(workload: Workload(), path: nil, retryAt: 0) }
         let workload = state.workload(ofPath: path)
-        let unnamed = workload.container != nil && workload.container?.name == nil
-        return Entry(workload: workload, path: path, retryAt: unnamed ? now + 1_000_000_000 : 0)
+        // Asked again later: a container not named yet, or a path that
+        // claims a container no record confirms yet (a runtime writes its
+        // record first, but a tool may look in between).
+        let claimed = CgroupLayout.workload(ofPath: path).container != nil
+        let unsettled = workload.container.map { $0.name == nil } ?? claimed
+        return Entry(workload: workload, path: path, retryAt: unsettled ? now + 1_000_000_000 : 0)
     }
 
     static func now() -> UInt64 {

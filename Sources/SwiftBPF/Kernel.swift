@@ -119,22 +119,30 @@ public enum Kernel {
     /// two-instruction program for the file_open hook, loaded and released
     /// without attaching.
     static let lsmLoadError: Int32? = {
-        guard let btf = btf__load_vmlinux_btf() else { return ENOENT }
+        let fd = loadReturnZero(BPF_PROG_TYPE_LSM, attach: BPF_LSM_MAC, function: "bpf_lsm_file_open", name: "lsm_probe")
+        guard fd >= 0 else { return -fd }
+        close(fd)
+        return nil
+    }()
+
+    /// Loads `r0 = 0; exit` as a program of `type` for kernel function
+    /// `function` (by its BTF): a descriptor, or -errno (-ENOENT without
+    /// BTF or the function).
+    static func loadReturnZero(_ type: bpf_prog_type, attach: bpf_attach_type, function: String, name: String) -> Int32 {
+        guard let btf = btf__load_vmlinux_btf() else { return -ENOENT }
         defer { btf__free(btf) }
-        let target = btf__find_by_name_kind(btf, "bpf_lsm_file_open", UInt32(BTFKind.function.rawValue))
-        guard target > 0 else { return ENOENT }
+        let target = btf__find_by_name_kind(btf, function, UInt32(BTFKind.function.rawValue))
+        guard target > 0 else { return -ENOENT }
         var program = [bpf_insn(), bpf_insn()]
         program[0].code = UInt8(BPF_ALU64 | BPF_MOV | BPF_K)  // r0 = 0
         program[1].code = UInt8(BPF_JMP | BPF_EXIT)
         var opts = bpf_prog_load_opts()
         opts.sz = MemoryLayout<bpf_prog_load_opts>.size
-        opts.expected_attach_type = BPF_LSM_MAC
+        opts.expected_attach_type = attach
         opts.attach_btf_id = UInt32(target)
-        let fd = bpf_prog_load(BPF_PROG_TYPE_LSM, "lsm_probe", "GPL", &program, 2, &opts)
-        guard fd >= 0 else { return fd == -1 ? errno : -fd }
-        close(fd)
-        return nil
-    }()
+        let fd = bpf_prog_load(type, name, "GPL", &program, 2, &opts)
+        return fd >= 0 ? fd : (fd == -1 ? -errno : fd)
+    }
 
     private static let taskStorageWorks =
         libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nil) == 1
@@ -147,18 +155,7 @@ public enum Kernel {
     /// function's BTF and attached, then released. The way to choose
     /// between fentry and kprobe programs before loading an object.
     public static func canAttachFentry(to function: String) -> Bool {
-        guard let btf = btf__load_vmlinux_btf() else { return false }
-        defer { btf__free(btf) }
-        let target = btf__find_by_name_kind(btf, function, UInt32(BTFKind.function.rawValue))
-        guard target > 0 else { return false }
-        var program = [bpf_insn(), bpf_insn()]
-        program[0].code = UInt8(BPF_ALU64 | BPF_MOV | BPF_K)  // r0 = 0
-        program[1].code = UInt8(BPF_JMP | BPF_EXIT)
-        var opts = bpf_prog_load_opts()
-        opts.sz = MemoryLayout<bpf_prog_load_opts>.size
-        opts.expected_attach_type = BPF_TRACE_FENTRY
-        opts.attach_btf_id = UInt32(target)
-        let fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "fentry_probe", "GPL", &program, 2, &opts)
+        let fd = loadReturnZero(BPF_PROG_TYPE_TRACING, attach: BPF_TRACE_FENTRY, function: function, name: "fentry_probe")
         guard fd >= 0 else { return false }
         defer { close(fd) }
         let link = bpf_raw_tracepoint_open(nil, fd)

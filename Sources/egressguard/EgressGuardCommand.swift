@@ -65,23 +65,8 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Allow loopback: any@127.0.0.0/8 and any@::1/128.")
     var allowLoopback = false
 
-    @Flag(name: .long, help: "Let everything through; report what the rules would deny (would-deny).")
-    var audit = false
-
-    @Flag(name: .long, help: "Print one JSON object per line.")
-    var json = false
-
-    @Flag(name: [.customShort("C"), .long], help: "Add CONTAINER and POD columns (JSON always carries them when known).")
-    var containers = false
-
-    @Flag(name: [.customShort("T"), .long], help: "Show time as seconds since it started instead of the wall clock.")
-    var timestamp = false
-
-    @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
-    var duration: Double?
-
-    @Flag(name: .long, help: "Print libbpf's diagnostics to standard error.")
-    var verbose = false
+    @OptionGroup(title: "Output")
+    var output: GuardOutputOptions
 
     func validate() throws {
         try target.requireGiven()
@@ -90,30 +75,22 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let rules = try parseRules(allow: allow, deny: deny, loopback: allowLoopback)
-        var shared: [String] = []
-        if json { shared.append("--json") }
-        if containers { shared.append("-C") }
-        if timestamp { shared.append("-T") }
-        if verbose { shared.append("--verbose") }
-        if let duration { shared += ["--duration", "\(duration)"] }
-        let options = try TraceOptions.parse(shared)
+        let options = try output.traceOptions()
         let session = try TraceSession(tool: "egressguard", options: options)
         let target = try self.target.resolve()
         if let existing = try EgressGuard.attached(toCgroup: target.directory) {
             throw BPFError(.busy, "\(target.description) already has an egressguard (program \(existing.programID)); change its rules with 'egressguard allow|deny|delete'", errno: .resourceBusy)
         }
-        let guardian = try EgressGuard(enforce: !audit)
+        let guardian = try EgressGuard(enforce: !output.audit)
         for rule in rules { try guardian.add(rule) }
         guard let probe = guardian.probe else { return }
-        let mode = audit ? "audit" : "enforcing"
+        let mode = output.audit ? "audit" : "enforcing"
         try session.stream(probe, format: EventTable(EgressFields.all, options: options),
                            what: "egress of \(target.description) (\(mode), \(rules.count) rules)") { _ throws(BPFError) in
             try guardian.attach(cgroup: target.directory)
         }
-        var totals: [EgressEvent.Verdict: UInt64] = [:]
-        for d in try guardian.decisions() { totals[d.verdict, default: 0] += d.count }
         let uncounted = try guardian.uncounted()
-        session.note("egressguard: \(totals[.allowed] ?? 0) allowed, \(totals[.denied] ?? 0) denied, \(totals[.wouldDeny] ?? 0) would-deny (counted in the kernel)"
+        session.note("egressguard: \(try guardian.verdictTotals()) (counted in the kernel)"
                      + (uncounted > 0 ? ", \(uncounted) not counted (the count map was full)" : "") + "; policy lifted")
     }
 }
@@ -206,9 +183,7 @@ struct List: ParsableCommand {
         let (found, resolved) = try attachedGuard(target)
         var lines = ["egressguard on \(resolved.description) (program \(found.programID))", "ID   RULE"]
         lines += try found.rules().map { String($0.id).padding(toLength: 5, withPad: " ", startingAt: 0) + $0.rule.description }
-        var totals: [EgressEvent.Verdict: UInt64] = [:]
-        for d in try found.decisions() { totals[d.verdict, default: 0] += d.count }
-        lines.append("decisions: \(totals[.allowed] ?? 0) allowed, \(totals[.denied] ?? 0) denied, \(totals[.wouldDeny] ?? 0) would-deny")
+        lines.append("decisions: \(try found.verdictTotals())")
         _ = StandardStreams.out(lines.joined(separator: "\n"))
     }
 }

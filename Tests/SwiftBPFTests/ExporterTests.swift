@@ -90,11 +90,7 @@ extension Privileged {
                 var got: Double?
                 let deadline = Date().addingTimeInterval(60)
                 while Date() < deadline {
-                    let escaped = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
-                    let answer = try Self.get("http://127.0.0.1:\(promPort)/api/v1/query?query=\(escaped)")
-                    let json = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
-                    let result = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first
-                    got = ((result?["value"] as? [Any])?.last as? String).flatMap(Double.init)
+                    got = try Self.query(promPort, query)
                     if got == want { break }
                     usleep(500_000)
                 }
@@ -388,10 +384,11 @@ extension Privileged {
             // A flood of wrong passwords: checks past two at a time are
             // answered 429 at once (they never queue on the server's
             // threads); the right password still passes afterwards.
-            let flood = try Command.run(["curl", "-s", "--parallel", "--parallel-immediate", "--parallel-max", "30", "-w", "%{http_code}\n",
+            let flood = try Command.run(["curl", "-s", "--no-progress-meter", "--parallel", "--parallel-immediate", "--parallel-max", "30", "-w", "%{http_code}\n",
                                          "--cacert", dir + "/ca.crt", "-u", "prometheus:guess"]
                                         + (0..<30).flatMap { _ in ["-o", "/dev/null", url + "/metrics"] })
-            let codes = flood.output.split(separator: "\n").map(String.init)
+            // (curl's parallel mode may draw a progress meter all the same: only the codes count)
+            let codes = flood.output.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map(String.init).filter { $0.count == 3 && Int($0) != nil }
             #expect(codes.count == 30 && codes.allSatisfy { $0 == "401" || $0 == "429" } && codes.contains("429"), "\(codes)")
             #expect(try curl(["-u", "prometheus:s3cret", url + "/metrics"]) == "200")
             let challenge = try Command.run(["curl", "-sS", "-i", "--cacert", dir + "/ca.crt", url + "/metrics"]).output
