@@ -57,22 +57,12 @@ extension Privileged {
             #expect(open.output.hasSuffix("\n# EOF\n") && open.output.contains("# TYPE syscalls counter\n")
                     && open.output.contains("\nsyscalls_total{"), "\(open.output.prefix(400))")
 
-            // Prometheus, scraping every 2 s; a scrape may take 2 s (a
-            // collection reads every kernel entry, slow under emulation).
-            let data = try TestEnvironment.temporaryDirectory()
-            let promPort = Self.freePort()
-            try """
-            global: {scrape_interval: 2s, scrape_timeout: 2s}
-            scrape_configs:
+            // Prometheus, scraping the exporter.
+            let (prometheus, promPort) = try Self.prometheus(scrapeConfigs: """
               - job_name: swiftbpf
                 static_configs: [{targets: ['127.0.0.1:\(port)']}]
-            """.write(toFile: data + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prometheus = try ToolRun(absolute: "/usr/bin/prometheus", [
-                "--config.file=\(data)/prometheus.yml", "--storage.tsdb.path=\(data)/tsdb",
-                "--web.listen-address=127.0.0.1:\(promPort)",
-            ])
+            """)
             defer { prometheus.signal(SIGTERM); prometheus.finish() }
-            #expect(prometheus.stderr.wait(for: "Server is ready to receive web requests", timeout: 60), "\(prometheus.stderr.text)")
 
             // The workload: 7 directories made and 5 failed opens, in cart.
             let inCart = try Helper(), onHost = try Helper()
@@ -322,6 +312,21 @@ extension Privileged {
             #expect(exporter.finish() == 0)
         }
     
+        /// A real Prometheus on a free loopback port, scraping every 2 s (a
+        /// scrape may take 2 s: a collection reads every kernel entry, slow
+        /// under emulation), ready to answer queries.
+        static func prometheus(scrapeConfigs: String) throws -> (ToolRun, Int) {
+            let data = try TestEnvironment.temporaryDirectory()
+            let port = freePort()
+            try ("global: {scrape_interval: 2s, scrape_timeout: 2s}\nscrape_configs:\n" + scrapeConfigs)
+                .write(toFile: data + "/prometheus.yml", atomically: true, encoding: .utf8)
+            let run = try ToolRun(absolute: "/usr/bin/prometheus", [
+                "--config.file=\(data)/prometheus.yml", "--storage.tsdb.path=\(data)/tsdb", "--web.listen-address=127.0.0.1:\(port)",
+            ])
+            #expect(run.stderr.wait(for: "Server is ready to receive web requests", timeout: 60), "\(run.stderr.text)")
+            return (run, port)
+        }
+
         /// Prometheus's value for `query`, nil until it has one.
         static func query(_ promPort: Int, _ query: String) throws -> Double? {
             let escaped = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
@@ -398,11 +403,7 @@ extension Privileged {
             let old = try Command.run(["curl", "-sS", "--max-time", "5", "--tlsv1.1", "--tls-max", "1.1", "--cacert", dir + "/ca.crt", url + "/healthz"])
             #expect(old.status != 0, "TLS 1.1 is refused under min_version TLS12")
 
-            let data = try TestEnvironment.temporaryDirectory()
-            let promPort = Self.freePort()
-            try """
-            global: {scrape_interval: 2s, scrape_timeout: 2s}
-            scrape_configs:
+            let (prometheus, promPort) = try Self.prometheus(scrapeConfigs: """
               - job_name: good
                 scheme: https
                 tls_config: {ca_file: '\(dir)/ca.crt'}
@@ -413,13 +414,8 @@ extension Privileged {
                 tls_config: {ca_file: '\(dir)/ca.crt'}
                 basic_auth: {username: prometheus, password: guess}
                 static_configs: [{targets: ['127.0.0.1:\(port)']}]
-            """.write(toFile: data + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prometheus = try ToolRun(absolute: "/usr/bin/prometheus", [
-                "--config.file=\(data)/prometheus.yml", "--storage.tsdb.path=\(data)/tsdb",
-                "--web.listen-address=127.0.0.1:\(promPort)",
-            ])
+            """)
             defer { prometheus.signal(SIGTERM); prometheus.finish() }
-            #expect(prometheus.stderr.wait(for: "Server is ready to receive web requests", timeout: 60), "\(prometheus.stderr.text)")
             let wants: [(String, Double)] = [("up{job=\"good\"}", 1), ("up{job=\"bad\"}", 0), ("count(syscalls_total{job=\"good\"}) > 0", -1)]
             for (q, want) in wants {
                 var got: Double?
