@@ -4,30 +4,21 @@ import Glibc
 import Synchronization
 import SwiftBPF
 
-/// A file or directory as BPF-LSM programs name it: its filesystem's device
-/// (the kernel's encoding, major << 20 | minor) and its inode, resolved
-/// when the rule is made, so a rule holds whatever path or link reaches
-/// the file later.
+/// A file or directory a rule names, given by path and checked to exist
+/// when the rule is made. Its identity in the kernel (device and inode as
+/// the LSM hooks see them, for every layer of a stacked filesystem) is
+/// learned when the guard attaches (`learnFiles`), so a rule holds
+/// whatever path or link reaches the file later.
 public struct GuardedFile: Sendable, Hashable {
-    public var device: UInt64
-    public var inode: UInt64
-    /// The path it was resolved from (for messages).
     public var path: String
 
-    /// Resolves `path` now (symlinks followed). A missing file is an error
-    /// naming it.
+    /// Checks that `path` exists now (symlinks followed). A missing file
+    /// is an error naming it.
     public init(path: String) throws(BPFError) {
         var st = stat()
         guard stat(path, &st) == 0 else { throw BPFError.fromErrno("cannot resolve \(path)") }
-        let dev = UInt64(st.st_dev)
-        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))
-        let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
-        device = (major << 20) | minor
-        inode = UInt64(st.st_ino)
         self.path = path
     }
-
-    var key: lsmguard_file { lsmguard_file(dev: device, ino: inode) }
 }
 
 /// Names files as the kernel sees them: with the probe's learning program
