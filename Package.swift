@@ -67,10 +67,13 @@ let package = Package(
             pkgConfig: "libbpf",
             providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
         ),
+        // The probe contract's C types (probes/include/swiftbpf.h), which
+        // SwiftBPF re-exports for every package's skeletons.
+        .target(name: "SwiftBPFContract", path: "probes/include", sources: ["swiftbpf.c"], publicHeadersPath: "."),
         // The core library: objects, programs, links, maps, ring buffers.
         .target(
             name: "SwiftBPF",
-            dependencies: ["CLibBPF", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CLibBPF", "SwiftBPFContract", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: fuzzCoverage
         ),
 
@@ -86,6 +89,7 @@ let package = Package(
         // .bpf.c files are compiled by the plugin for the BPF target.
         .target(
             name: "ProbeEvents",
+            dependencies: ["SwiftBPFContract"],
             path: "probes",
             sources: ["events.c"],
             publicHeadersPath: "."

@@ -3,6 +3,8 @@
 #include "common.bpf.h"
 #include "bashreadline.h"
 
+SWIFTBPF_EVENT(readline_event);
+
 SEC("uretprobe")
 int BPF_KRETPROBE(readline_return, const char *line)
 {

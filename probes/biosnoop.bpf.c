@@ -6,6 +6,8 @@
 #include "common.bpf.h"
 #include "block.bpf.h"
 
+SWIFTBPF_EVENT(block_event);
+
 struct pending {
 	struct task_info task;
 	__u64 inserted_ns;

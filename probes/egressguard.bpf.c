@@ -51,6 +51,8 @@ struct {
 /* Bound to egress_connect4 so that editors find it. */
 #include "edit_lock.bpf.h"
 
+SWIFTBPF_EVENT(egress_event);
+
 /* The first rule among the candidates that matches decides (denies come
  * first); none: not allowed. */
 static __always_inline int first_match(const struct egress_candidates *c, __u8 family, __u8 proto, __u16 port, __s32 *which)

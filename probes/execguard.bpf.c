@@ -6,6 +6,8 @@
 #include "lsmguard.bpf.h"
 #include "execguard.h"
 
+SWIFTBPF_EVENT(exec_decision);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EXECGUARD_MAX_FILES);

@@ -4,6 +4,8 @@
 #include "common.bpf.h"
 #include "execsnoop.h"
 
+SWIFTBPF_EVENT(exec_event);
+
 const volatile struct exec_config exec_cfg = {
 	.max_args = 20,
 	.max_arg_len = 128,

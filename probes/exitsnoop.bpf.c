@@ -4,6 +4,8 @@
 #include "common.bpf.h"
 #include "exitsnoop.h"
 
+SWIFTBPF_EVENT(exit_event);
+
 const volatile struct exitsnoop_config exit_cfg = {};
 
 SEC("tracepoint/sched/sched_process_exit")
@@ -29,7 +31,7 @@ int exit_process(void *ctx)
 	fill_task(&e->task);
 	e->age_ns = e->task.ts_ns - (exit_cfg.threads ? BPF_CORE_READ(task, start_time)
 						      : BPF_CORE_READ(task, group_leader, start_time));
-	e->exit_code = code;
+	e->status = code;
 	e->pad = 0;
 	submit_event(e);
 	return 0;

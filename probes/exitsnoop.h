@@ -13,7 +13,7 @@ struct exitsnoop_config {
 struct exit_event {
 	struct task_info task;  /* the exiting task */
 	__u64 age_ns;           /* since the process (or thread) started */
-	__u32 exit_code;        /* wait(2)'s status: code << 8, or the signal (| 0x80 for a core) */
+	__u32 status;           /* wait(2)'s status: code << 8, or the signal (| 0x80 for a core) */
 	__u32 pad;
 };
 

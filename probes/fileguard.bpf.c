@@ -8,6 +8,8 @@
 #include "lsmguard.bpf.h"
 #include "fileguard.h"
 
+SWIFTBPF_EVENT(file_decision);
+
 #define FMODE_WRITE 0x2
 
 struct {

@@ -5,6 +5,8 @@
 #include "common.bpf.h"
 #include "filelife.h"
 
+SWIFTBPF_EVENT(filelife_event);
+
 struct birth {
 	__u64 ts_ns;
 	__u32 pid;

@@ -4,6 +4,8 @@
 #include "common.bpf.h"
 #include "killsnoop.h"
 
+SWIFTBPF_EVENT(signal_event);
+
 const volatile struct sigsnoop_config sig_cfg = {};
 
 struct {

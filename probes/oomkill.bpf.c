@@ -5,6 +5,8 @@
 #include "common.bpf.h"
 #include "oomkill.h"
 
+SWIFTBPF_EVENT(oom_event);
+
 SEC("tracepoint/oom/mark_victim")
 int mark_victim(struct trace_event_raw_mark_victim *ctx)
 {

@@ -13,6 +13,8 @@
 #include "syscalls.bpf.h"
 #include "pathcall.h"
 
+SWIFTBPF_EVENT(path_event);
+
 /* The event is too large for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

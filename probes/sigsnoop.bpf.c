@@ -5,6 +5,8 @@
 #include "common.bpf.h"
 #include "sigsnoop.h"
 
+SWIFTBPF_EVENT(signal_event);
+
 const volatile struct sigsnoop_config sig_cfg = {};
 
 SEC("tracepoint/signal/signal_generate")

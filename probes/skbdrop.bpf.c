@@ -6,6 +6,8 @@
 #include "common.bpf.h"
 #include "net.bpf.h"
 
+SWIFTBPF_EVENT(skbdrop_event);
+
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define NETWORK_HEADER_UNSET 0xffff

@@ -4,6 +4,8 @@
 #include "common.bpf.h"
 #include "sysnoop.h"
 
+SWIFTBPF_EVENT(sysnoop_event);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SYSNOOP_MAX_SYSCALLS);

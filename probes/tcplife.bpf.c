@@ -6,6 +6,8 @@
 #include "common.bpf.h"
 #include "tcp.bpf.h"
 
+SWIFTBPF_EVENT(tcplife_event);
+
 struct birth {
 	__u64 ts_ns;
 	__u8 passive;

@@ -4,6 +4,8 @@
 #include "common.bpf.h"
 #include "net.bpf.h"
 
+SWIFTBPF_EVENT(tcpretrans_event);
+
 const volatile struct tcpretrans_config retrans_cfg = {};
 
 static __always_inline void report(struct sock *sk, __u32 kind)

@@ -4,6 +4,8 @@
 #include "common.bpf.h"
 #include "tcp.bpf.h"
 
+SWIFTBPF_EVENT(tcpstate_event);
+
 struct last_change {
 	__u64 ts_ns;
 	struct flow flow;   /* as last seen: at CLOSE the local port is already given back */

@@ -135,18 +135,18 @@ func fuzzRecords(_ data: UnsafeRawBufferPointer) {
         task(e.task); sink(e.result); inside(e.filename, "filename"); sink(e.moreArguments); sink(e.argumentCut)
         for a in e.arguments { inside(a, "argument") }
     }
-    if let e = SyscallEvent(bytes) { task(e.task); sink(e.latencyNanoseconds); sink(e.index); sink(e.number); sink(e.result); sink(e.arguments) }
-    if let e = ReadlineEvent(bytes) { task(e.task); sink(e.truncated); inside(e.line, "line") }
-    if let e = FileLifeEvent(bytes) { task(e.task); sink(e.ageNanoseconds); sink(e.creatorPID); inside(e.creatorComm, "comm"); inside(e.name, "name") }
-    if let e = TCPStateEvent(bytes) { task(e.task); sink(e.flow); sink(e.socket); sink(e.nanosecondsInOldState); sink(e.oldState); sink(e.newState) }
-    if let e = TCPLifeEvent(bytes) { task(e.task); sink(e.flow); sink(e.durationNanoseconds); sink(e.sentBytes); sink(e.receivedBytes); sink(e.isPassive) }
-    if let e = TCPRetransmitEvent(bytes) { task(e.task); sink(e.flow); sink(e.state); sink(e.kind) }
-    if let e = PacketDropEvent(bytes) {
+    if let e = SysnoopEvent(bytes) { task(e.task); sink(e.latencyNanoseconds); sink(e.index); sink(e.number); sink(e.result); sink(e.arguments) }
+    if let e = ReadlineEvent(bytes) { task(e.task); sink(e.isTruncated); inside(e.line, "line") }
+    if let e = FilelifeEvent(bytes) { task(e.task); sink(e.ageNanoseconds); sink(e.creatorPID); inside(e.creatorComm, "comm"); inside(e.name, "name") }
+    if let e = TcpstateEvent(bytes) { task(e.task); sink(e.flow); sink(e.socket); sink(e.nanosecondsInOldState); sink(e.oldState); sink(e.newState) }
+    if let e = TcplifeEvent(bytes) { task(e.task); sink(e.flow); sink(e.durationNanoseconds); sink(e.sentBytes); sink(e.receivedBytes); sink(e.isPassive) }
+    if let e = TcpretransEvent(bytes) { task(e.task); sink(e.flow); sink(e.state); sink(e.retransmitKind) }
+    if let e = SkbdropEvent(bytes) {
         task(e.task); sink(e.flow); sink(e.location); sink(e.reason); sink(e.ethernetProtocol); sink(e.interfaceName); sink(e.inputInterface)
     }
     if let e = ExitEvent(bytes) { task(e.task); sink(e.ageNanoseconds); sink(e.status); sink(e.exitCode); sink(e.signal); sink(e.dumpedCore) }
     if let e = SignalEvent(bytes) { task(e.task); sink(e.targetPID); sink(e.signal); sink(e.result); sink(e.code); sink(e.targetComm) }
-    if let e = OOMEvent(bytes) { task(e.task); sink(e.victimPID); sink(e.victimComm); sink(e.victimUID); sink(e.memory) }
+    if let e = OomEvent(bytes) { task(e.task); sink(e.victimPID); sink(e.victimComm); sink(e.victimUID); sink(e.memory) }
     if let e = BlockEvent(bytes) {
         task(e.task); sink(e.device); sink(e.sector); sink(e.bytes); sink(e.commandFlags); sink(e.latencyNanoseconds); sink(e.queuedNanoseconds); sink(e.error)
     }

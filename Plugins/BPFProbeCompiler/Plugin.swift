@@ -19,7 +19,7 @@ struct BPFProbeCompiler: BuildToolPlugin {
         let work = context.pluginWorkDirectoryURL
         let sh = URL(fileURLWithPath: "/bin/sh")
         let generator = try context.tool(named: "bpf-skeleton").url
-        // Build commands get a minimal environment; bpftool lives in sbin.
+        // Build commands get a minimal environment.
         let inheritedPath = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let path = [inheritedPath, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/opt/swift/usr/bin"]
             .filter { !$0.isEmpty }.joined(separator: ":")
@@ -31,80 +31,90 @@ struct BPFProbeCompiler: BuildToolPlugin {
             .appending(path: "probes/include")
         let publicHeaderFiles = ["swiftbpf.bpf.h", "swiftbpf.h"].map { publicHeaders.appending(path: $0) }
 
-        // The header is written beside a stamp file: SwiftPM warns about .h
-        // outputs of build commands, so the stamp is the declared output.
-        let vmlinux = work.appending(path: "include/vmlinux.stamp")
+        // vmlinux.h, vendored per architecture (probes/vmlinux/ARCH, see
+        // `make vmlinux`): CO-RE relocates each field at load time, so the
+        // build host's kernel plays no part.
+        let vmlinuxDir = publicHeaders.deletingLastPathComponent().appending(path: "vmlinux/\(Self.architecture)")
+        let vmlinux = vmlinuxDir.appending(path: "vmlinux.h")
         var commands: [Command] = []
-        var needsVmlinux = false
 
         for probeTarget in probeTargets {
             let dir = probeTarget.directoryURL
             let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
             let sources = files.filter { $0.hasSuffix(".bpf.c") }.sorted()
             if sources.isEmpty { continue }
-            needsVmlinux = true
             let headers = files.filter { $0.hasSuffix(".h") }.map { dir.appending(path: $0) }
+            var objects: [URL] = []
             for source in sources {
                 let name = String(source.dropLast(".bpf.c".count))
                 let sourceURL = dir.appending(path: source)
                 let object = work.appending(path: "\(name).bpf.o")
                 let swiftFile = work.appending(path: "\(name).skeleton.swift")
+                objects.append(object)
+                // The compiler's dependency file (-MD) from the last build
+                // names every header this probe includes, from any
+                // directory; before the first build, every header it could.
+                let included = Self.dependencies(of: object) ?? (headers + publicHeaderFiles + [vmlinux])
                 commands.append(.buildCommand(
                     displayName: "Compiling BPF probe \(source)",
                     executable: sh,
                     arguments: ["-c", compileScript, "bpf-compile", sourceURL.path, object.path,
-                                vmlinux.deletingLastPathComponent().path, dir.path, publicHeaders.path],
+                                vmlinuxDir.path, dir.path, publicHeaders.path],
                     environment: environment,
-                    inputFiles: [sourceURL, vmlinux] + headers + publicHeaderFiles,
+                    inputFiles: [sourceURL] + included,
                     outputFiles: [object]
                 ))
                 commands.append(.buildCommand(
                     displayName: "Generating BPF skeleton for \(name)",
                     executable: generator,
                     arguments: ["--object", object.path, "--name", name,
-                                "--module", probeTarget.name, "--headers", dir.path, "--output", swiftFile.path],
+                                "--module", probeTarget.name, "--headers", dir.path, "--public-headers", publicHeaders.path,
+                                "--output", swiftFile.path],
                     inputFiles: [object],
                     outputFiles: [swiftFile]
                 ))
             }
-        }
-        if needsVmlinux {
-            commands.insert(.buildCommand(
-                displayName: "Generating vmlinux.h from kernel BTF",
-                executable: sh,
-                arguments: ["-c", vmlinuxScript, "bpf-vmlinux", vmlinux.path],
-                environment: environment,
-                inputFiles: [],
-                outputFiles: [vmlinux]
-            ), at: 0)
+            // One file of event views for the target's event structs (those
+            // that start with a `struct task_info`), from every object's BTF.
+            let views = work.appending(path: "\(probeTarget.name).views.swift")
+            commands.append(.buildCommand(
+                displayName: "Generating event views for \(probeTarget.name)",
+                executable: generator,
+                arguments: ["--views", "--module", probeTarget.name, "--headers", dir.path, "--public-headers", publicHeaders.path,
+                            "--output", views.path]
+                    + objects.flatMap { ["--object", $0.path] },
+                inputFiles: objects,
+                outputFiles: [views]
+            ))
         }
         return commands
     }
+
+    #if arch(x86_64)
+    static let architecture = "x86"
+    #elseif arch(arm64)
+    static let architecture = "arm64"
+    #else
+    static let architecture = "unsupported"
+    #endif
+
+    /// The files a make-style dependency file (`clang -MD`) beside
+    /// `object` names; nil when there is none yet.
+    static func dependencies(of object: URL) -> [URL]? {
+        guard let text = try? String(contentsOf: URL(fileURLWithPath: object.path + ".d"), encoding: .utf8),
+              let colon = text.firstIndex(of: ":") else { return nil }
+        // "target: dep dep \<newline> dep ..."; the paths here have no spaces.
+        let deps = text[text.index(after: colon)...]
+            .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\\" })
+            .map { URL(fileURLWithPath: String($0)) }
+        // A header since removed (or moved) is no input; the next compile says.
+        guard !deps.isEmpty, deps.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else { return nil }
+        return deps
+    }
 }
 
-/// $1: output path. Uses the running kernel's BTF, the same BTF that CO-RE
-/// relocations resolve against at load time.
-private let vmlinuxScript = #"""
-set -e
-out="$1"
-btf="${SWIFTBPF_VMLINUX_BTF:-/sys/kernel/btf/vmlinux}"
-if ! command -v bpftool >/dev/null 2>&1; then
-  echo "error: bpftool not found; install it with 'make deps' (apt-get install bpftool)" >&2
-  exit 1
-fi
-if [ ! -r "$btf" ]; then
-  echo "error: kernel BTF not readable at $btf; this kernel needs CONFIG_DEBUG_INFO_BTF=y" >&2
-  exit 1
-fi
-dir="$(dirname "$out")"
-mkdir -p "$dir"
-bpftool btf dump file "$btf" format c > "$dir/vmlinux.h.tmp"
-mv "$dir/vmlinux.h.tmp" "$dir/vmlinux.h"
-touch "$out"
-"""#
-
 /// $1 source, $2 object, $3 vmlinux.h directory, $4 probe headers directory,
-/// $5 swift-bpf's public probe headers.
+/// $5 swift-bpf's public probe headers. Writes $2.d, the headers included.
 /// DWARF is stripped afterwards: BTF (.BTF, .BTF.ext) is all libbpf needs,
 /// and the embedded object shrinks about tenfold.
 private let compileScript = #"""
@@ -124,8 +134,13 @@ case "$(uname -m)" in
   x86_64) arch=x86 ;; aarch64) arch=arm64 ;; s390x) arch=s390 ;; ppc64le) arch=powerpc ;;
   riscv64) arch=riscv ;; *) arch="$(uname -m)" ;;
 esac
+if [ ! -r "$vmdir/vmlinux.h" ]; then
+  echo "error: no vendored vmlinux.h for this architecture ($vmdir); generate it on such a machine with 'make vmlinux'" >&2
+  exit 1
+fi
 "$clang" -target bpf -O2 -g -Wall -Wno-unused-function -D__TARGET_ARCH_$arch \
-  -I"$vmdir" -I"$incdir" -I"$pubdir" -c "$src" -o "$obj.tmp"
+  -I"$vmdir" -I"$incdir" -I"$pubdir" -MD -MF "$obj.d.tmp" -MT "$obj" -c "$src" -o "$obj.tmp"
+mv "$obj.d.tmp" "$obj.d"
 objcopy="$(dirname "$clang")/llvm-objcopy"
 if [ -x "$objcopy" ]; then
   "$objcopy" --strip-debug "$obj.tmp" "$obj"

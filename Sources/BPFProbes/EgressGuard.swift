@@ -109,27 +109,21 @@ public struct EgressRule: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A decision of egressguard, as its probe sends it.
-public struct EgressEvent: TaskEvent {
+extension EgressEvent {
     public enum Verdict: String, Sendable { case allowed, denied, wouldDeny = "would-deny" }
     public enum Hook: String, Sendable { case connect4, connect6, sendmsg4, sendmsg6, egress, socket, sockopt }
 
-    let record: RecordReader<egress_event>
-
-    public init?(_ bytes: UnsafeRawBufferPointer) {
-        guard let r = RecordReader<egress_event>(bytes, minimumSize: MemoryLayout<egress_event>.size) else { return nil }
-        record = r
-    }
-
-    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
-    public var verdict: Verdict {
-        switch record(\.verdict) {
+    /// What the guard did (`verdict`).
+    public var decision: Verdict {
+        switch verdict {
         case UInt8(EGRESS_ALLOWED.rawValue): .allowed
         case UInt8(EGRESS_WOULD_DENY.rawValue): .wouldDeny
         default: .denied
         }
     }
-    public var hook: Hook {
-        switch record(\.hook) {
+    /// Where it was decided (`hook`).
+    public var hookPoint: Hook {
+        switch hook {
         case UInt8(EGRESS_HOOK_CONNECT4.rawValue): .connect4
         case UInt8(EGRESS_HOOK_CONNECT6.rawValue): .connect6
         case UInt8(EGRESS_HOOK_SENDMSG4.rawValue): .sendmsg4
@@ -139,20 +133,11 @@ public struct EgressEvent: TaskEvent {
         default: .egress
         }
     }
-    /// 4 or 6.
-    public var family: UInt8 { record(\.family) }
-    /// The IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6...).
-    public var proto: UInt8 { record(\.proto) }
-    /// The destination port (0 for a protocol without ports).
-    public var port: UInt16 { record(\.port) }
-    /// The deciding rule's ID; nil when no rule allowed it.
-    public var rule: Int? {
-        let r = record(\.rule)
-        return r < 0 ? nil : Int(r)
-    }
+    /// The deciding rule's ID (`rule`); nil when no rule allowed it.
+    public var ruleID: Int? { rule < 0 ? nil : Int(rule) }
     /// The destination address's bytes: 4 for IPv4, 16 for IPv6.
     public var destinationBytes: [UInt8] {
-        withUnsafeBytes(of: record(\.addr)) { Array($0.prefix(family == 6 ? 16 : 4)) }
+        Array(addr.prefix(family == 6 ? 16 : 4))
     }
 }
 
@@ -175,7 +160,7 @@ public struct EgressEvent: TaskEvent {
 ///
 /// Linux 5.7+ (cgroup links, UDP sockets in socket maps for the lock).
 public final class EgressGuard: Sendable {
-    public static let programName = "egress_connect4"
+    public static let programName = EgressguardSkeleton.ProgramName.egressConnect4.kernelName
     /// Rule IDs are 0..<maxRules.
     public static let maxRules = Int(EGRESS_MAX_RULES)
     /// Rules that may cover one destination (each destination is checked
@@ -216,20 +201,14 @@ public final class EgressGuard: Sendable {
     }
 
     private init(program: KernelProgram) throws(BPFError) {
-        var byName: [String: Map] = [:]
-        for map in try program.maps() { byName[map.name] = map }
-        func named(_ name: String) throws(BPFError) -> Map {
-            guard let map = byName[String(name.prefix(15))] else {
-                throw BPFError(.foreignObject, "program id \(program.id) has no map '\(name)': it is not a compatible egressguard")
-            }
-            return map
-        }
-        maps = Maps(rules: try named("rules").typed(UInt32.self, egress_rule.self),
-                    dest4: try named("dest4").typed(egress_v4_key.self, egress_candidates.self),
-                    dest6: try named("dest6").typed(egress_v6_key.self, egress_candidates.self),
-                    decisions: try named("decisions").perCPU(egress_count_key.self, UInt64.self),
-                    uncounted: try named("uncounted").perCPU(UInt32.self, UInt64.self))
-        editLock = try named("edit_lock").typed(UInt32.self, UInt64.self)
+        let find = try program.mapFinder(expecting: "egressguard")
+        func named(_ map: EgressguardSkeleton.MapName) throws(BPFError) -> Map { try find(map.rawValue) }
+        maps = Maps(rules: try named(.rules).typed(UInt32.self, egress_rule.self),
+                    dest4: try named(.dest4).typed(egress_v4_key.self, egress_candidates.self),
+                    dest6: try named(.dest6).typed(egress_v6_key.self, egress_candidates.self),
+                    decisions: try named(.decisions).perCPU(egress_count_key.self, UInt64.self),
+                    uncounted: try named(.uncounted).perCPU(UInt32.self, UInt64.self))
+        editLock = try named(.editLock).typed(UInt32.self, UInt64.self)
         probe = nil
         programID = program.id
     }

@@ -26,9 +26,9 @@ public struct GuardedFile: Sendable, Hashable {
 /// not hang it) and reads back every file the kernel opened for it: on a
 /// stacked filesystem the overlay's file and each layer's, whose devices
 /// stat(2) does not show. A rule holds for all of them.
-func learnFiles(_ object: LoadedObject, _ files: [GuardedFile]) throws(BPFError) -> [[lsmguard_file]] {
-    let learning = try object.requiredMap("learning").typed(UInt32.self, UInt32.self)
-    let learned = try object.requiredMap("learned").typed(UInt32.self, lsmguard_file.self)
+func learnFiles(learning: Map, learned: Map, _ files: [GuardedFile]) throws(BPFError) -> [[lsmguard_file]] {
+    let learning = try learning.typed(UInt32.self, UInt32.self)
+    let learned = try learned.typed(UInt32.self, lsmguard_file.self)
     defer { _ = try? learning.update(0, 0) }
     var out: [[lsmguard_file]] = []
     for file in files {
@@ -114,11 +114,11 @@ public final class ExecGuard: Sendable {
     public func attach() throws(BPFError) -> [Link] {
         let learner = try probe.programs.execLearn.attach()
         let files = try probe.maps.files.typed(lsmguard_file.self, UInt8.self)
-        for f in try learnFiles(probe.object, allow).joined() { try files.update(f, UInt8(EXECGUARD_ALLOW.rawValue)) }
-        for f in try learnFiles(probe.object, deny).joined() { try files.update(f, UInt8(EXECGUARD_DENY.rawValue)) }
+        for f in try learnFiles(learning: probe.maps.learning, learned: probe.maps.learned, allow).joined() { try files.update(f, UInt8(EXECGUARD_ALLOW.rawValue)) }
+        for f in try learnFiles(learning: probe.maps.learning, learned: probe.maps.learned, deny).joined() { try files.update(f, UInt8(EXECGUARD_DENY.rawValue)) }
         let dirs = try probe.maps.dirs.typed(lsmguard_file.self, UInt8.self)
-        for f in try learnFiles(probe.object, allowUnder).joined() { try dirs.update(f, UInt8(EXECGUARD_ALLOW.rawValue)) }
-        for f in try learnFiles(probe.object, denyUnder).joined() { try dirs.update(f, UInt8(EXECGUARD_DENY.rawValue)) }
+        for f in try learnFiles(learning: probe.maps.learning, learned: probe.maps.learned, allowUnder).joined() { try dirs.update(f, UInt8(EXECGUARD_ALLOW.rawValue)) }
+        for f in try learnFiles(learning: probe.maps.learning, learned: probe.maps.learned, denyUnder).joined() { try dirs.update(f, UInt8(EXECGUARD_DENY.rawValue)) }
         learner.detach()
         return [try probe.programs.execCheck.attach()]
     }
@@ -130,28 +130,19 @@ public final class ExecGuard: Sendable {
 }
 
 /// A decision of execguard.
-public struct ExecDecision: TaskEvent {
-    let record: RecordReader<exec_decision>
-
-    public init?(_ bytes: UnsafeRawBufferPointer) {
-        guard let r = RecordReader<exec_decision>(bytes, minimumSize: MemoryLayout<exec_decision>.offset(of: \.filename)!) else { return nil }
-        record = r
-    }
-
-    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
-    public var verdict: GuardVerdict { guardVerdict(record(\.verdict)) }
+extension ExecDecision {
+    /// What the guard did (`verdict`).
+    public var decision: GuardVerdict { guardVerdict(verdict) }
     /// The rule that matched: "allow", "deny", or nil for none.
     public var rule: String? {
-        switch record(\.action) {
+        switch action {
         case UInt8(EXECGUARD_ALLOW.rawValue): "allow"
         case UInt8(EXECGUARD_DENY.rawValue): "deny"
         default: nil
         }
     }
-    public var device: UInt64 { record(\.file).dev }
-    public var inode: UInt64 { record(\.file).ino }
-    /// The path execve was given.
-    public var filename: UnsafeRawBufferPointer { record.string(\.filename) }
+    public var device: UInt64 { file.dev }
+    public var inode: UInt64 { file.ino }
 }
 
 /// fileguard: protected directories and files at `lsm/file_open`,
@@ -188,7 +179,7 @@ public final class FileGuard: Sendable {
     public func attach() throws(BPFError) -> [Link] {
         var links = [try probe.programs.fileOpenCheck.attach()]
         let map = try probe.maps.protected.typed(lsmguard_file.self, UInt8.self)
-        let learned = try learnFiles(probe.object, protect.map(\.0))
+        let learned = try learnFiles(learning: probe.maps.learning, learned: probe.maps.learned, protect.map(\.0))
         var known: [String: String] = [:]
         for (views, (file, protection)) in zip(learned, protect) {
             for f in views {
@@ -214,19 +205,13 @@ public final class FileGuard: Sendable {
 }
 
 /// A decision of fileguard.
-public struct FileDecision: TaskEvent {
+extension FileDecision {
     public enum Operation: String, Sendable { case read, write, create, unlink, rename }
-    let record: RecordReader<file_decision>
 
-    public init?(_ bytes: UnsafeRawBufferPointer) {
-        guard let r = RecordReader<file_decision>(bytes, minimumSize: MemoryLayout<file_decision>.offset(of: \.name)!) else { return nil }
-        record = r
-    }
-
-    public var task: TaskInfo { TaskInfo(unchecked: record.bytes) }
-    public var verdict: GuardVerdict { guardVerdict(record(\.verdict)) }
+    /// What the guard did (`verdict`).
+    public var decision: GuardVerdict { guardVerdict(verdict) }
     public var operation: Operation {
-        switch record(\.op) {
+        switch op {
         case UInt8(FILEGUARD_OPEN_READ.rawValue): .read
         case UInt8(FILEGUARD_OPEN_WRITE.rawValue): .write
         case UInt8(FILEGUARD_CREATE.rawValue): .create
@@ -235,10 +220,8 @@ public struct FileDecision: TaskEvent {
         }
     }
     /// The protected directory or file it is under.
-    public var protectedDevice: UInt64 { record(\.protected_path).dev }
-    public var protectedInode: UInt64 { record(\.protected_path).ino }
-    /// The file's own name (its last path component).
-    public var name: UnsafeRawBufferPointer { record.string(\.name) }
+    public var protectedDevice: UInt64 { protectedPath.dev }
+    public var protectedInode: UInt64 { protectedPath.ino }
 }
 
 /// The decisions execguards and fileguards count in the kernel, per cgroup,
@@ -278,11 +261,14 @@ public enum LSMDecisions {
     /// Needs CAP_SYS_ADMIN (listing programs).
     public static func loaded() -> [Count] {
         var out: [Count] = []
-        for info in Kernel.loadedPrograms() where info.name == "exec_check" || info.name == "file_open_check" {
+        let exec = ExecguardSkeleton.ProgramName.execCheck.kernelName, file = FileguardSkeleton.ProgramName.fileOpenCheck.kernelName
+        let decisions = ExecguardSkeleton.MapName.decisions.kernelName
+        assert(decisions == FileguardSkeleton.MapName.decisions.kernelName)
+        for info in Kernel.loadedPrograms() where info.name == exec || info.name == file {
             guard let program = try? KernelProgram(id: info.id),
                   program.structSize("lsmguard_count_key") == MemoryLayout<lsmguard_count_key>.size,
-                  let map = (try? program.maps())?.first(where: { $0.name == "decisions" }),
-                  let counts = try? counts(map, kind: info.name == "exec_check" ? "exec" : "file", programID: info.id) else { continue }
+                  let map = (try? program.maps())?.first(where: { $0.name == decisions }),
+                  let counts = try? counts(map, kind: info.name == exec ? "exec" : "file", programID: info.id) else { continue }
             out += counts
         }
         return out

@@ -303,7 +303,7 @@ public final class PacketFilter: Sendable {
 
     /// The program's name in the kernel, by which (with its BTF) a running
     /// filter is recognised.
-    public static let programName = "pktfilter"
+    public static let programName = PacketFilterSkeleton.ProgramName.pktfilter.kernelName
 
     /// The object this process loaded; nil for a filter found in the kernel.
     public let probe: PacketFilterSkeleton?
@@ -329,17 +329,9 @@ public final class PacketFilter: Sendable {
     }
 
     private init(program: KernelProgram) throws(BPFError) {
-        var byName: [String: Map] = [:]
-        for map in try program.maps() { byName[map.name] = map }
-        func named(_ name: String) throws(BPFError) -> Map {
-            // The kernel keeps 15 characters of a map's name.
-            guard let map = byName[String(name.prefix(15))] else {
-                throw BPFError(.foreignObject, "XDP program id \(program.id) has no map '\(name)': it is not a compatible pktfilter")
-            }
-            return map
-        }
+        let named = try program.mapFinder(expecting: "pktfilter")
         maps = try PacketFilterSkeleton.TypedMaps(mapNamed: named)
-        editLock = try named("edit_lock").typed(UInt32.self, UInt64.self)
+        editLock = try PacketFilterSkeleton.Maps(mapNamed: named).editLock.typed(UInt32.self, UInt64.self)
         probe = nil
         programID = program.id
     }

@@ -54,6 +54,22 @@ public final class KernelProgram: Sendable {
         return out
     }
 
+    /// Finds the program's maps by the names a skeleton gives them (the
+    /// kernel keeps 15 bytes of a name): pass it to a skeleton's
+    /// `Maps(mapNamed:)` or `TypedMaps(mapNamed:)`. A map the program
+    /// lacks is `.foreignObject`, saying the program is not `what`.
+    public func mapFinder(expecting what: String) throws(BPFError) -> (String) throws(BPFError) -> Map {
+        var byName: [String: Map] = [:]
+        for map in try maps() { byName[map.name] = map }
+        let id = self.id
+        return { (name: String) throws(BPFError) -> Map in
+            guard let map = byName[String(name.utf8.prefix(15))!] else {
+                throw BPFError(.foreignObject, "BPF program id \(id) has no map '\(name)': it is not a compatible \(what)")
+            }
+            return map
+        }
+    }
+
     /// The size of `struct name` in the program's BTF; nil when the
     /// program has no BTF or no such struct. Tells a program built from a
     /// known source (and layout) from another of the same name.

@@ -408,15 +408,18 @@ public final class LoadedObject: Sendable {
         handle.findMap(name).map { Map(object: self, pointer: $0) }
     }
 
-    /// For generated skeletons, whose names come from the object itself.
-    public func requiredProgram(_ name: String) -> Program {
-        guard let p = program(named: name) else { preconditionFailure("skeleton out of date: no program \(name)") }
+    /// For generated skeletons, whose names come from the object they
+    /// embed: a miss means the object is not the one it was generated from.
+    @_spi(Skeleton)
+    public func skeletonProgram(_ name: String) throws(BPFError) -> Program {
+        guard let p = program(named: name) else { throw BPFError(.notFound, "the object has no program \(name): it is not the one its skeleton was generated from") }
         return p
     }
 
-    /// For generated skeletons, whose names come from the object itself.
-    public func requiredMap(_ name: String) -> Map {
-        guard let m = map(named: name) else { preconditionFailure("skeleton out of date: no map \(name)") }
+    /// For generated skeletons (see `skeletonProgram`).
+    @_spi(Skeleton)
+    public func skeletonMap(_ name: String) throws(BPFError) -> Map {
+        guard let m = map(named: name) else { throw BPFError(.notFound, "the object has no map \(name): it is not the one its skeleton was generated from") }
         return m
     }
 

@@ -41,6 +41,14 @@ public struct RecordReader<Record> {
         return UnsafeRawBufferPointer(rebasing: slice[..<n])
     }
 
+    /// `count` bytes from `offset`, or as many as the record has.
+    @inlinable
+    public func bytes(at offset: Int, count: Int) -> UnsafeRawBufferPointer {
+        let end = min(bytes.count, offset + count)
+        guard offset < end else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
+    }
+
     /// Bytes of a `char[]` field up to its NUL (or `length` bytes, or the
     /// end of the record, whichever comes first).
     public func string<T>(_ field: KeyPath<Record, T>, length: Int? = nil) -> UnsafeRawBufferPointer {

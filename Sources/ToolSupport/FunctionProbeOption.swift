@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import ArgumentParser
+import ProbeEvents
 import SwiftBPF
 
 extension FunctionProbes: ExpressibleByArgument {}
@@ -27,8 +28,8 @@ extension TraceSession {
     /// `load(_:)` for a probe of kernel functions: only its fentry or its
     /// kprobe programs, as `functions` asks or the kernel allows (said with
     /// --verbose). Returns the kind used, for the status line.
-    public func load<Open: OpenSkeleton & ~Copyable>(_ open: consuming Open, functions: FunctionProbeOption)
-        throws(BPFError) -> (probe: Open.Loaded, kind: FunctionProbes) {
+    public func load<Open: OpenTraceProbe & ~Copyable>(_ open: consuming Open, functions: FunctionProbeOption)
+        throws(BPFError) -> (probe: Open.Loaded, kind: FunctionProbes) where Open.Filter == trace_filter {
         let kind = try functions.chosen()
         if options.verbose { note("\(tool): probing kernel functions with \(kind)") }
         open.object.useFunctionProbes(kind)

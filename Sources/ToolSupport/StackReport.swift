@@ -61,10 +61,15 @@ public struct StackOptions: ParsableArguments, Sendable {
         return c
     }
 
-    /// Sizes the probe's stack maps before load.
-    public func size(_ object: inout OpenObject) throws(BPFError) {
-        try object.setMaxEntries(stackStorageSize, map: "stack_traces")
-        try object.setMaxEntries(stackStorageSize, map: "stack_counts")
+    /// Says which stacks to take (`stacks_cfg`, from `config` as `adjust`
+    /// changes it) and sizes the probe's stack maps, before load.
+    public func configure<Open: OpenStackProbe & ~Copyable>(_ open: inout Open, adjust: (inout stacks_config) -> Void = { _ in }) throws(BPFError)
+    where Open.StacksConfig == stacks_config {
+        var config = self.config
+        adjust(&config)
+        open.stacksCfg = config
+        try open.setMaxEntries(stackStorageSize, for: .stackTraces)
+        try open.setMaxEntries(stackStorageSize, for: .stackCounts)
     }
 }
 
@@ -89,10 +94,10 @@ public final class StackReport: @unchecked Sendable {
     public let symbolizer: Symbolizer
     let options: StackOptions
 
-    public init(probe: LoadedObject, options: StackOptions) throws(BPFError) {
-        counts = try probe.requiredMap("stack_counts").typed(stack_key.self, UInt64.self)
-        traces = try StackTraceMap(probe.requiredMap("stack_traces"))
-        gaps = try probe.requiredMap("stack_gaps").perCPU(UInt32.self, UInt64.self)
+    public init<Probe: StackProbe>(probe: Probe, options: StackOptions) throws(BPFError) {
+        counts = try probe.maps.stackCounts.typed(stack_key.self, UInt64.self)
+        traces = try StackTraceMap(probe.maps.stackTraces)
+        gaps = try probe.maps.stackGaps.perCPU(UInt32.self, UInt64.self)
         symbolizer = Symbolizer(kernelSymbols: !options.userOnly)
         self.options = options
     }
@@ -103,10 +108,10 @@ public final class StackReport: @unchecked Sendable {
     /// Reads the memory map of each process the probe announces (on its
     /// first user stack, through the `events` ring), while it lives, so its
     /// frames are named even if it exits before the report.
-    public func followProcesses(of probe: LoadedObject) throws(BPFError) {
+    public func followProcesses<Probe: TraceProbe>(of probe: Probe) throws(BPFError) {
         guard !options.kernelOnly else { return }
         let symbolizer = self.symbolizer
-        announcements = try RingBuffer(probe.requiredMap("events"), lostCounter: probe.map(named: "lost_events"), queue: announced) { record in
+        announcements = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents, queue: announced) { record in
             guard case .event(let bytes) = record, bytes.count >= 4 else { return }
             symbolizer.remember(pid: bytes.loadUnaligned(as: Int32.self))
         }

@@ -101,35 +101,34 @@ public final class TraceSession: @unchecked Sendable {
     /// Configures and loads a tool's probe, the steps every tool shares:
     /// the shared filters go into its `filter` global, `--buffer-size`
     /// sizes its `events` ring buffer, programs for tracepoints this kernel
-    /// lacks are left out, per-call state (`DECLARE_CALL_STATE`) goes in
-    /// task storage or, before Linux 5.12, a hash keyed by the task, and after
-    /// loading `--cgroup` goes into its `cgroup_filter` map. A probe without
-    /// one of these skips that step.
-    public func load<Open: OpenSkeleton & ~Copyable>(_ open: consuming Open) throws(BPFError) -> Open.Loaded {
-        if open.object.hasGlobal("filter") {
-            var filter = options.filter
-            if let gate { filter.use_workloads = UInt8(gate.decidedOnly ? WORKLOADS_DECIDED_ONLY : WORKLOADS_UNDECIDED_PASS) }
-            try open.object.setGlobal("filter", to: filter)
-        }
-        if open.object.mapNames.contains("events") { try open.object.setMaxEntries(options.bufferBytes, map: "events") }
+    /// lacks are left out, and after loading `--cgroup` goes into its
+    /// `cgroup_filter` map and the container filter's decisions into
+    /// `cgroup_verdicts`; per-call state (`DECLARE_CALL_STATE`) goes in
+    /// task storage or, before Linux 5.11, a hash keyed by the task. The
+    /// probe is reached through its skeleton's conformance to the probe
+    /// contract (`OpenTraceProbe`).
+    public func load<Open: OpenTraceProbe & ~Copyable>(_ open: consuming Open) throws(BPFError) -> Open.Loaded
+    where Open.Filter == trace_filter {
+        var open = open
+        try configure(&open)
+        return try finish(open)
+    }
+
+    private func configure<Open: OpenTraceProbe & ~Copyable>(_ open: inout Open) throws(BPFError) where Open.Filter == trace_filter {
+        var filter = options.filter
+        if let gate { filter.use_workloads = UInt8(gate.decidedOnly ? WORKLOADS_DECIDED_ONLY : WORKLOADS_UNDECIDED_PASS) }
+        open.filter = filter
+        try open.placeCallState(inTaskStorage: Kernel.supports(.taskStorage))
+        try open.setMaxEntries(options.bufferBytes, for: .events)
         // Unused without container flags, and preallocated: keep it small.
-        if gate == nil, open.object.mapNames.contains("cgroup_verdicts") { try open.object.setMaxEntries(64, map: "cgroup_verdicts") }
-        if open.object.hasGlobal("call_state_in_hash") {
-            // Only the map this kernel can use is created.
-            let taskStorage = Kernel.supports(.taskStorage)
-            try open.object.setAutocreate(taskStorage, map: "call_state")
-            try open.object.setAutocreate(!taskStorage, map: "call_state_hash")
-            if !taskStorage { try open.object.setGlobal("call_state_in_hash", to: UInt8(1)) }
-        }
+        if gate == nil { try open.setMaxEntries(64, for: .cgroupVerdicts) }
         try open.object.disableProgramsForMissingTracepoints()
+    }
+
+    private func finish<Open: OpenTraceProbe & ~Copyable>(_ open: consuming Open) throws(BPFError) -> Open.Loaded {
         let probe = try open.load()
-        if let cgroups = probe.object.map(named: "cgroup_filter") { try options.applyCgroup(to: cgroups) }
-        if let gate {
-            guard let verdicts = probe.object.map(named: "cgroup_verdicts") else {
-                throw BPFError(.notFound, "\(tool)'s probe has no cgroup_verdicts map, so it cannot select containers")
-            }
-            try gate.share(with: verdicts)
-        }
+        try options.applyCgroup(to: probe.maps.cgroupFilter)
+        try gate?.share(with: probe.maps.cgroupVerdicts)
         return probe
     }
 
@@ -139,13 +138,13 @@ public final class TraceSession: @unchecked Sendable {
     /// probe's `lost_events` counter says the kernel dropped.
     @discardableResult
     @inlinable
-    public func stream<Probe: Skeleton, Format: EventFormat>(
+    public func stream<Probe: TraceProbe, Format: EventFormat>(
         _ probe: Probe, format: Format, what: String,
         attach: ((Probe) throws(BPFError) -> [Link])? = nil
     ) throws(BPFError) -> TraceSummary {
         let output = self.output, clockOffset = self.clockOffset, start = startNanoseconds, gate = self.gate
         let format = workloads.map { format.attributing(with: $0) } ?? format
-        return try run(events: probe.object.requiredMap("events"), lostCounter: probe.object.map(named: "lost_events"),
+        return try run(events: probe.maps.events, lostCounter: probe.maps.lostEvents,
                        what: what, header: format.header,
                        attach: { () throws(BPFError) -> [Link] in
                            if let attach { return try attach(probe) }

@@ -53,6 +53,6 @@ enum ReadlineFields {
     static let all: [Field<ReadlineEvent>] = [
         .pid,
         .uid,
-        .bytes("command", "COMMAND", truncated: { $0.truncated }) { $0.line },
+        .bytes("command", "COMMAND", truncated: { $0.isTruncated }) { $0.line },
     ]
 }

@@ -6,6 +6,23 @@ enum SkeletonWriter {
         (t.layout == .perCPU ? "PerCPUMap" : "TypedMap") + "<\(t.key), \(t.value)>"
     }
 
+    /// The conformances to swift-bpf's probe contract (SwiftBPF's
+    /// ProbeContract.swift), for the parts the object has in full.
+    static func contractConformances(_ m: SkeletonModel, type: String) -> String {
+        guard m.contract.contains(.trace) else { return "" }
+        let stacks = m.contract.contains(.stacks), callState = m.contract.contains(.callState)
+        var o = "\n// swift-bpf's probe contract: the object has every map and global it names.\n"
+        o += "extension \(type).Maps: \(stacks ? "StackMaps" : "TraceMaps") {}\n"
+        o += "extension \(type).MapName: TraceMapNames {}\n"
+        if callState { o += "extension \(type).MapName: CallStateMapNames {}\n" }
+        if stacks { o += "extension \(type).MapName: StackMapNames {}\n" }
+        o += "extension \(type): \(stacks ? "StackProbe" : "TraceProbe") {}\n"
+        o += "extension \(type).Open: OpenTraceProbe {}\n"
+        if callState { o += "extension \(type).Open: OpenCallStateProbe {}\n" }
+        if stacks { o += "extension \(type).Open: OpenStackProbe {}\n" }
+        return o
+    }
+
     static func text(_ m: SkeletonModel) -> String {
         let type = Naming.camel(m.name, upperFirst: true) + "Skeleton"
         var o = ""
@@ -20,6 +37,8 @@ enum SkeletonWriter {
         o += "    /// The object's programs.\n"
         o += "    public enum ProgramName: String, CaseIterable, Sendable {\n"
         for p in m.programs { o += "        /// `SEC(\"\(p.section)\")`\n        case \(Naming.identifier(p.name)) = \"\(p.name)\"\n" }
+        o += "\n        /// The name the kernel keeps (its first 15 bytes), by which a loaded\n        /// program is found (`Kernel.loadedPrograms()`).\n"
+        o += "        public var kernelName: String { String(rawValue.utf8.prefix(15))! }\n"
         o += "    }\n\n"
         o += "    /// The object's maps (not counting the global-variable sections).\n"
         if m.maps.isEmpty {
@@ -30,6 +49,8 @@ enum SkeletonWriter {
             o += "    public enum MapName: String, CaseIterable, Sendable {\n"
         }
         for name in m.maps { o += "        case \(Naming.identifier(name)) = \"\(name)\"\n" }
+        o += "\n        /// The name the kernel keeps (its first 15 bytes).\n"
+        o += "        public var kernelName: String { String(rawValue.utf8.prefix(15))! }\n"
         o += "    }\n\n"
         o += "    /// Opens the embedded object: the phase in which maps, programs and\n    /// read-only globals can still be configured.\n"
         o += "    public static func open() throws(BPFError) -> Open { Open(object: try OpenObject(embedded: embedded)) }\n\n"
@@ -42,7 +63,10 @@ enum SkeletonWriter {
         o += "            try object.setAutoload(enabled, program: program.rawValue)\n        }\n\n"
         o += "        /// Sets the number of entries of `map` (for a ring buffer: its size in bytes).\n"
         o += "        public mutating func setMaxEntries(_ count: UInt32, for map: MapName) throws(BPFError) {\n"
-        o += "            try object.setMaxEntries(count, map: map.rawValue)\n        }\n"
+        o += "            try object.setMaxEntries(count, map: map.rawValue)\n        }\n\n"
+        o += "        /// Whether `map` is created at load (leave out a map no loaded program uses).\n"
+        o += "        public mutating func setAutocreate(_ enabled: Bool, for map: MapName) throws(BPFError) {\n"
+        o += "            try object.setAutocreate(enabled, map: map.rawValue)\n        }\n"
         for g in m.globals {
             o += "\n        /// `\(g.name)` in `\(g.section)`.\n"
             // Through raw bytes: a generic BitwiseCopyable accessor instantiated
@@ -63,6 +87,11 @@ enum SkeletonWriter {
         o += "    /// Loaded maps.\n"
         o += "    public struct Maps: Sendable {\n"
         for name in m.maps { o += "        public let \(Naming.identifier(name)): Map\n" }
+        o += "\n        /// The maps found by name: a loaded object's, or those a program\n"
+        o += "        /// already in the kernel uses (`KernelProgram.mapFinder`).\n"
+        o += "        public init(mapNamed map: (String) throws(BPFError) -> Map) throws(BPFError) {\n"
+        for name in m.maps { o += "            \(Naming.identifier(name)) = try map(\"\(name)\")\n" }
+        o += "        }\n"
         o += "    }\n\n"
         o += "    /// Typed views of the maps whose key and value types Swift can name.\n"
         o += "    public struct TypedMaps: Sendable {\n"
@@ -84,10 +113,9 @@ enum SkeletonWriter {
         o += "    init(_ object: LoadedObject) throws(BPFError) {\n"
         o += "        self.object = object\n"
         o += "        self.programs = Programs(\n"
-        o += m.programs.map { "            \(Naming.identifier($0.name)): object.requiredProgram(\"\($0.name)\")" }.joined(separator: ",\n") + "\n        )\n"
-        o += "        self.maps = Maps(\n"
-        o += m.maps.map { "            \(Naming.identifier($0)): object.requiredMap(\"\($0)\")" }.joined(separator: ",\n") + "\n        )\n"
-        o += "        self.typed = try TypedMaps(mapNamed: { name throws(BPFError) in object.requiredMap(name) })\n"
+        o += m.programs.map { "            \(Naming.identifier($0.name)): try object.skeletonProgram(\"\($0.name)\")" }.joined(separator: ",\n") + "\n        )\n"
+        o += "        self.maps = try Maps(mapNamed: object.skeletonMap)\n"
+        o += "        self.typed = try TypedMaps(mapNamed: object.skeletonMap)\n"
         o += "    }\n"
         for g in m.globals {
             o += "\n    /// `\(g.name)` in `\(g.section)`, read from the kernel's copy.\n"
@@ -98,6 +126,7 @@ enum SkeletonWriter {
         o += "\n    /// Attaches every loaded program at the place its `SEC()` names.\n"
         o += "    public func attachAll() throws(BPFError) -> [Link] { try object.attachAll() }\n"
         o += "}\n"
+        o += contractConformances(m, type: type)
         return o
     }
 }

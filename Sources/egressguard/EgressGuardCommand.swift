@@ -108,22 +108,22 @@ enum EgressFields {
     }
 
     static func destination(_ e: EgressEvent) -> String {
-        switch e.hook {
+        switch e.hookPoint {
         case .socket: return "IPPROTO_RAW socket"
         case .sockopt:
             let names: [UInt16: String] = e.family == 6 ? [57: "IPV6_RTHDR", 36: "IPV6_HDRINCL", 5: "IPV6_2292RTHDR"] : [3: "IP_HDRINCL", 4: "IP_OPTIONS"]
             return "setsockopt \(names[e.port] ?? "\(e.port)")"
         default: break
         }
-        if e.hook == .egress && (e.proto == 6 || e.proto == 17 || e.proto == 43) && e.port == 0 { return FlowText.address(e.destinationBytes) + " (source-routed)" }
+        if e.hookPoint == .egress && (e.proto == 6 || e.proto == 17 || e.proto == 43) && e.port == 0 { return FlowText.address(e.destinationBytes) + " (source-routed)" }
         let address = FlowText.address(e.destinationBytes)
         guard e.proto == 6 || e.proto == 17 else { return address }
         return e.family == 6 ? "[\(address)]:\(e.port)" : "\(address):\(e.port)"
     }
 
     static let all: [Field<EgressEvent>] = [
-        .string("verdict", "VERDICT", width: 10) { $0.verdict.rawValue },
-        .string("hook", "HOOK", width: 8) { $0.hook.rawValue },
+        .string("verdict", "VERDICT", width: 10) { $0.decision.rawValue },
+        .string("hook", "HOOK", width: 8) { $0.hookPoint.rawValue },
         .pid,
         .comm(),
         .string("protocol", "PROTO", width: 5) { proto($0) },
@@ -135,8 +135,8 @@ enum EgressFields {
                   o.field("dport", e.proto == 6 || e.proto == 17 ? e.port : nil)
               }),
         Field(key: "rule", heading: "RULE",
-              text: { e, out, _ in out.append(e.rule.map { "\($0)" } ?? "-") },
-              json: { e, o, _ in o.field("rule", e.rule) }),
+              text: { e, out, _ in out.append(e.ruleID.map { "\($0)" } ?? "-") },
+              json: { e, o, _ in o.field("rule", e.ruleID) }),
     ]
 }
 

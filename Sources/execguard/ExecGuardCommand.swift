@@ -64,7 +64,7 @@ struct ExecGuardTool: ToolCommand {
                                      denyUnder: try guardedFiles(denyUnder, flag: "--deny-under"),
                                      scope: scope?.directory, enforce: !output.audit)
         let fields: [Field<ExecDecision>] = [
-            .string("verdict", "VERDICT", width: 10) { $0.verdict.rawValue },
+            .string("verdict", "VERDICT", width: 10) { $0.decision.rawValue },
             .pid,
             .comm(),
             Field(key: "rule", heading: "RULE", width: 5,

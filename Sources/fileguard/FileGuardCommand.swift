@@ -54,7 +54,7 @@ struct FileGuardTool: ToolCommand {
         let guardian = try FileGuard(protect: writes.map { ($0, .writes) } + opens.map { ($0, .all) },
                                      scope: scope?.directory, enforce: !output.audit)
         let fields: [Field<FileDecision>] = [
-            .string("verdict", "VERDICT", width: 10) { $0.verdict.rawValue },
+            .string("verdict", "VERDICT", width: 10) { $0.decision.rawValue },
             .string("operation", "OP", width: 6) { $0.operation.rawValue },
             .pid,
             .comm(),

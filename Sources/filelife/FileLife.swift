@@ -37,7 +37,7 @@ struct FileLife: ToolCommand {
 
 /// filelife's fields, in text and JSON alike.
 enum FilelifeFields {
-    static let all: [Field<FileLifeEvent>] = [
+    static let all: [Field<FilelifeEvent>] = [
         .pid,
         .comm(),
         .number("creator_pid", "CPID") { $0.creatorPID }.jsonOnly,

@@ -40,15 +40,14 @@ struct OffCPUTime: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "offcputime", options: trace, aggregating: true)
         var open = try OffcputimeSkeleton.open()
-        var config = stacks.config
-        config.min_ns = minBlock &* 1000
-        config.max_ns = maxBlock.map { $0 &* 1000 } ?? UInt64.max
-        open.stacksCfg = config
-        try stacks.size(&open.object)
-        try open.object.setMaxEntries(stacks.stackStorageSize, map: "switched_out")
+        try stacks.configure(&open) {
+            $0.min_ns = minBlock &* 1000
+            $0.max_ns = maxBlock.map { $0 &* 1000 } ?? UInt64.max
+        }
+        try open.setMaxEntries(stacks.stackStorageSize, for: .switchedOut)
         let probe = try session.load(open)
-        let report = try StackReport(probe: probe.object, options: stacks)
-        try report.followProcesses(of: probe.object)
+        let report = try StackReport(probe: probe, options: stacks)
+        try report.followProcesses(of: probe)
         try session.runPeriodic(what: "off-CPU time by stack", interval: nil,
                                 attach: { () throws(BPFError) in try probe.attachAll() }) { _ in
             report.finish(session: session, title: "offcputime: blocked time (us)", unit: "us", divisor: 1000)

@@ -40,13 +40,13 @@ struct OOMKill: ToolCommand {
 /// oomkill's fields, in text and JSON alike.
 enum OOMFields {
     /// The victim's name: from the kernel, else from /proc while it lasts.
-    static func victimName(_ e: OOMEvent) -> String {
+    static func victimName(_ e: OomEvent) -> String {
         if !e.victimComm.isEmpty { return String(decoding: e.victimComm, as: UTF8.self) }
         let comm = try? String(contentsOfFile: "/proc/\(e.victimPID)/comm", encoding: .utf8)
         return comm?.trimmingCharacters(in: .newlines) ?? "?"
     }
 
-    static let all: [Field<OOMEvent>] = [
+    static let all: [Field<OomEvent>] = [
         .pid,
         .comm(),
         .number("victim_pid", "VPID", width: 7) { $0.victimPID },

@@ -50,13 +50,10 @@ struct Profile: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "profile", options: trace, aggregating: true)
         var open = try ProfileSkeleton.open()
-        var config = stacks.config
-        config.idle = includeIdle ? 1 : 0
-        open.stacksCfg = config
-        try stacks.size(&open.object)
+        try stacks.configure(&open) { $0.idle = includeIdle ? 1 : 0 }
         let probe = try session.load(open)
-        let report = try StackReport(probe: probe.object, options: stacks)
-        try report.followProcesses(of: probe.object)
+        let report = try StackReport(probe: probe, options: stacks)
+        try report.followProcesses(of: probe)
         let program = probe.programs.profileSample
         let what = "on-CPU stacks at \(frequency) Hz on " + (cpu.map { "CPU \($0)" } ?? "every CPU")
         try session.runPeriodic(what: what, interval: nil, attach: { () throws(BPFError) in

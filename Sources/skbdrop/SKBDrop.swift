@@ -79,7 +79,7 @@ struct SKBDrop: ToolCommand {
             }
             return
         }
-        let fields: [Field<PacketDropEvent>] = [
+        let fields: [Field<SkbdropEvent>] = [
             .netns,
             Field(key: "ifname", heading: "IFACE", width: 12,
                   text: { e, out, _ in out.appendEscaped(e.interfaceName) },
@@ -101,7 +101,7 @@ struct SKBDrop: ToolCommand {
     }
 }
 
-extension PacketDropEvent: FlowEvent {}
+extension SkbdropEvent: FlowEvent {}
 
 /// --summary: the kernel's counts per reason, location and namespace,
 /// printed and cleared each time.

@@ -58,16 +58,13 @@ struct StackCount: ToolCommand {
         }
         let session = try TraceSession(tool: "stackcount", options: trace, aggregating: true)
         var open = try StackcountSkeleton.open()
-        var config = stacks.config
         // User frames are named through their process's memory map, so
         // user stacks are always counted per process.
-        config.per_process = perProcess || !stacks.kernelOnly ? 1 : 0
-        open.stacksCfg = config
-        try stacks.size(&open.object)
+        try stacks.configure(&open) { $0.per_process = perProcess || !stacks.kernelOnly ? 1 : 0 }
         if case .uprobe = target { try open.setAutoload(false, for: .stackcountTp) } else { try open.setAutoload(false, for: .stackcountUprobe) }
         let probe = try session.load(open)
-        let report = try StackReport(probe: probe.object, options: stacks)
-        try report.followProcesses(of: probe.object)
+        let report = try StackReport(probe: probe, options: stacks)
+        try report.followProcesses(of: probe)
         try session.runPeriodic(what: "stacks reaching \(self.target)", interval: nil, attach: { () throws(BPFError) in
             switch target {
             case .tracepoint(let category, let name):

@@ -126,16 +126,16 @@ struct Exporter: AsyncParsableCommand {
             open.nodestatsCfg = nodestats_config(latency: on.contains(.latency) ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
             try open.object.disableProgramsForMissingTracepoints()
             // A collector that is off costs nothing in the kernel.
-            if !on.contains(.latency) { try open.object.setAutoload(false, program: "stats_enter") }
-            if on.isDisjoint(with: Settings.Collector.syscallFamilies) { try open.object.setAutoload(false, program: "stats_exit") }
-            if !on.contains(.execs) { try open.object.setAutoload(false, program: "stats_exec") }
+            if !on.contains(.latency) { try open.setAutoload(false, for: .statsEnter) }
+            if on.isDisjoint(with: Settings.Collector.syscallFamilies) { try open.setAutoload(false, for: .statsExit) }
+            if !on.contains(.execs) { try open.setAutoload(false, for: .statsExec) }
             let probe = try open.load()
             let counters = NodeCounters(probe: probe, directory: directory, syscallNames: try SyscallTable.current(), settings: settings)
             let links = try probe.object.attachAll()
             // New cgroups are named while their path is known; removed ones
             // are retired from the kernel's maps after their last counts.
             let queue = DispatchQueue(label: "swiftbpf-exporter.cgroups")
-            let removals = try RingBuffer(probe.object.requiredMap("events"), lostCounter: probe.object.map(named: "lost_events"),
+            let removals = try RingBuffer(probe.maps.events, lostCounter: probe.maps.lostEvents,
                                           queue: queue) { record in
                 guard case .event(let bytes) = record, bytes.count >= MemoryLayout<cgroup_change>.offset(of: \.path)! else { return }
                 let id = bytes.loadUnaligned(fromByteOffset: MemoryLayout<cgroup_change>.offset(of: \.cgroup_id)!, as: UInt64.self)

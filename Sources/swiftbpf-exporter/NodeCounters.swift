@@ -172,7 +172,7 @@ final class NodeCounters: @unchecked Sendable {
     }
 
     private func collectSyscalls() throws(BPFError) {
-        let map = try probe.object.requiredMap("syscalls").perCPU(syscall_key.self, UInt64.self)
+        let map = try probe.maps.syscalls.perCPU(syscall_key.self, UInt64.self)
         for key in try map.keys() {
             guard let total = try map.sum(key) else { continue }
             let entry = SyscallEntry(cgroup: key.cgroup_id, nr: key.nr, err: key.err)
@@ -207,7 +207,7 @@ final class NodeCounters: @unchecked Sendable {
     }
 
     private func collectExecs() throws(BPFError) {
-        let map = try probe.object.requiredMap("execs").perCPU(exec_key.self, UInt64.self)
+        let map = try probe.maps.execs.perCPU(exec_key.self, UInt64.self)
         for key in try map.keys() {
             guard let total = try map.sum(key) else { continue }
             let comm = withUnsafeBytes(of: key.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -228,8 +228,8 @@ final class NodeCounters: @unchecked Sendable {
 
     private func collectLatency() throws(BPFError) {
         let slots = Int(NODESTATS_LATENCY_SLOTS)
-        let buckets = try probe.object.requiredMap("latency").perCPU(UInt32.self, UInt64.self)
-        let totals = try probe.object.requiredMap("latency_ns").perCPU(UInt32.self, UInt64.self)
+        let buckets = try probe.maps.latency.perCPU(UInt32.self, UInt64.self)
+        let totals = try probe.maps.latencyNs.perCPU(UInt32.self, UInt64.self)
         for nr in 0..<UInt32(NODESTATS_MAX_SYSCALL) {
             // Most syscalls never run: skip them on their total first.
             guard let ns = try totals.sum(nr), ns > 0, ns != lastLatency[nr] else { continue }
@@ -241,7 +241,7 @@ final class NodeCounters: @unchecked Sendable {
     }
 
     private func collectLost() throws(BPFError) {
-        let lost = try probe.object.requiredMap("lost_events").perCPU(UInt32.self, UInt64.self)
+        let lost = try probe.maps.lostEvents.perCPU(UInt32.self, UInt64.self)
         let total = try lost.sum(0) ?? 0
         let c = counter("events_lost_total", ["probe"], ["nodestats"])
         if total > lastLost { c.increment(by: Int64(total - lastLost)) }
@@ -398,8 +398,8 @@ final class NodeCounters: @unchecked Sendable {
     private func sweepGoneCgroups() throws(BPFError) {
         lastSweep = DispatchTime.now().uptimeNanoseconds
         var ids = Set<UInt64>()
-        for key in try probe.object.requiredMap("syscalls").perCPU(syscall_key.self, UInt64.self).keys() { ids.insert(key.cgroup_id) }
-        for key in try probe.object.requiredMap("execs").perCPU(exec_key.self, UInt64.self).keys() { ids.insert(key.cgroup_id) }
+        for key in try probe.maps.syscalls.perCPU(syscall_key.self, UInt64.self).keys() { ids.insert(key.cgroup_id) }
+        for key in try probe.maps.execs.perCPU(exec_key.self, UInt64.self).keys() { ids.insert(key.cgroup_id) }
         for id in ids where !removed.contains(id) && directory.hierarchy.exists(id) == false {
             removed.insert(id)
             counter("cgroups_reconciled_total", [], []).increment(by: Int64(1))
@@ -410,16 +410,16 @@ final class NodeCounters: @unchecked Sendable {
     /// maps (which would otherwise fill) and the caches.
     private func retireRemoved() throws(BPFError) {
         guard !removed.isEmpty else { return }
-        let syscalls = try probe.object.requiredMap("syscalls").perCPU(syscall_key.self, UInt64.self)
+        let syscalls = try probe.maps.syscalls.perCPU(syscall_key.self, UInt64.self)
         for key in try syscalls.keys() where removed.contains(key.cgroup_id) {
             try syscalls.delete(key)
             lastSyscalls[SyscallEntry(cgroup: key.cgroup_id, nr: key.nr, err: key.err)] = nil
         }
-        let execs = try probe.object.requiredMap("execs").perCPU(exec_key.self, UInt64.self)
+        let execs = try probe.maps.execs.perCPU(exec_key.self, UInt64.self)
         for key in try execs.keys() where removed.contains(key.cgroup_id) {
             try execs.delete(key)
         }
-        let names = try probe.object.requiredMap("exec_names").typed(UInt64.self, UInt32.self)
+        let names = try probe.maps.execNames.typed(UInt64.self, UInt32.self)
         for id in removed { try names.delete(id) }
         lastExecs = lastExecs.filter { !removed.contains($0.key.cgroup) }
         for (key, cgroups) in contributors where !cgroups.isDisjoint(with: removed) {

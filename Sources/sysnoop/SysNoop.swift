@@ -82,7 +82,7 @@ struct SyscallFormat: Sendable {
 /// sysnoop's fields, in text and JSON alike: CALL is the call as strace
 /// writes it, `name(arg=value, ...) = result`.
 enum SysnoopFields {
-    static func all(syscalls: [SyscallFormat]) -> [Field<SyscallEvent>] {
+    static func all(syscalls: [SyscallFormat]) -> [Field<SysnoopEvent>] {
         let decoder = ArgumentDecoder(syscalls: syscalls)
         return [
             .pid,
@@ -107,8 +107,8 @@ enum SysnoopFields {
 struct ArgumentDecoder: Sendable {
     var syscalls: [SyscallFormat]
 
-    func name(of e: SyscallEvent) -> String {
-        e.index < syscalls.count ? syscalls[e.index].name : "syscall_\(e.number)"
+    func name(of e: SysnoopEvent) -> String {
+        Int(e.index) < syscalls.count ? syscalls[Int(e.index)].name : "syscall_\(e.number)"
     }
 
     /// An argument as a person reads it, and as a JSON value.
@@ -116,9 +116,9 @@ struct ArgumentDecoder: Sendable {
         case string([UInt8], truncated: Bool), number(Int64), unsigned(UInt64), octal(UInt64), hex(UInt64), pointer(UInt64)
     }
 
-    func values(_ e: SyscallEvent) -> [(String, Value)] {
-        guard e.index < syscalls.count else { return [] }
-        let f = syscalls[e.index]
+    func values(_ e: SysnoopEvent) -> [(String, Value)] {
+        guard Int(e.index) < syscalls.count else { return [] }
+        let f = syscalls[Int(e.index)]
         let raw = e.arguments, slots = f.stringSlots
         return f.arguments.prefix(6).enumerated().map { i, field in
             let r = raw[i]
@@ -138,7 +138,7 @@ struct ArgumentDecoder: Sendable {
         }
     }
 
-    func jsonArguments(_ e: SyscallEvent) -> JSONObject {
+    func jsonArguments(_ e: SysnoopEvent) -> JSONObject {
         var a = JSONObject()
         for (name, v) in values(e) {
             switch v {
@@ -152,7 +152,7 @@ struct ArgumentDecoder: Sendable {
         return a
     }
 
-    func writeCall(_ e: SyscallEvent, to out: Output) {
+    func writeCall(_ e: SysnoopEvent, to out: Output) {
         out.append(name(of: e) + "(")
         for (i, (name, v)) in values(e).enumerated() {
             if i > 0 { out.append(", ") }

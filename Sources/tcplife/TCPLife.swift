@@ -41,7 +41,7 @@ struct TCPLife: ToolCommand {
         var open = try TcplifeSkeleton.open()
         open.netCfg = try network.config()
         let probe = try session.load(open)
-        let fields: [Field<TCPLifeEvent>] = [.pid, .comm(), .netns] + Field.endpoints("LADDR:LPORT", "RADDR:RPORT") + [
+        let fields: [Field<TcplifeEvent>] = [.pid, .comm(), .netns] + Field.endpoints("LADDR:LPORT", "RADDR:RPORT") + [
             Field(key: "passive", heading: "DIR", width: 3,
                   text: { e, out, _ in out.append(e.isPassive ? "in" : "out") },
                   json: { e, o, _ in o.field("passive", e.isPassive) }),
@@ -59,4 +59,4 @@ struct TCPLife: ToolCommand {
     }
 }
 
-extension TCPLifeEvent: FlowEvent {}
+extension TcplifeEvent: FlowEvent {}

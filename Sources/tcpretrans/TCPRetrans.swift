@@ -44,9 +44,9 @@ struct TCPRetrans: ToolCommand {
         open.netCfg = try network.config()
         open.retransCfg = tcpretrans_config(resets: resets ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
         let probe = try session.load(open)
-        let fields: [Field<TCPRetransmitEvent>] = [
+        let fields: [Field<TcpretransEvent>] = [
             Field.string("kind", "KIND", width: 8) { e in
-                switch e.kind {
+                switch e.retransmitKind {
                 case TCPRETRANS_SENT_RESET: "RST-SENT"
                 case TCPRETRANS_RECEIVED_RESET: "RST-RECV"
                 default: "RETRANS"
@@ -60,4 +60,4 @@ struct TCPRetrans: ToolCommand {
     }
 }
 
-extension TCPRetransmitEvent: FlowEvent {}
+extension TcpretransEvent: FlowEvent {}

@@ -40,7 +40,7 @@ struct TCPStates: ToolCommand {
         var open = try TcpstatesSkeleton.open()
         open.netCfg = try network.config()
         let probe = try session.load(open)
-        let fields: [Field<TCPStateEvent>] = [.pid, .comm(), .netns] + Field.endpoints("LADDR:LPORT", "RADDR:RPORT") + [
+        let fields: [Field<TcpstateEvent>] = [.pid, .comm(), .netns] + Field.endpoints("LADDR:LPORT", "RADDR:RPORT") + [
             Field(key: "oldstate", heading: "OLDSTATE    -> NEWSTATE   ", width: 27,
                   text: { e, out, _ in
                       out.append(FlowText.tcpState(e.oldState).padding(toLength: 11, withPad: " ", startingAt: 0) + " -> " + FlowText.tcpState(e.newState))
@@ -60,4 +60,4 @@ struct TCPStates: ToolCommand {
     }
 }
 
-extension TCPStateEvent: FlowEvent {}
+extension TcpstateEvent: FlowEvent {}

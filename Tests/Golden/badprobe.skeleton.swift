@@ -12,11 +12,18 @@ public final class BadprobeSkeleton: Skeleton {
     public enum ProgramName: String, CaseIterable, Sendable {
         /// `SEC("tracepoint/syscalls/sys_enter_getppid")`
         case uncheckedLookup = "unchecked_lookup"
+
+        /// The name the kernel keeps (its first 15 bytes), by which a loaded
+        /// program is found (`Kernel.loadedPrograms()`).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// The object's maps (not counting the global-variable sections).
     public enum MapName: String, CaseIterable, Sendable {
         case values = "values"
+
+        /// The name the kernel keeps (its first 15 bytes).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// Opens the embedded object: the phase in which maps, programs and
@@ -38,6 +45,11 @@ public final class BadprobeSkeleton: Skeleton {
             try object.setMaxEntries(count, map: map.rawValue)
         }
 
+        /// Whether `map` is created at load (leave out a map no loaded program uses).
+        public mutating func setAutocreate(_ enabled: Bool, for map: MapName) throws(BPFError) {
+            try object.setAutocreate(enabled, map: map.rawValue)
+        }
+
         /// Loads every program into the kernel (verifier runs here).
         public consuming func load() throws(BPFError) -> BadprobeSkeleton { try BadprobeSkeleton(try object.load()) }
     }
@@ -50,6 +62,12 @@ public final class BadprobeSkeleton: Skeleton {
     /// Loaded maps.
     public struct Maps: Sendable {
         public let values: Map
+
+        /// The maps found by name: a loaded object's, or those a program
+        /// already in the kernel uses (`KernelProgram.mapFinder`).
+        public init(mapNamed map: (String) throws(BPFError) -> Map) throws(BPFError) {
+            values = try map("values")
+        }
     }
 
     /// Typed views of the maps whose key and value types Swift can name.
@@ -72,12 +90,10 @@ public final class BadprobeSkeleton: Skeleton {
     init(_ object: LoadedObject) throws(BPFError) {
         self.object = object
         self.programs = Programs(
-            uncheckedLookup: object.requiredProgram("unchecked_lookup")
+            uncheckedLookup: try object.skeletonProgram("unchecked_lookup")
         )
-        self.maps = Maps(
-            values: object.requiredMap("values")
-        )
-        self.typed = try TypedMaps(mapNamed: { name throws(BPFError) in object.requiredMap(name) })
+        self.maps = try Maps(mapNamed: object.skeletonMap)
+        self.typed = try TypedMaps(mapNamed: object.skeletonMap)
     }
 
     /// Attaches every loaded program at the place its `SEC()` names.

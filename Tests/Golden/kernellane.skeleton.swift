@@ -20,11 +20,18 @@ public final class KernellaneSkeleton: Skeleton {
         case mkdirKprobeOffset = "mkdir_kprobe_offset"
         /// `SEC("kretprobe/vfs_mkdir")`
         case mkdirKretprobe = "mkdir_kretprobe"
+
+        /// The name the kernel keeps (its first 15 bytes), by which a loaded
+        /// program is found (`Kernel.loadedPrograms()`).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// The object's maps (not counting the global-variable sections).
     public enum MapName: String, CaseIterable, Sendable {
         case laneCounters = "lane_counters"
+
+        /// The name the kernel keeps (its first 15 bytes).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// Opens the embedded object: the phase in which maps, programs and
@@ -44,6 +51,11 @@ public final class KernellaneSkeleton: Skeleton {
         /// Sets the number of entries of `map` (for a ring buffer: its size in bytes).
         public mutating func setMaxEntries(_ count: UInt32, for map: MapName) throws(BPFError) {
             try object.setMaxEntries(count, map: map.rawValue)
+        }
+
+        /// Whether `map` is created at load (leave out a map no loaded program uses).
+        public mutating func setAutocreate(_ enabled: Bool, for map: MapName) throws(BPFError) {
+            try object.setAutocreate(enabled, map: map.rawValue)
         }
 
         /// `fexit_last` in `.data`.
@@ -80,6 +92,12 @@ public final class KernellaneSkeleton: Skeleton {
     /// Loaded maps.
     public struct Maps: Sendable {
         public let laneCounters: Map
+
+        /// The maps found by name: a loaded object's, or those a program
+        /// already in the kernel uses (`KernelProgram.mapFinder`).
+        public init(mapNamed map: (String) throws(BPFError) -> Map) throws(BPFError) {
+            laneCounters = try map("lane_counters")
+        }
     }
 
     /// Typed views of the maps whose key and value types Swift can name.
@@ -102,16 +120,14 @@ public final class KernellaneSkeleton: Skeleton {
     init(_ object: LoadedObject) throws(BPFError) {
         self.object = object
         self.programs = Programs(
-            mkdirFentry: object.requiredProgram("mkdir_fentry"),
-            mkdirFexit: object.requiredProgram("mkdir_fexit"),
-            mkdirKprobe: object.requiredProgram("mkdir_kprobe"),
-            mkdirKprobeOffset: object.requiredProgram("mkdir_kprobe_offset"),
-            mkdirKretprobe: object.requiredProgram("mkdir_kretprobe")
+            mkdirFentry: try object.skeletonProgram("mkdir_fentry"),
+            mkdirFexit: try object.skeletonProgram("mkdir_fexit"),
+            mkdirKprobe: try object.skeletonProgram("mkdir_kprobe"),
+            mkdirKprobeOffset: try object.skeletonProgram("mkdir_kprobe_offset"),
+            mkdirKretprobe: try object.skeletonProgram("mkdir_kretprobe")
         )
-        self.maps = Maps(
-            laneCounters: object.requiredMap("lane_counters")
-        )
-        self.typed = try TypedMaps(mapNamed: { name throws(BPFError) in object.requiredMap(name) })
+        self.maps = try Maps(mapNamed: object.skeletonMap)
+        self.typed = try TypedMaps(mapNamed: object.skeletonMap)
     }
 
     /// `fexit_last` in `.data`, read from the kernel's copy.

@@ -18,6 +18,10 @@ public final class TestprobesSkeleton: Skeleton {
         case syscallEntry = "syscall_entry"
         /// `SEC("kprobe/do_unlinkat")`
         case unlinkEntry = "unlink_entry"
+
+        /// The name the kernel keeps (its first 15 bytes), by which a loaded
+        /// program is found (`Kernel.loadedPrograms()`).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// The object's maps (not counting the global-variable sections).
@@ -27,6 +31,9 @@ public final class TestprobesSkeleton: Skeleton {
         case lru = "lru"
         case percpuHash = "percpu_hash"
         case samples = "samples"
+
+        /// The name the kernel keeps (its first 15 bytes).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// Opens the embedded object: the phase in which maps, programs and
@@ -46,6 +53,11 @@ public final class TestprobesSkeleton: Skeleton {
         /// Sets the number of entries of `map` (for a ring buffer: its size in bytes).
         public mutating func setMaxEntries(_ count: UInt32, for map: MapName) throws(BPFError) {
             try object.setMaxEntries(count, map: map.rawValue)
+        }
+
+        /// Whether `map` is created at load (leave out a map no loaded program uses).
+        public mutating func setAutocreate(_ enabled: Bool, for map: MapName) throws(BPFError) {
+            try object.setAutocreate(enabled, map: map.rawValue)
         }
 
         /// `last_return` in `.data`.
@@ -79,6 +91,16 @@ public final class TestprobesSkeleton: Skeleton {
         public let lru: Map
         public let percpuHash: Map
         public let samples: Map
+
+        /// The maps found by name: a loaded object's, or those a program
+        /// already in the kernel uses (`KernelProgram.mapFinder`).
+        public init(mapNamed map: (String) throws(BPFError) -> Map) throws(BPFError) {
+            counters = try map("counters")
+            hash = try map("hash")
+            lru = try map("lru")
+            percpuHash = try map("percpu_hash")
+            samples = try map("samples")
+        }
     }
 
     /// Typed views of the maps whose key and value types Swift can name.
@@ -109,19 +131,13 @@ public final class TestprobesSkeleton: Skeleton {
     init(_ object: LoadedObject) throws(BPFError) {
         self.object = object
         self.programs = Programs(
-            getpriorityEntry: object.requiredProgram("getpriority_entry"),
-            getpriorityReturn: object.requiredProgram("getpriority_return"),
-            syscallEntry: object.requiredProgram("syscall_entry"),
-            unlinkEntry: object.requiredProgram("unlink_entry")
+            getpriorityEntry: try object.skeletonProgram("getpriority_entry"),
+            getpriorityReturn: try object.skeletonProgram("getpriority_return"),
+            syscallEntry: try object.skeletonProgram("syscall_entry"),
+            unlinkEntry: try object.skeletonProgram("unlink_entry")
         )
-        self.maps = Maps(
-            counters: object.requiredMap("counters"),
-            hash: object.requiredMap("hash"),
-            lru: object.requiredMap("lru"),
-            percpuHash: object.requiredMap("percpu_hash"),
-            samples: object.requiredMap("samples")
-        )
-        self.typed = try TypedMaps(mapNamed: { name throws(BPFError) in object.requiredMap(name) })
+        self.maps = try Maps(mapNamed: object.skeletonMap)
+        self.typed = try TypedMaps(mapNamed: object.skeletonMap)
     }
 
     /// `last_return` in `.data`, read from the kernel's copy.

@@ -12,11 +12,18 @@ public final class XdppassSkeleton: Skeleton {
     public enum ProgramName: String, CaseIterable, Sendable {
         /// `SEC("xdp")`
         case xdpPass = "xdp_pass"
+
+        /// The name the kernel keeps (its first 15 bytes), by which a loaded
+        /// program is found (`Kernel.loadedPrograms()`).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// The object's maps (not counting the global-variable sections).
     public enum MapName: CaseIterable, Sendable {
         public var rawValue: String { switch self {} }
+
+        /// The name the kernel keeps (its first 15 bytes).
+        public var kernelName: String { String(rawValue.utf8.prefix(15))! }
     }
 
     /// Opens the embedded object: the phase in which maps, programs and
@@ -38,6 +45,11 @@ public final class XdppassSkeleton: Skeleton {
             try object.setMaxEntries(count, map: map.rawValue)
         }
 
+        /// Whether `map` is created at load (leave out a map no loaded program uses).
+        public mutating func setAutocreate(_ enabled: Bool, for map: MapName) throws(BPFError) {
+            try object.setAutocreate(enabled, map: map.rawValue)
+        }
+
         /// Loads every program into the kernel (verifier runs here).
         public consuming func load() throws(BPFError) -> XdppassSkeleton { try XdppassSkeleton(try object.load()) }
     }
@@ -49,6 +61,11 @@ public final class XdppassSkeleton: Skeleton {
 
     /// Loaded maps.
     public struct Maps: Sendable {
+
+        /// The maps found by name: a loaded object's, or those a program
+        /// already in the kernel uses (`KernelProgram.mapFinder`).
+        public init(mapNamed map: (String) throws(BPFError) -> Map) throws(BPFError) {
+        }
     }
 
     /// Typed views of the maps whose key and value types Swift can name.
@@ -69,12 +86,10 @@ public final class XdppassSkeleton: Skeleton {
     init(_ object: LoadedObject) throws(BPFError) {
         self.object = object
         self.programs = Programs(
-            xdpPass: object.requiredProgram("xdp_pass")
+            xdpPass: try object.skeletonProgram("xdp_pass")
         )
-        self.maps = Maps(
-
-        )
-        self.typed = try TypedMaps(mapNamed: { name throws(BPFError) in object.requiredMap(name) })
+        self.maps = try Maps(mapNamed: object.skeletonMap)
+        self.typed = try TypedMaps(mapNamed: object.skeletonMap)
     }
 
     /// Attaches every loaded program at the place its `SEC()` names.

@@ -23,13 +23,13 @@ extension Privileged {
             var filter = trace_filter()
             filter.uid = UInt32.max
             filter.tid = TestEnvironment.currentThreadID()
-            try open.object.setGlobal("filter", to: filter)
+            open.filter = filter
             if inHash {
                 // What TraceSession.load does on a kernel without task storage.
                 open.callStateInHash = 1
-                try open.object.setAutocreate(false, map: "call_state")
+                try open.setAutocreate(false, for: .callState)
             } else {
-                try open.object.setAutocreate(false, map: "call_state_hash")
+                try open.setAutocreate(false, for: .callStateHash)
             }
             let probe = try open.load()
             let records = MkdirRecords()

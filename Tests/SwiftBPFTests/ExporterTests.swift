@@ -197,8 +197,8 @@ extension Privileged {
             // In the kernel too the tenant holds NODESTATS_EXEC_NAMES names
             // and one for the rest: it cannot fill the map for the others.
             let tenantID = try #require(node.hierarchy.id(of: tenant))
-            let program = try #require(Kernel.loadedPrograms().first { $0.name == "stats_exec" })
-            let execsMap = try #require(try KernelProgram(id: program.id).maps().first { $0.name == "execs" })
+            let program = try #require(Kernel.loadedPrograms().first { $0.name == NodestatsSkeleton.ProgramName.statsExec.kernelName })
+            let execsMap = try #require(try KernelProgram(id: program.id).maps().first { $0.name == NodestatsSkeleton.MapName.execs.kernelName })
             let keys = try execsMap.perCPU(exec_key.self, UInt64.self).keys().filter { $0.cgroup_id == tenantID }
             #expect(keys.count == Int(NODESTATS_EXEC_NAMES) + 1, "\(keys.count) names in the kernel's map")
             #expect(node.remove(tenant))
@@ -239,8 +239,8 @@ extension Privileged {
             let (exporter, port) = try Self.exporter(node: node, ["--reconcile-interval", "1", "--no-latency"])
             let metrics = "http://127.0.0.1:\(port)/metrics"
             _ = try Self.get(metrics)
-            let program = try #require(Kernel.loadedPrograms().first { $0.name == "stats_exit" })
-            let map = try #require(try KernelProgram(id: program.id).maps().first { $0.name == "syscalls" })
+            let program = try #require(Kernel.loadedPrograms().first { $0.name == NodestatsSkeleton.ProgramName.statsExit.kernelName })
+            let map = try #require(try KernelProgram(id: program.id).maps().first { $0.name == NodestatsSkeleton.MapName.syscalls.kernelName })
             let syscalls = try map.perCPU(syscall_key.self, UInt64.self)
             let planted = syscall_key(cgroup_id: gone, nr: 39, err: 0)
             try syscalls.update(planted, [UInt64](repeating: 1, count: try Kernel.possibleCPUs))

@@ -22,6 +22,8 @@
  * - `struct task_info` (swiftbpf.h): start an event with it and fill it
  *   with fill_task(); Swift reads it through TaskEvent, and the tools'
  *   shared columns and JSON fields come from it.
+ * - SWIFTBPF_EVENT(NAME): the struct the probe's records are. bpf-skeleton
+ *   generates its Swift view (a TaskEvent) from the object's BTF.
  *
  * Include it after vmlinux.h and the libbpf headers it needs. */
 #ifndef SWIFTBPF_BPF_H
@@ -67,6 +69,12 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } cgroup_verdicts SEC(".maps");
+
+/* Puts `struct type` in the object's BTF, from which bpf-skeleton
+ * generates the Swift view of the probe's records: one pointer, in a
+ * section libbpf does not load. */
+#define SWIFTBPF_EVENT(type) \
+	struct type *swiftbpf_event_##type __attribute__((section(".swiftbpf.events"), used))
 
 const volatile struct trace_filter filter = {
 	.uid = (__u32)-1,
