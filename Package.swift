@@ -112,22 +112,28 @@ let package = Package(
         // state on the node; no BPF and no API clients.
         .target(name: "CCgroupHandle"),
         .target(name: "Containers", dependencies: ["CCgroupHandle"], swiftSettings: fuzzCoverage),
-        // Shared flags, output and run loop of every tool.
+        // The kit every tool shares: flags, the run loop, output, JSON.
         .target(
             name: "ToolSupport",
             dependencies: [
                 "SwiftBPF",
                 "ProbeEvents",
                 "Containers",
-                "Symbols",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The families' shared code: stacks named and drawn, histograms
+        // counted in the kernel (and the disks they are of), network flows
+        // and drops, and the enforcers' controllers and flags.
+        .target(name: "StackSupport", dependencies: ["ToolSupport", "Symbols"]),
+        .target(name: "HistogramSupport", dependencies: ["ToolSupport"]),
+        .target(name: "NetworkSupport", dependencies: ["ToolSupport", "Symbols"]),
+        .target(name: "Enforcers", dependencies: ["BPFProbes", "ToolSupport", "Containers"], swiftSettings: fuzzCoverage),
         // One folder per tool: the front end of probes/NAME.bpf.c.
         .executableTarget(name: "mkdirtrace", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "execsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "opensnoop", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "syscount", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "syscount", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
         .executableTarget(name: "sysnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "bashreadline", dependencies: ["BPFProbes", "ToolSupport"]),
         // Kernel-function tools: fentry where possible, else kprobes.
@@ -139,36 +145,35 @@ let package = Package(
         .executableTarget(name: "killsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
         .executableTarget(name: "oomkill", dependencies: ["BPFProbes", "ToolSupport"]),
         // Scheduler and disk: histograms counted in the kernel, and biosnoop.
-        .executableTarget(name: "runqlat", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "cpudist", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "biolatency", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "biosnoop", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "runqlat", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
+        .executableTarget(name: "cpudist", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
+        .executableTarget(name: "biolatency", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
+        .executableTarget(name: "biosnoop", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
         // Network: TCP states and lives, retransmits, drops with their reasons.
-        .executableTarget(name: "tcpstates", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "tcplife", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "tcpretrans", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "skbdrop", dependencies: ["BPFProbes", "ToolSupport", "Symbols"]),
+        .executableTarget(name: "tcpstates", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport"]),
+        .executableTarget(name: "tcplife", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport"]),
+        .executableTarget(name: "tcpretrans", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport"]),
+        .executableTarget(name: "skbdrop", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport", "Symbols"]),
         // Stack tools: stacks counted in the kernel, named by Symbols.
-        .executableTarget(name: "profile", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "offcputime", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "stackcount", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "profile", dependencies: ["BPFProbes", "ToolSupport", "StackSupport"]),
+        .executableTarget(name: "offcputime", dependencies: ["BPFProbes", "ToolSupport", "StackSupport"]),
+        .executableTarget(name: "stackcount", dependencies: ["BPFProbes", "ToolSupport", "StackSupport"]),
+        // Enforcers: packets at XDP, egress at a workload's cgroup, and
+        // exec and file policy with BPF-LSM.
         .executableTarget(
             name: "pktfilter",
-            dependencies: ["BPFProbes", "ToolSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["BPFProbes", "ToolSupport", "Enforcers", .product(name: "SystemPackage", package: "swift-system")]
         ),
-
-        // Enforcers at a workload's cgroup.
-        .executableTarget(name: "egressguard", dependencies: ["BPFProbes", "ToolSupport", "Containers"]),
-        // BPF-LSM: exec and file policy.
-        .executableTarget(name: "execguard", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "fileguard", dependencies: ["BPFProbes", "ToolSupport"]),
+        .executableTarget(name: "egressguard", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport", "Enforcers", "Containers"]),
+        .executableTarget(name: "execguard", dependencies: ["BPFProbes", "ToolSupport", "Enforcers"]),
+        .executableTarget(name: "fileguard", dependencies: ["BPFProbes", "ToolSupport", "Enforcers"]),
 
         // The fleet's agent: nodestats.bpf.c's counters per container and
         // pod, served to Prometheus.
         .executableTarget(
             name: "swiftbpf-exporter",
             dependencies: [
-                "BPFProbes", "Containers", "ToolSupport", "CCrypt",
+                "BPFProbes", "Containers", "ToolSupport", "HistogramSupport", "Enforcers", "CCrypt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -182,7 +187,7 @@ let package = Package(
         // in the normal build, a replayer of saved inputs (Fuzz/Corpus).
         .executableTarget(
             name: "swiftbpf-fuzz",
-            dependencies: ["BPFProbes", "Containers", "Symbols", "SwiftBPF"],
+            dependencies: ["BPFProbes", "Enforcers", "Containers", "Symbols", "SwiftBPF"],
             path: "Fuzz/Targets",
             swiftSettings: fuzzCoverage,
             linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer", "-use-ld=lld"])] : []
@@ -203,8 +208,12 @@ let package = Package(
         .testTarget(
             name: "SwiftBPFUnitTests",
             dependencies: [
-                "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "Symbols", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
-                "swiftbpf-fuzz", "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
+                "SwiftBPF", "BPFProbes", "ToolSupport", "StackSupport", "HistogramSupport", "NetworkSupport", "Enforcers",
+                "Containers", "Symbols", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper", "swiftbpf-fuzz",
+                // Every tool: the usage tests run each (TestSupport's AllTools).
+                "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter", "egressguard", "execguard",
+                "fileguard", "vfsstat", "filelife", "exitsnoop", "sigsnoop", "killsnoop", "oomkill", "runqlat", "cpudist", "biolatency",
+                "biosnoop", "tcpstates", "tcplife", "tcpretrans", "skbdrop", "profile", "offcputime", "stackcount", "swiftbpf-exporter",
             ],
             plugins: ["BPFProbeCompiler"]
         ),
@@ -213,7 +222,7 @@ let package = Package(
         .testTarget(
             name: "SwiftBPFTests",
             dependencies: [
-                "SwiftBPF", "BPFProbes", "ToolSupport", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
+                "SwiftBPF", "BPFProbes", "ToolSupport", "Enforcers", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
                 "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
                 "vfsstat", "filelife", "profile", "offcputime", "stackcount", "exitsnoop", "sigsnoop", "killsnoop", "oomkill",
                 "egressguard", "execguard", "fileguard",

@@ -15,6 +15,7 @@ import Foundation
 import Glibc
 import SwiftBPF
 import Symbols
+import Enforcers
 
 enum FuzzTarget: String, CaseIterable {
     /// An ELF file's symbols, segments and notes (ELFSymbols).

@@ -34,15 +34,19 @@ public final class TraceSession: @unchecked Sendable {
     /// The container filter's decisions so far, shared with the kernel.
     @usableFromInline let gate: WorkloadGate?
 
-    /// Checks privileges first, so an unprivileged run fails before any
-    /// BPF work with an error that says what to do. A tool that counts in
-    /// the kernel (`aggregating`) counts only cgroups already decided by
-    /// a container filter; streaming tools let a new cgroup's first events
-    /// through for user space to decide. A container filter that matches
-    /// nothing on the node is a usage error.
-    public init(tool: String, options: TraceOptions, aggregating: Bool = false) throws {
+    /// Refuses the shared flags the tool does not honour (`flags`, the
+    /// tool's one declaration of them), then checks privileges, so an
+    /// unprivileged run fails before any BPF work with an error that says
+    /// what to do. A tool that counts in the kernel (`SharedFlags.counting`)
+    /// counts only cgroups already decided by a container filter;
+    /// streaming tools let a new cgroup's first events through for user
+    /// space to decide. A container filter that matches nothing on the
+    /// node is a usage error.
+    public init(tool: String, options: TraceOptions, flags: SharedFlags = .all) throws {
+        try flags.check(options, tool: tool)
         self.tool = tool
         self.options = options
+        let aggregating = flags.aggregating
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         startNanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
@@ -53,12 +57,6 @@ public final class TraceSession: @unchecked Sendable {
         try Kernel.requirePrivileges()
 
         let selector = options.workloads
-        if aggregating && options.containers {
-            throw ValidationError("-C adds columns to tools that print events; \(tool) counts in the kernel (--container, --pod and --namespace select what it counts)")
-        }
-        if aggregating && options.containerPIDs {
-            throw ValidationError("--container-pids adds a column to tools that print events; \(tool) counts in the kernel")
-        }
         if options.json || options.containers || !selector.isEmpty {
             do {
                 workloads = try ContainerDirectory.forThisNode()

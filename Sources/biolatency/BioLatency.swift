@@ -2,6 +2,7 @@
 import ArgumentParser
 import BPFProbes
 import ToolSupport
+import HistogramSupport
 
 @main
 struct BioLatency: ToolCommand {
@@ -42,12 +43,11 @@ struct BioLatency: ToolCommand {
     var disk: String?
 
     func validate() throws {
-        try histogram.check(trace, tool: "biolatency")
         if let disk { _ = try BlockDevices.number(of: disk) }
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "biolatency", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "biolatency", options: trace, flags: .histograms)
         let flags = perFlags ? try BlockRequestFlags.current() : nil
         var open = try BiolatencySkeleton.open()
         open.histCfg = histogram.config()

@@ -3,6 +3,7 @@ import ArgumentParser
 import BPFProbes
 import Foundation
 import ToolSupport
+import HistogramSupport
 
 @main
 struct BioSnoop: ToolCommand {
@@ -34,12 +35,12 @@ struct BioSnoop: ToolCommand {
     var disk: String?
 
     func validate() throws {
-        if trace.failed { throw ValidationError("-x selects failed syscalls; biosnoop traces block requests (their ERROR is shown)") }
         if let disk { _ = try BlockDevices.number(of: disk) }
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "biosnoop", options: trace)
+        let session = try TraceSession(tool: "biosnoop", options: trace,
+                                         flags: .all.refusing([.failed]) { "\($0) traces block requests (their ERROR is shown)" })
         let flags = try BlockRequestFlags.current()
         var open = try BiosnoopSkeleton.open()
         open.blockCfg = block_config(dev: try disk.map(BlockDevices.number(of:)) ?? 0, queued: 0, by_disk: 0, by_flags: 0, pad: 0)

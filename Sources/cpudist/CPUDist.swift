@@ -2,6 +2,7 @@
 import ArgumentParser
 import BPFProbes
 import ToolSupport
+import HistogramSupport
 
 @main
 struct CPUDist: ToolCommand {
@@ -33,13 +34,9 @@ struct CPUDist: ToolCommand {
     @Flag(name: [.customShort("O"), .long], help: "Measure time off the CPU between slices instead.")
     var offcpu = false
 
-    func validate() throws {
-        try histogram.check(trace, tool: "cpudist")
-        try TaskHistogramOptions.check(trace, tool: "cpudist")
-    }
 
     func run() throws {
-        let session = try TraceSession(tool: "cpudist", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "cpudist", options: trace, flags: .taskHistograms)
         var open = try CpudistSkeleton.open()
         open.histCfg = histogram.config(per: per.per)
         open.cpudistCfg = cpudist_config(offcpu: offcpu ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))

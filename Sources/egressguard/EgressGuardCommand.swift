@@ -5,6 +5,8 @@ import Containers
 import Foundation
 import SwiftBPF
 import ToolSupport
+import NetworkSupport
+import Enforcers
 
 @main
 struct EgressGuardTool: ToolCommand {

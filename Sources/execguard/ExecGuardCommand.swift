@@ -3,6 +3,7 @@ import ArgumentParser
 import BPFProbes
 import SwiftBPF
 import ToolSupport
+import Enforcers
 
 @main
 struct ExecGuardTool: ToolCommand {

@@ -2,6 +2,7 @@
 import ArgumentParser
 import BPFProbes
 import ToolSupport
+import StackSupport
 
 @main
 struct OffCPUTime: ToolCommand {
@@ -33,12 +34,11 @@ struct OffCPUTime: ToolCommand {
     var maxBlock: UInt64?
 
     func validate() throws {
-        try stacks.check(trace, tool: "offcputime")
         if let maxBlock, maxBlock < minBlock { throw ValidationError("--max-block (\(maxBlock)) is below --min-block (\(minBlock))") }
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "offcputime", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "offcputime", options: trace, flags: .stacks)
         var open = try OffcputimeSkeleton.open()
         try stacks.configure(&open) {
             $0.min_ns = minBlock &* 1000

@@ -26,12 +26,9 @@ struct OOMKill: ToolCommand {
     @OptionGroup(title: "Tracing options")
     var trace: TraceOptions
 
-    func validate() throws {
-        if trace.failed { throw ValidationError("-x selects failed calls; an OOM kill has no result to select by") }
-    }
 
     func run() throws {
-        let session = try TraceSession(tool: "oomkill", options: trace)
+        let session = try TraceSession(tool: "oomkill", options: trace, flags: .all.refusing([.failed]) { _ in "an OOM kill has no result to select by" })
         let probe = try session.load(OomkillSkeleton.open())
         try session.stream(probe, format: EventTable(OOMFields.all, options: trace), what: "OOM kills")
     }

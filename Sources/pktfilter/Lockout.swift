@@ -3,6 +3,7 @@ import BPFProbes
 import Foundation
 import Glibc
 import SwiftBPF
+import Enforcers
 
 /// An SSH connection this host serves: its TCP socket, as
 /// /proc/net/tcp{,6} of this network namespace lists it.

@@ -7,6 +7,7 @@ import Glibc
 import SwiftBPF
 import SystemPackage
 import ToolSupport
+import Enforcers
 
 @main
 struct PacketFilterCommand: ToolCommand {

@@ -2,6 +2,7 @@
 import ArgumentParser
 import BPFProbes
 import ToolSupport
+import StackSupport
 
 @main
 struct Profile: ToolCommand {
@@ -40,7 +41,6 @@ struct Profile: ToolCommand {
     var includeIdle = false
 
     func validate() throws {
-        try stacks.check(trace, tool: "profile")
         guard (1...10_000).contains(frequency) else { throw ValidationError("-F must be from 1 to 10000 samples a second, got \(frequency)") }
         if let cpu, !((try? Kernel.onlineCPUs())?.contains(cpu) ?? true) {
             throw ValidationError("--cpu \(cpu): no such online CPU (online: \((try? Kernel.onlineCPUs())?.map(String.init).joined(separator: ",") ?? "?"))")
@@ -48,7 +48,7 @@ struct Profile: ToolCommand {
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "profile", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "profile", options: trace, flags: .stacks)
         var open = try ProfileSkeleton.open()
         try stacks.configure(&open) { $0.idle = includeIdle ? 1 : 0 }
         let probe = try session.load(open)

@@ -2,6 +2,7 @@
 import ArgumentParser
 import BPFProbes
 import ToolSupport
+import HistogramSupport
 
 @main
 struct RunqLat: ToolCommand {
@@ -32,13 +33,9 @@ struct RunqLat: ToolCommand {
     @OptionGroup(title: "Per")
     var per: TaskHistogramOptions
 
-    func validate() throws {
-        try histogram.check(trace, tool: "runqlat")
-        try TaskHistogramOptions.check(trace, tool: "runqlat")
-    }
 
     func run() throws {
-        let session = try TraceSession(tool: "runqlat", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "runqlat", options: trace, flags: .taskHistograms)
         var open = try RunqlatSkeleton.open()
         open.histCfg = histogram.config(per: per.per)
         let probe = try session.load(open)

@@ -4,6 +4,7 @@ import BPFProbes
 import Foundation
 import Symbols
 import ToolSupport
+import NetworkSupport
 
 @main
 struct SKBDrop: ToolCommand {
@@ -49,7 +50,6 @@ struct SKBDrop: ToolCommand {
     var listReasons = false
 
     func validate() throws {
-        try trace.refuseTaskFlags(because: "packets are dropped in interrupt context")
         if let interval, !(interval > 0) { throw ValidationError("--interval must be a positive number of seconds, got \(interval)") }
         if interval != nil && !summary { throw ValidationError("-i prints counts; add --summary") }
     }
@@ -62,7 +62,7 @@ struct SKBDrop: ToolCommand {
         }
         var config = skbdrop_config(reason: -1, consumed: reasons.consumed ?? -1, summary: summary ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
         if let reason { config.reason = try reasons.number(of: reason) }
-        let session = try TraceSession(tool: "skbdrop", options: trace, aggregating: summary)
+        let session = try TraceSession(tool: "skbdrop", options: trace, flags: (summary ? SharedFlags.counting : .all).refusingTaskFlags(because: "packets are dropped in interrupt context"))
         var open = try SkbdropSkeleton.open()
         open.netCfg = try network.config()
         open.dropCfg = config

@@ -2,6 +2,7 @@
 import ArgumentParser
 import BPFProbes
 import ToolSupport
+import StackSupport
 
 @main
 struct StackCount: ToolCommand {
@@ -45,7 +46,6 @@ struct StackCount: ToolCommand {
     }
 
     func validate() throws {
-        try stacks.check(trace, tool: "stackcount")
         guard parsedTarget != nil else {
             throw ValidationError("target '\(target)': give CATEGORY:NAME (a tracepoint) or u:LIBRARY:FUNCTION")
         }
@@ -56,7 +56,7 @@ struct StackCount: ToolCommand {
         if case .tracepoint(let category, let name) = target, !(try Kernel.tracepointExists(category: category, name: name)) {
             throw ValidationError("no tracepoint \(category):\(name) in this kernel (see /sys/kernel/tracing/events/\(category))")
         }
-        let session = try TraceSession(tool: "stackcount", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "stackcount", options: trace, flags: .stacks)
         var open = try StackcountSkeleton.open()
         // User frames are named through their process's memory map, so
         // user stacks are always counted per process.

@@ -9,6 +9,8 @@ import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import ToolSupport
+import HistogramSupport
+import Enforcers
 
 /// The fleet's agent: runs on every node (a DaemonSet), counts syscalls,
 /// errors, execs and latency per container and pod in the kernel, and

@@ -5,6 +5,8 @@ import Foundation
 import Logging
 import Prometheus
 import ToolSupport
+import HistogramSupport
+import Enforcers
 
 /// nodestats.bpf.c's counters as Prometheus series, labelled with the
 /// container and pod of each cgroup. The kernel keeps running totals per

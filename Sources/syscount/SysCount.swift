@@ -4,6 +4,7 @@ import BPFProbes
 import Foundation
 import Synchronization
 import ToolSupport
+import HistogramSupport
 
 @main
 struct SysCount: ToolCommand {
@@ -64,7 +65,8 @@ struct SysCount: ToolCommand {
             }
             histNumber = n
         }
-        let session = try TraceSession(tool: "syscount", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "syscount", options: trace, flags: .counting
+            .refusing([.timestamp]) { "\($0) prints totals, each interval's headed by its wall-clock time" })
         var open = try SyscountSkeleton.open()
         open.countCfg = syscount_config(by_process: process ? 1 : 0, latency: latency ? 1 : 0, pad: (0, 0), hist_nr: histNumber)
         // Counting alone needs only the exit: no program at every entry.

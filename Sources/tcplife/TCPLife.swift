@@ -3,6 +3,7 @@ import ArgumentParser
 import BPFProbes
 import Foundation
 import ToolSupport
+import NetworkSupport
 
 @main
 struct TCPLife: ToolCommand {
@@ -32,12 +33,9 @@ struct TCPLife: ToolCommand {
     @OptionGroup(title: "Network options")
     var network: NetworkOptions
 
-    func validate() throws {
-        if trace.failed { throw ValidationError("-x selects failed syscalls; tcplife traces connections") }
-    }
 
     func run() throws {
-        let session = try TraceSession(tool: "tcplife", options: trace)
+        let session = try TraceSession(tool: "tcplife", options: trace, flags: .all.refusing([.failed]) { "\($0) traces connections" })
         var open = try TcplifeSkeleton.open()
         open.netCfg = try network.config()
         let probe = try session.load(open)

@@ -3,6 +3,7 @@ import ArgumentParser
 import BPFProbes
 import Foundation
 import ToolSupport
+import NetworkSupport
 
 @main
 struct TCPRetrans: ToolCommand {
@@ -34,12 +35,10 @@ struct TCPRetrans: ToolCommand {
     @Flag(name: [.customShort("r"), .long], help: "Also trace resets sent and received.")
     var resets = false
 
-    func validate() throws {
-        try trace.refuseTaskFlags(because: "retransmits and resets happen in interrupt or timer context")
-    }
 
     func run() throws {
-        let session = try TraceSession(tool: "tcpretrans", options: trace)
+        let session = try TraceSession(tool: "tcpretrans", options: trace,
+                                         flags: .all.refusingTaskFlags(because: "retransmits and resets happen in interrupt or timer context"))
         var open = try TcpretransSkeleton.open()
         open.netCfg = try network.config()
         open.retransCfg = tcpretrans_config(resets: resets ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))

@@ -3,6 +3,7 @@ import ArgumentParser
 import BPFProbes
 import Foundation
 import ToolSupport
+import NetworkSupport
 
 @main
 struct TCPStates: ToolCommand {
@@ -31,12 +32,9 @@ struct TCPStates: ToolCommand {
     @OptionGroup(title: "Network options")
     var network: NetworkOptions
 
-    func validate() throws {
-        if trace.failed { throw ValidationError("-x selects failed syscalls; tcpstates traces state changes") }
-    }
 
     func run() throws {
-        let session = try TraceSession(tool: "tcpstates", options: trace)
+        let session = try TraceSession(tool: "tcpstates", options: trace, flags: .all.refusing([.failed]) { "\($0) traces state changes" })
         var open = try TcpstatesSkeleton.open()
         open.netCfg = try network.config()
         let probe = try session.load(open)

@@ -36,7 +36,9 @@ struct VfsStat: ToolCommand {
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "vfsstat", options: trace, aggregating: true)
+        let session = try TraceSession(tool: "vfsstat", options: trace, flags: .counting
+            .refusing([.failed]) { "\($0) counts calls as they begin, before any result" }
+            .refusing([.timestamp]) { "\($0) prints a line per interval with its wall-clock time" })
         let (probe, kind) = try session.load(VfsstatSkeleton.open(), functions: functions)
 
         let reporter = VfsstatReporter(counts: probe.typed.vfsCounts, json: trace.json)

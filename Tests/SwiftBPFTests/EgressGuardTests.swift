@@ -3,6 +3,7 @@ import Containers
 import Foundation
 import TestSupport
 import Testing
+import Enforcers
 
 /// egressguard on a real podman container (runc) that shares the host's
 /// network, so loopback is all it needs: what the container may connect and

@@ -4,6 +4,7 @@ import Foundation
 import SwiftBPF
 import TestSupport
 import Testing
+import Enforcers
 
 /// swiftbpf-exporter against a real Prometheus (Debian's), with a known
 /// workload in a known container.

@@ -4,6 +4,7 @@
 import Foundation
 import TestSupport
 import Testing
+@testable import Enforcers
 
 /// Deterministic randomness, so a failure reproduces.
 struct SplitMix64 {

@@ -4,6 +4,7 @@
 import Foundation
 import TestSupport
 import Testing
+@testable import Enforcers
 
 /// What a hostile neighbour, a careless command or a closed pipe can do to
 /// the packet filter, and floods against its rate limits.

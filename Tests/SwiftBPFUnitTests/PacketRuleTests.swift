@@ -4,6 +4,7 @@
 import Foundation
 import TestSupport
 import Testing
+@testable import Enforcers
 
 @Suite struct PacketRules {
     @Test func shortFormsParse() throws {

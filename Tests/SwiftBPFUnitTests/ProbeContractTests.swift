@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import BPFProbes
+@testable import SwiftBPF
 import Foundation
 import TestSupport
 import Testing
@@ -65,5 +66,16 @@ import Testing
     @Test func eventViewsMatchTheImportedLayouts() {
         #expect(BPFProbes.GeneratedEventViews.layoutMismatches() == [])
         #expect(BPFProbes.GeneratedEventViews.all.count >= 16)
+    }
+}
+
+/// The ring buffer's safety poll and the probe contract's statement of it
+/// (swiftbpf.h, where probe authors read it) are one number.
+@Suite struct RingBufferContract {
+    @Test func safetyPollMatchesTheProbeContract() {
+        #expect(RingBuffer.safetyPoll == SWIFTBPF_SAFETY_POLL_NS)
+        // It must outlast the wakeup interval plus a tick: at HZ=100 that
+        // is 2 ticks (1/40 s rounded down) plus one, 30 ms.
+        #expect(RingBuffer.safetyPoll > 1_000_000_000 / UInt64(SWIFTBPF_WAKEUPS_PER_SECOND) + 10_000_000)
     }
 }

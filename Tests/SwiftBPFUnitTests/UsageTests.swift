@@ -38,10 +38,7 @@ struct MkdirtraceUsage {
 /// Bad input to any tool: one line on stderr, exit code 2, nothing attached.
 @Suite(.enabled(if: !TestEnvironment.inKernelLane, "argument checks are the same on every kernel"))
 struct ToolUsage {
-    static let tools = ["execsnoop", "opensnoop", "syscount", "bashreadline", "runqlat", "cpudist", "biolatency", "biosnoop",
-                        "tcpstates", "tcplife", "tcpretrans", "skbdrop"]
-
-    @Test(arguments: tools)
+    @Test(arguments: AllTools.tracing)
     func sharedFlagsAreValidatedTheSameWay(tool: String) throws {
         for args in [["-p", "0"], ["-p", "abc"], ["--cgroup", "/nonexistent/cgroup"], ["--bogus-flag"]] {
             let run = try ToolRun.complete(tool, args)
@@ -73,6 +70,48 @@ struct ToolUsage {
         let run = try ToolRun.complete(tool, arguments)
         #expect(run.status == 2, "\(tool) \(arguments)")
         #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(mention), "\(tool) \(arguments): \(run.stderr)")
+    }
+
+    /// Every tool, enforcers and exporter included: an unknown flag is one
+    /// line and exit 2, and `--help` describes the tool.
+    @Test(arguments: AllTools.all)
+    func everyToolRefusesAnUnknownFlagAndHasHelp(tool: String) throws {
+        let bad = try ToolRun.complete(tool, ["--no-such-flag"])
+        #expect(bad.status == 2, "\(tool): \(bad.stderr)")
+        #expect(bad.stderr.split(separator: "\n").count == 1 && bad.stderr.hasPrefix("\(tool): error: "), "\(tool): \(bad.stderr)")
+        let help = try ToolRun.complete(tool, ["--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: \(tool)"), "\(tool): \(help.stdout.prefix(200))")
+    }
+
+    /// The lists the usage tests run over hold every executable under
+    /// Sources/ that is a tool (an `@main` command), and nothing else.
+    @Test func theToolListsAreWhole() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "Sources").path
+        var tools: Set<String> = []
+        for dir in try FileManager.default.contentsOfDirectory(atPath: sources) where dir != "bpf-skeleton" {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: sources + "/" + dir)) ?? []
+            for file in files where file.hasSuffix(".swift") {
+                let text = try String(contentsOfFile: sources + "/" + dir + "/" + file, encoding: .utf8)
+                if text.contains("\n@main") && !dir.hasPrefix("ToolSupport") { tools.insert(dir) }
+            }
+        }
+        #expect(tools == Set(AllTools.all), "missing: \(tools.subtracting(AllTools.all).sorted()), extra: \(Set(AllTools.all).subtracting(tools).sorted())")
+    }
+
+    /// Each tool refuses the shared flags it does not honour, in one line.
+    @Test(arguments: [
+        ("profile", ["--json"], "profile writes stacks"),
+        ("offcputime", ["-x"], "-x selects failed calls"),
+        ("stackcount", ["-T", "sched:sched_switch"], "-T times events"),
+        ("vfsstat", ["-x"], "-x selects failed calls"),
+        ("syscount", ["-C"], "-C adds columns"),
+        ("tcpstates", ["-x"], "tcpstates traces state changes"),
+        ("oomkill", ["-x"], "no result to select by"),
+    ])
+    func refusedSharedFlagsAreUsageErrors(tool: String, arguments: [String], mention: String) throws {
+        let run = try ToolRun.complete(tool, arguments)
+        #expect(run.status == 2 && run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(mention), "\(tool) \(arguments): \(run.stderr)")
     }
 
     @Test func execsnoopLimitsAreChecked() throws {

@@ -5,6 +5,7 @@ import Foundation
 import ProbeEvents
 import SwiftBPF
 import Synchronization
+import ToolSupport
 
 /// The network tools' filters, applied in the kernel: `--netns`, `--host`,
 /// `--port`.
@@ -92,16 +93,12 @@ public enum NetworkNamespaces {
     }
 }
 
-extension TraceOptions {
+extension SharedFlags {
     /// For the network tools whose events happen in no task's context: each
     /// flag that selects or describes tasks is a usage error that says what
     /// to use instead. (`-C` stays: it names a namespace's pod there.)
-    public func refuseTaskFlags(because context: String) throws {
-        for (given, flag) in [(pid != nil, "-p"), (tid != nil, "-t"), (comm != nil, "-c"), (uid != nil, "-u"),
-                              (cgroup != nil, "--cgroup"), (failed, "-x"), (!workloads.isEmpty, "--container, --pod and --namespace"),
-                              (containerPIDs, "--container-pids")] where given {
-            throw ValidationError("\(flag) selects tasks; \(context), with no task (use --netns, --host or --port)")
-        }
+    public func refusingTaskFlags(because context: String) -> SharedFlags {
+        refusing(Self.taskSelection.union([.failed, .containerPIDs])) { _ in "\(context), with no task (use --netns, --host or --port)" }
     }
 }
 

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import SwiftBPF
+import ToolSupport
 
 /// Block devices by number and name, from /sys. A device number here is
 /// the kernel's internal form, major << 20 | minor, as the disk probes

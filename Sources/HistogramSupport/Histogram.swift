@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import Foundation
 import SwiftBPF
+import ToolSupport
 
 /// BCC-style log2 histograms.
 public enum Log2Histogram {

@@ -6,7 +6,7 @@ import Testing
 /// execsnoop, opensnoop, syscount, sysnoop and bashreadline, each run as a
 /// user would while a child performs known syscalls.
 extension Privileged {
-    @Suite struct ToolFamily {
+    @Suite struct SyscallTools {
         init() throws { _ = try Privileged() }
 
         /// Starts `tool` with `args`, runs `work` once it is attached, then

@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 import Synchronization
 import SwiftBPF
+import BPFProbes
+import ToolSupport
 
 /// A file or directory a rule names, given by path and checked to exist
 /// when the rule is made. Its identity in the kernel (device and inode as

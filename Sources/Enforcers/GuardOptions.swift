@@ -3,6 +3,7 @@ import ArgumentParser
 import BPFProbes
 import Foundation
 import SwiftBPF
+import ToolSupport
 
 /// What every enforcer's run shares besides its rules: audit mode and the
 /// tracing tools' output flags.

@@ -2,6 +2,8 @@
 import Foundation
 import Glibc
 import SwiftBPF
+import BPFProbes
+import ToolSupport
 
 /// One entry of an egress allow-list: `PROTO[:PORTS][@CIDR]`, for example
 /// `tcp:443@10.96.0.0/12`, `udp:53@10.96.0.10`, `icmp@10.0.0.0/8`,

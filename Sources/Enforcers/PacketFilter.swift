@@ -3,6 +3,8 @@ import Dispatch
 import Foundation
 import Glibc
 import SwiftBPF
+import BPFProbes
+import ToolSupport
 
 /// An address or network, IPv4 or IPv6: "10.0.0.1", "10.0.0.0/8", "fe80::/10".
 public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {

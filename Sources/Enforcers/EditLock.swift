@@ -3,6 +3,8 @@ import Dispatch
 import Foundation
 import Glibc
 import SwiftBPF
+import BPFProbes
+import ToolSupport
 
 /// A lock that lives in a loaded object itself: a one-slot socket map
 /// (`BPF_MAP_TYPE_SOCKHASH`, bound to a program so that it is listed with

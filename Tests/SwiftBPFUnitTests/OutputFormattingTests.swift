@@ -5,6 +5,8 @@ import Foundation
 import TestSupport
 import Testing
 import ToolSupport
+@testable import NetworkSupport
+@testable import HistogramSupport
 @testable import mkdirtrace
 @testable import SwiftBPF
 
@@ -138,124 +140,5 @@ import ToolSupport
         [UInt8](repeating: 0, count: 10).withUnsafeBytes { raw in
             #expect(PathEvent(raw) == nil)
         }
-    }
-}
-
-@Suite struct Flags {
-    @Test func sharedFlagsBecomeTheKernelFilter() throws {
-        let o = try TraceOptions.parse(["-p", "\(getpid())", "-t", "7", "-c", "bash", "-u", "root", "-x", "-T", "--json", "--duration", "2.5"])
-        let f = o.filter
-        #expect(f.pid == UInt32(getpid()))
-        #expect(f.tid == 7)
-        #expect(f.uid == 0)
-        #expect(f.failed_only == 1)
-        #expect(f.use_comm == 1)
-        let comm = withUnsafeBytes(of: f.comm) { Array($0.prefix { $0 != 0 }) }
-        #expect(comm == Array("bash".utf8))
-        #expect(o.json && o.timestamp && o.duration == 2.5)
-    }
-
-    @Test func defaultsFilterNothing() throws {
-        let f = try TraceOptions.parse([]).filter
-        #expect(f.pid == 0 && f.tid == 0 && f.uid == UInt32.max && f.failed_only == 0 && f.use_comm == 0 && f.use_cgroup == 0)
-        #expect(try TraceOptions.parse([]).bufferBytes == 8 << 20)
-    }
-
-    @Test(arguments: [["-p", "0"], ["-t", "-3"], ["-c", ""], ["-c", "sixteen-chars-xx"], ["--buffer-size", "6"],
-                      ["--duration", "0"], ["-u", "not-a-user-anywhere"]])
-    func invalidValuesAreRejected(arguments: [String]) {
-        #expect(throws: (any Error).self) { _ = try TraceOptions.parse(arguments) }
-    }
-}
-
-@Suite struct ErrorWording {
-    /// A libbpf failure names the map, program or path it concerns, not
-    /// only the errno that libbpf's closing line repeats.
-    @Test func libbpfLinesThatNameTheObjectWin() {
-        let lines = ["libbpf: map 'rules': failed to create: -2",
-                     "libbpf: failed to load object 'pktfilter'", ""]
-        #expect(BPFError.mostSpecific(lines) == "map 'rules': failed to create: -2")
-        let error = BPFError.system("cannot load BPF object pktfilter", -ENOENT, libbpfMessages: lines)
-        #expect(error.message == "cannot load BPF object pktfilter: No such file or directory (libbpf: map 'rules': failed to create: -2)")
-        #expect(BPFError.mostSpecific(["libbpf: something went wrong"]) == "something went wrong")
-        #expect(BPFError.mostSpecific([]) == nil)
-    }
-}
-
-@Suite struct Hardening {
-    /// Every per-CPU map type reads one value per CPU; the cgroup-storage
-    /// one was missing, so a lookup's buffer held one CPU's value.
-    @Test func everyPerCPUMapTypeIsPerCPU() {
-        #expect(MapType.perCPUHash.isPerCPU && MapType.perCPUArray.isPerCPU && MapType.lruPerCPUHash.isPerCPU)
-        #expect(MapType.perCPUCgroupStorage.isPerCPU)
-        #expect(!MapType.hash.isPerCPU && !MapType.array.isPerCPU && !MapType.ringBuffer.isPerCPU)
-    }
-
-    /// The errno of an error is the failed call's, even when building the
-    /// message (here, a call that fails differently) changes errno.
-    @Test func errnoIsTakenBeforeTheMessageIsBuilt() {
-        func clobber() -> String { errno = EBADF; return "map 'x'" }
-        errno = ENOENT
-        let error = BPFError.fromErrno("lookup in \(clobber())")
-        #expect(error.errno == .noSuchFileOrDirectory)
-        #expect(error.message == "lookup in map 'x': No such file or directory")
-    }
-
-    /// A failed CPU count is an error, not "1 CPU".
-    @Test func cpuCountFailuresThrow() throws {
-        #expect(try Kernel.cpuCount(4) == 4)
-        let error = #expect(throws: BPFError.self) { try Kernel.cpuCount(-ENOENT) }
-        #expect(error?.message.contains("possible CPUs") == true)
-        #expect(throws: BPFError.self) { try Kernel.cpuCount(0) }
-    }
-}
-
-@Suite struct SectionNames {
-    @Test func kprobeSectionTargetsWithOffsets() throws {
-        #expect(try Program.kprobeTarget("vfs_mkdir") == ("vfs_mkdir", 0))
-        #expect(try Program.kprobeTarget("vfs_mkdir+0x10") == ("vfs_mkdir", 16))
-        #expect(try Program.kprobeTarget("do_sys_open+9") == ("do_sys_open", 9))
-        #expect(throws: BPFError.self) { try Program.kprobeTarget("vfs_mkdir+zz") }
-    }
-}
-
-/// Names read from the running kernel's BTF instead of tables.
-@Suite struct KernelTypeNames {
-    @Test func dropReasonsAndRequestFlagsComeFromTheKernel() throws {
-        let reasons = try DropReasons.current()
-        let all = Dictionary(reasons.all.map { ($0.name, $0.number) }, uniquingKeysWith: { a, _ in a })
-        for name in ["NOT_SPECIFIED", "NO_SOCKET", "NETFILTER_DROP", "TCP_CSUM"] { #expect(all[name] != nil, "\(name) in \(all.keys.sorted())") }
-        #expect(try reasons.number(of: "netfilter_drop") == all["NETFILTER_DROP"])
-        #expect(reasons.name(UInt32(all["NO_SOCKET"] ?? 0)) == "NO_SOCKET")
-        // SKB_CONSUMED joined the enum in 6.2; before, freed-after-use
-        // packets went to consume_skb only, never to kfree_skb.
-        let consumed = try KernelTypes.enumerators(of: "skb_drop_reason").first { $0.name == "SKB_CONSUMED" }?.value
-        #expect(reasons.consumed == consumed && (consumed == nil || consumed != all["NOT_SPECIFIED"]), "SKB_CONSUMED is told apart where it exists")
-
-        let flags = try BlockRequestFlags.current()
-        let write = UInt32(try #require(KernelTypes.enumerators(of: "req_op").first { $0.name == "REQ_OP_WRITE" }).value)
-        let syncBit = try #require(KernelTypes.enumerators(of: "req_flag_bits").first { $0.name == "__REQ_SYNC" }).value
-        let fuaBit = try #require(KernelTypes.enumerators(of: "req_flag_bits").first { $0.name == "__REQ_FUA" }).value
-        let syncFUAWrite = write | 1 << UInt32(syncBit) | 1 << UInt32(fuaBit)
-        #expect(flags.operation(syncFUAWrite) == "WRITE" && flags.describe(syncFUAWrite) == "WRITE SYNC|FUA" && flags.rwbs(syncFUAWrite) == "WFS")
-    }
-
-    @Test func anEnumTheKernelLacksIsNamed() {
-        #expect {
-            _ = try KernelTypes.enumerators(of: "no_such_enum_here")
-        } throws: { error in
-            "\(error)".contains("no enum no_such_enum_here") && "\(error)".contains(Kernel.release)
-        }
-    }
-}
-
-/// The ring buffer's safety poll and the probe contract's statement of it
-/// (swiftbpf.h, where probe authors read it) are one number.
-@Suite struct RingBufferContract {
-    @Test func safetyPollMatchesTheProbeContract() {
-        #expect(RingBuffer.safetyPoll == SWIFTBPF_SAFETY_POLL_NS)
-        // It must outlast the wakeup interval plus a tick: at HZ=100 that
-        // is 2 ticks (1/40 s rounded down) plus one, 30 ms.
-        #expect(RingBuffer.safetyPoll > 1_000_000_000 / UInt64(SWIFTBPF_WAKEUPS_PER_SECOND) + 10_000_000)
     }
 }

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
+import BPFProbes
+import ToolSupport
 /// A rule written the short way on pktfilter's command line was not valid.
 public struct RuleSyntaxError: Error, CustomStringConvertible {
     public let description: String

@@ -2,6 +2,8 @@
 import ArgumentParser
 import Containers
 import Foundation
+import BPFProbes
+import ToolSupport
 
 /// Where an enforcer goes: a container's cgroup, a pod's, or a cgroup v2
 /// directory (`--container`, `--pod [--namespace]`, `--cgroup`); for the

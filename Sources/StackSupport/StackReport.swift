@@ -5,6 +5,7 @@ import Foundation
 import ProbeEvents
 import SwiftBPF
 import Symbols
+import ToolSupport
 
 /// The output flags the stack tools (profile, offcputime, stackcount)
 /// share, with stacks.bpf.h's configuration they imply.
@@ -43,13 +44,6 @@ public struct StackOptions: ParsableArguments, Sendable {
         }
     }
 
-    /// The shared flags that mean nothing to a stack tool are usage
-    /// errors, not silently ignored.
-    public func check(_ trace: TraceOptions, tool: String) throws {
-        if trace.json { throw ValidationError("\(tool) writes stacks, not events: use --folded (or --svg) for a machine-readable form") }
-        if trace.failed { throw ValidationError("-x selects failed calls; \(tool) counts stacks, which have no result") }
-        if trace.timestamp { throw ValidationError("-T times events; \(tool) prints totals at the end") }
-    }
 
     /// What the probe's `stacks_cfg` should say.
     public var config: stacks_config {
@@ -264,4 +258,13 @@ public final class StackReport: @unchecked Sendable {
             session.note("\(session.tool): error: \(error.report)")
         }
     }
+}
+
+extension SharedFlags {
+    /// The shared flags a stack tool honours: it counts stacks in the
+    /// kernel and writes them at the end.
+    public static let stacks = SharedFlags.counting
+        .refusing([.json]) { "\($0) writes stacks, not events: use --folded (or --svg) for a machine-readable form" }
+        .refusing([.failed]) { "\($0) counts stacks, which have no result" }
+        .refusing([.timestamp]) { "\($0) prints totals at the end" }
 }

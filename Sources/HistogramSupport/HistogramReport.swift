@@ -4,6 +4,7 @@ import Containers
 import Foundation
 import ProbeEvents
 import SwiftBPF
+import ToolSupport
 
 /// The flags of the tools that print latency histograms (runqlat, cpudist,
 /// biolatency): the unit, the interval and what a histogram is per.
@@ -20,11 +21,6 @@ public struct HistogramOptions: ParsableArguments, Sendable {
         if let interval, !(interval > 0) { throw ValidationError("--interval must be a positive number of seconds, got \(interval)") }
     }
 
-    /// The shared flags that mean nothing for a histogram.
-    public func check(_ trace: TraceOptions, tool: String) throws {
-        if trace.failed { throw ValidationError("-x selects failed calls; \(tool) measures times, which have no result") }
-        if trace.timestamp { throw ValidationError("-T times events; \(tool) prints histograms, each interval's headed by the time") }
-    }
 
     /// The probe's `hist_cfg` for these options.
     public func config(per: hist_per = HIST_ALL) -> hist_config {
@@ -58,13 +54,6 @@ public struct TaskHistogramOptions: ParsableArguments, Sendable {
         perProcess ? HIST_PER_PROCESS : perThread ? HIST_PER_THREAD : perContainer ? HIST_PER_CGROUP : HIST_ALL
     }
 
-    /// These tools test a task that is not the current one, and the kernel
-    /// offers BPF no cgroup-ancestry test for such a task.
-    public static func check(_ trace: TraceOptions, tool: String) throws {
-        if trace.cgroup != nil {
-            throw ValidationError("\(tool) cannot apply --cgroup (the kernel tests only the running task's cgroup ancestry); use --container, --pod or --namespace, or --per-container")
-        }
-    }
 
     /// How a histogram's key reads, for the tool's report.
     public func labeler() -> HistogramReport.Labeler {
@@ -201,4 +190,18 @@ extension TraceSession {
             report.report(to: self, final: final, interval: interval != nil)
         }
     }
+}
+
+extension SharedFlags {
+    /// The shared flags a histogram tool honours: it measures times in
+    /// the kernel and prints histograms.
+    public static let histograms = SharedFlags.counting
+        .refusing([.failed]) { "\($0) measures times, which have no result" }
+        .refusing([.timestamp]) { "\($0) prints histograms, each interval's headed by the time" }
+
+    /// A histogram of the scheduler's: it tests a task that is not the
+    /// current one, and the kernel offers BPF no cgroup-ancestry test for
+    /// such a task.
+    public static let taskHistograms = histograms
+        .refusing([.cgroup]) { "\($0) cannot apply --cgroup (the kernel tests only the running task's cgroup ancestry); use --container, --pod or --namespace, or --per-container" }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import ArgumentParser
 import SwiftBPF
+import ToolSupport
 
 /// The running kernel's `enum skb_drop_reason`, read from its BTF at
 /// start-up: the numbering differs from one kernel version to the next,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import Foundation
+import ToolSupport
 
 /// A flame graph as a self-contained SVG: one box per frame, as wide as
 /// its share of the samples, callers below callees. In a browser, hovering
