@@ -13,6 +13,32 @@ let fuzzCoverage: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])
 // Linux only: it loads BPF programs into the running kernel (libbpf, BTF,
 // tracefs). Package.resolved is committed: builds use the dependency
 // versions the tests ran with.
+// The tools: each is its probe (probes/NAME.bpf.c and NAME.h) and its
+// folder Sources/NAME; the kit and the family module it uses are listed here.
+let kit: [Target.Dependency] = ["BPFProbes", "ToolSupport"]
+let tools: [(name: String, uses: [Target.Dependency])] = [
+    // Syscalls, processes' commands, bash.
+    ("mkdirtrace", kit), ("execsnoop", kit), ("opensnoop", kit), ("syscount", kit + ["HistogramSupport"]),
+    ("sysnoop", kit), ("bashreadline", kit), ("mountsnoop", kit),
+    // Kernel functions: fentry where possible, else kprobes.
+    ("vfsstat", kit), ("filelife", kit),
+    // Process life: exits, signals, the OOM killer.
+    ("exitsnoop", kit), ("sigsnoop", kit), ("killsnoop", kit), ("oomkill", kit),
+    // Scheduler and disk: histograms counted in the kernel, and biosnoop.
+    ("runqlat", kit + ["HistogramSupport"]), ("cpudist", kit + ["HistogramSupport"]),
+    ("biolatency", kit + ["HistogramSupport"]), ("biosnoop", kit + ["HistogramSupport"]),
+    // Network: TCP states and lives, retransmits, drops with their reasons.
+    ("tcpstates", kit + ["NetworkSupport"]), ("tcplife", kit + ["NetworkSupport"]),
+    ("tcpretrans", kit + ["NetworkSupport"]), ("skbdrop", kit + ["NetworkSupport", "Symbols"]),
+    // Stacks counted in the kernel, named by Symbols.
+    ("profile", kit + ["StackSupport"]), ("offcputime", kit + ["StackSupport"]), ("stackcount", kit + ["StackSupport"]),
+    // Enforcers: packets at XDP, egress at a workload's cgroup, exec and
+    // file policy with BPF-LSM.
+    ("pktfilter", kit + ["Enforcers", .product(name: "SystemPackage", package: "swift-system")]),
+    ("egressguard", kit + ["NetworkSupport", "Enforcers", "Containers"]),
+    ("execguard", kit + ["Enforcers"]), ("fileguard", kit + ["Enforcers"]),
+]
+
 let package = Package(
     name: "swift-bpf",
     products: [
@@ -21,33 +47,7 @@ let package = Package(
         .library(name: "Containers", targets: ["Containers"]),
         .library(name: "Symbols", targets: ["Symbols"]),
         .plugin(name: "BPFProbeCompiler", targets: ["BPFProbeCompiler"]),
-        .executable(name: "mkdirtrace", targets: ["mkdirtrace"]),
-        .executable(name: "execsnoop", targets: ["execsnoop"]),
-        .executable(name: "opensnoop", targets: ["opensnoop"]),
-        .executable(name: "syscount", targets: ["syscount"]),
-        .executable(name: "sysnoop", targets: ["sysnoop"]),
-        .executable(name: "bashreadline", targets: ["bashreadline"]),
-        .executable(name: "pktfilter", targets: ["pktfilter"]),
-        .executable(name: "egressguard", targets: ["egressguard"]),
-        .executable(name: "execguard", targets: ["execguard"]),
-        .executable(name: "fileguard", targets: ["fileguard"]),
-        .executable(name: "vfsstat", targets: ["vfsstat"]),
-        .executable(name: "filelife", targets: ["filelife"]),
-        .executable(name: "profile", targets: ["profile"]),
-        .executable(name: "offcputime", targets: ["offcputime"]),
-        .executable(name: "stackcount", targets: ["stackcount"]),
-        .executable(name: "exitsnoop", targets: ["exitsnoop"]),
-        .executable(name: "sigsnoop", targets: ["sigsnoop"]),
-        .executable(name: "killsnoop", targets: ["killsnoop"]),
-        .executable(name: "oomkill", targets: ["oomkill"]),
-        .executable(name: "runqlat", targets: ["runqlat"]),
-        .executable(name: "cpudist", targets: ["cpudist"]),
-        .executable(name: "biolatency", targets: ["biolatency"]),
-        .executable(name: "biosnoop", targets: ["biosnoop"]),
-        .executable(name: "tcpstates", targets: ["tcpstates"]),
-        .executable(name: "tcplife", targets: ["tcplife"]),
-        .executable(name: "tcpretrans", targets: ["tcpretrans"]),
-        .executable(name: "skbdrop", targets: ["skbdrop"]),
+    ] + tools.map { .executable(name: $0.name, targets: [$0.name]) } + [
         .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter"]),
     ],
     dependencies: [
@@ -129,45 +129,7 @@ let package = Package(
         .target(name: "HistogramSupport", dependencies: ["ToolSupport"]),
         .target(name: "NetworkSupport", dependencies: ["ToolSupport", "Symbols"]),
         .target(name: "Enforcers", dependencies: ["BPFProbes", "ToolSupport", "Containers"], swiftSettings: fuzzCoverage),
-        // One folder per tool: the front end of probes/NAME.bpf.c.
-        .executableTarget(name: "mkdirtrace", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "execsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "opensnoop", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "syscount", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
-        .executableTarget(name: "sysnoop", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "bashreadline", dependencies: ["BPFProbes", "ToolSupport"]),
-        // Kernel-function tools: fentry where possible, else kprobes.
-        .executableTarget(name: "vfsstat", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "filelife", dependencies: ["BPFProbes", "ToolSupport"]),
-        // Process life: exits, signals, the OOM killer.
-        .executableTarget(name: "exitsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "sigsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "killsnoop", dependencies: ["BPFProbes", "ToolSupport"]),
-        .executableTarget(name: "oomkill", dependencies: ["BPFProbes", "ToolSupport"]),
-        // Scheduler and disk: histograms counted in the kernel, and biosnoop.
-        .executableTarget(name: "runqlat", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
-        .executableTarget(name: "cpudist", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
-        .executableTarget(name: "biolatency", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
-        .executableTarget(name: "biosnoop", dependencies: ["BPFProbes", "ToolSupport", "HistogramSupport"]),
-        // Network: TCP states and lives, retransmits, drops with their reasons.
-        .executableTarget(name: "tcpstates", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport"]),
-        .executableTarget(name: "tcplife", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport"]),
-        .executableTarget(name: "tcpretrans", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport"]),
-        .executableTarget(name: "skbdrop", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport", "Symbols"]),
-        // Stack tools: stacks counted in the kernel, named by Symbols.
-        .executableTarget(name: "profile", dependencies: ["BPFProbes", "ToolSupport", "StackSupport"]),
-        .executableTarget(name: "offcputime", dependencies: ["BPFProbes", "ToolSupport", "StackSupport"]),
-        .executableTarget(name: "stackcount", dependencies: ["BPFProbes", "ToolSupport", "StackSupport"]),
-        // Enforcers: packets at XDP, egress at a workload's cgroup, and
-        // exec and file policy with BPF-LSM.
-        .executableTarget(
-            name: "pktfilter",
-            dependencies: ["BPFProbes", "ToolSupport", "Enforcers", .product(name: "SystemPackage", package: "swift-system")]
-        ),
-        .executableTarget(name: "egressguard", dependencies: ["BPFProbes", "ToolSupport", "NetworkSupport", "Enforcers", "Containers"]),
-        .executableTarget(name: "execguard", dependencies: ["BPFProbes", "ToolSupport", "Enforcers"]),
-        .executableTarget(name: "fileguard", dependencies: ["BPFProbes", "ToolSupport", "Enforcers"]),
-
+        // One folder per tool (the front end of probes/NAME.bpf.c): see `tools`.
         // The fleet's agent: nodestats.bpf.c's counters per container and
         // pod, served to Prometheus.
         .executableTarget(
@@ -203,18 +165,15 @@ let package = Package(
         // What both test targets share: tool paths, temporary directories,
         // the helper process, tools run as children.
         .target(name: "TestSupport", dependencies: ["SwiftBPF"], path: "Tests/TestSupport"),
-        // Tests that need no privileges: units, usage errors, the
-        // generator's golden files. `swift test` runs them anywhere.
+        // Tests that need no privileges: units, usage errors (of every
+        // tool), the generator's golden files. `swift test` runs them anywhere.
         .testTarget(
             name: "SwiftBPFUnitTests",
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "StackSupport", "HistogramSupport", "NetworkSupport", "Enforcers",
                 "Containers", "Symbols", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper", "swiftbpf-fuzz",
-                // Every tool: the usage tests run each (TestSupport's AllTools).
-                "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter", "egressguard", "execguard",
-                "fileguard", "vfsstat", "filelife", "exitsnoop", "sigsnoop", "killsnoop", "oomkill", "runqlat", "cpudist", "biolatency",
-                "biosnoop", "tcpstates", "tcplife", "tcpretrans", "skbdrop", "profile", "offcputime", "stackcount", "swiftbpf-exporter",
-            ],
+                "swiftbpf-exporter",
+            ] + tools.map { .target(name: $0.name) },
             plugins: ["BPFProbeCompiler"]
         ),
         // Tests that load programs: root (or CAP_BPF+CAP_PERFMON); skipped
@@ -223,12 +182,9 @@ let package = Package(
             name: "SwiftBPFTests",
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "Enforcers", "Containers", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper",
-                "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "pktfilter",
-                "vfsstat", "filelife", "profile", "offcputime", "stackcount", "exitsnoop", "sigsnoop", "killsnoop", "oomkill",
-                "egressguard", "execguard", "fileguard",
                 .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            ] + tools.map { .target(name: $0.name) },
             plugins: ["BPFProbeCompiler"]
         ),
-    ]
+    ] + tools.map { .executableTarget(name: $0.name, dependencies: $0.uses) }
 )

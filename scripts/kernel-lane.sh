@@ -69,7 +69,7 @@ outs=()
 boot
 outs+=("$out")
 # Under emulation a task has now and then stayed in the kernel through
-# SIGKILL (see the README): that one case boots again, once, saying so
+# SIGKILL (see CONTRIBUTING.md, the kernel lane): that one case boots again, once, saying so
 # (two runs at the 1440 s bound still fit CI's 90 minutes). Any other
 # failure stands.
 for attempt in 2; do

@@ -44,6 +44,7 @@ struct BPFProbeCompiler: BuildToolPlugin {
             let sources = files.filter { $0.hasSuffix(".bpf.c") }.sorted()
             if sources.isEmpty { continue }
             let headers = files.filter { $0.hasSuffix(".h") }.map { dir.appending(path: $0) }
+            Self.noteHeaders(files.filter { $0.hasSuffix(".h") }, of: dir, record: work.appending(path: "\(probeTarget.name).headers"))
             var objects: [URL] = []
             for source in sources {
                 let name = String(source.dropLast(".bpf.c".count))
@@ -97,6 +98,22 @@ struct BPFProbeCompiler: BuildToolPlugin {
     #else
     static let architecture = "unsupported"
     #endif
+
+    /// Clang's module cache does not notice a header added to (or taken
+    /// from) a module's umbrella directory: the module built before is
+    /// reused without it. When the probe target's headers change, its
+    /// module map's time is brought forward, which clang does check, so
+    /// the module is built again with the new tool's header.
+    static func noteHeaders(_ names: [String], of dir: URL, record: URL) {
+        let list = names.sorted().joined(separator: "\n")
+        let previous = try? String(contentsOf: record, encoding: .utf8)
+        guard previous != list else { return }
+        let moduleMap = dir.appending(path: "module.modulemap").path
+        if previous != nil, FileManager.default.fileExists(atPath: moduleMap) {
+            try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: moduleMap)
+        }
+        try? list.write(to: record, atomically: true, encoding: .utf8)
+    }
 
     /// The files a make-style dependency file (`clang -MD`) beside
     /// `object` names; nil when there is none yet.

@@ -57,7 +57,7 @@ extension OpenTraceProbe where Self: ~Copyable {
 }
 
 /// The maps and global of `DECLARE_CALL_STATE(T)`: a thread's state from a
-/// call's entry to its return, in task storage (Linux 5.11) or, where the
+/// call's entry to its return, in task storage (Linux 5.12 for tracepoints) or, where the
 /// kernel has none, a hash keyed by the task.
 public protocol CallStateMapNames: TraceMapNames {
     static var callState: Self { get }

@@ -30,7 +30,7 @@ public struct TraceOptions: ParsableArguments, Sendable {
     @Flag(name: [.customShort("T"), .long], help: "Show time as seconds since tracing started instead of the wall clock.")
     public var timestamp = false
 
-    @Flag(name: .long, help: "Print one JSON object per line (fields in the README).")
+    @Flag(name: .long, help: "Print one JSON object per line (fields in docs/flags.md).")
     public var json = false
 
     @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))

@@ -102,7 +102,7 @@ public final class TraceSession: @unchecked Sendable {
     /// lacks are left out, and after loading `--cgroup` goes into its
     /// `cgroup_filter` map and the container filter's decisions into
     /// `cgroup_verdicts`; per-call state (`DECLARE_CALL_STATE`) goes in
-    /// task storage or, before Linux 5.11, a hash keyed by the task. The
+    /// task storage or, before Linux 5.12, a hash keyed by the task. The
     /// probe is reached through its skeleton's conformance to the probe
     /// contract (`OpenTraceProbe`).
     public func load<Open: OpenTraceProbe & ~Copyable>(_ open: consuming Open) throws(BPFError) -> Open.Loaded

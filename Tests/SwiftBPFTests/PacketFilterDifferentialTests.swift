@@ -25,7 +25,7 @@ struct SplitMix64 {
 
 // MARK: The model, from the specifications
 
-/// What the filter promises, written from the RFCs and the README rather
+/// What the filter promises, written from the RFCs and docs/tools/pktfilter.md rather
 /// than from the C: a frame is parsed as the standards define it, to its
 /// transport header, and a frame that cannot be parsed to its end within
 /// the documented bounds is malformed.
@@ -445,7 +445,7 @@ extension Privileged {
         }
 
         /// The two packets a review found getting past the filter, and the
-        /// chain bound itself, decided by the kernel as the README says.
+        /// chain bound itself, decided by the kernel as docs/tools/pktfilter.md says.
         @Test func craftedPacketsThatOnceGotThroughAreDropped() throws {
             let filter = try PacketFilter()
             try filter.add(PacketRule("tcp:22", action: .drop))

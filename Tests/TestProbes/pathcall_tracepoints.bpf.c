@@ -3,7 +3,6 @@
  * tracepoints, with the arguments carried from enter to exit in
  * DECLARE_CALL_STATE, so x86-64 tests that path too (the bundled x86-64
  * probe reads the registers at sys_exit instead). Built from the bundled
- * source, which the plugin does not track from here: after editing
- * probes/pathcall.bpf.h, build tests from clean. */
+ * source; the plugin follows the headers it includes (-MD). */
 #define PATHCALL_TRACEPOINTS 1
 #include "../../probes/mkdirtrace.bpf.c"

@@ -1,18 +1,28 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/// Every tool the package builds, grouped by the flags they share. The
-/// usage tests run over these lists, and a test keeps them equal to the
-/// executables under Sources/, so a new tool is covered when it is added.
-public enum AllTools {
-    /// The tools that take the shared tracing flags (`TraceOptions`).
-    public static let tracing = [
-        "mkdirtrace", "execsnoop", "opensnoop", "syscount", "sysnoop", "bashreadline", "vfsstat", "filelife",
-        "exitsnoop", "sigsnoop", "killsnoop", "oomkill", "runqlat", "cpudist", "biolatency", "biosnoop",
-        "tcpstates", "tcplife", "tcpretrans", "skbdrop", "profile", "offcputime", "stackcount",
-    ]
-    /// The enforcers: their own rules, and the guards' output flags.
-    public static let enforcers = ["pktfilter", "egressguard", "execguard", "fileguard"]
-    /// The fleet's agent.
-    public static let exporter = "swiftbpf-exporter"
+import Foundation
 
-    public static var all: [String] { tracing + enforcers + [exporter] }
+/// Every tool the package builds, found where they live: each folder under
+/// Sources/ whose code has an `@main` command. The usage tests run over
+/// these, so a new tool is covered the moment it is added.
+public enum AllTools {
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appending(path: "Sources").path
+
+    /// Each tool's Swift sources, joined.
+    static let code: [String: String] = {
+        var out: [String: String] = [:]
+        for dir in (try? FileManager.default.contentsOfDirectory(atPath: sources)) ?? [] where dir != "bpf-skeleton" {
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: sources + "/" + dir)) ?? []).filter { $0.hasSuffix(".swift") }
+            let text = files.compactMap { try? String(contentsOfFile: sources + "/" + dir + "/" + $0, encoding: .utf8) }.joined(separator: "\n")
+            if text.range(of: #"\n@main\s+struct \w+: (ToolCommand|AsyncParsableCommand)"#, options: .regularExpression) != nil {
+                out[dir] = text
+            }
+        }
+        return out
+    }()
+
+    /// Every tool, the exporter included.
+    public static var all: [String] { code.keys.sorted() }
+    /// The tools that take the shared tracing flags (`TraceOptions`).
+    public static var tracing: [String] { code.filter { $0.value.contains("var trace: TraceOptions") }.keys.sorted() }
 }
