@@ -33,6 +33,9 @@ public struct HistogramOptions: ParsableArguments, Sendable {
 /// What the scheduler tools' histograms are per: `-P`, `-L` or
 /// `--per-container`.
 public struct TaskHistogramOptions: ParsableArguments, Sendable {
+    @OptionGroup(title: "Histogram options")
+    public var histogram: HistogramOptions
+
     @Flag(name: [.customShort("P"), .customLong("pids")], help: "A histogram per process.")
     public var perProcess = false
 

@@ -10,6 +10,9 @@ import ToolSupport
 /// The output flags the stack tools (profile, offcputime, stackcount)
 /// share, with stacks.bpf.h's configuration they imply.
 public struct StackOptions: ParsableArguments, Sendable {
+    @OptionGroup(title: "Tracing options")
+    public var trace: TraceOptions
+
     @Flag(name: [.customShort("U"), .customLong("user-stacks-only")], help: "Take user stacks only.")
     public var userOnly = false
 

@@ -309,3 +309,19 @@ public protocol EventFormat: Sendable {
 extension EventFormat {
     public func attributing(with workloads: ContainerDirectory) -> Self { self }
 }
+
+extension TraceSession {
+    /// The whole run of a tool that prints its probe's events: the session
+    /// (with the shared flags the tool refuses), the probe `open` returns,
+    /// configured by the tool, loaded with the shared filters, then its
+    /// events in `fields`' columns or JSON until stopped. `attach` says
+    /// where, for programs their `SEC()` does not place.
+    public static func trace<Open: OpenTraceProbe & ~Copyable, Event: TaskEvent>(
+        _ tool: String, options: TraceOptions, flags: SharedFlags = .all, what: String, fields: [Field<Event>],
+        attach: ((Open.Loaded) throws(BPFError) -> [Link])? = nil, open: () throws -> Open
+    ) throws where Open.Filter == trace_filter {
+        let session = try TraceSession(tool: tool, options: options, flags: flags)
+        let probe = try session.load(try open())
+        try session.stream(probe, format: EventTable(fields, options: options), what: what, attach: attach)
+    }
+}

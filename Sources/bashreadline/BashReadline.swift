@@ -28,11 +28,9 @@ struct BashReadline: ToolCommand {
 
     func run() throws {
         let binary = try resolveShell()
-        let session = try TraceSession(tool: "bashreadline", options: trace)
-        let probe = try session.load(BashreadlineSkeleton.open())
-        try session.stream(probe, format: EventTable(ReadlineFields.all, options: trace), what: "readline() in \(binary)") { probe throws(BPFError) in
-            [try probe.programs.readlineReturn.attachUretprobe(binary: binary, function: "readline")]
-        }
+        try TraceSession.trace("bashreadline", options: trace, what: "readline() in \(binary)", fields: ReadlineFields.all,
+                               attach: { probe throws(BPFError) in [try probe.programs.readlineReturn.attachUretprobe(binary: binary, function: "readline")] },
+                               open: { try BashreadlineSkeleton.open() })
     }
 
     func resolveShell() throws -> String {

@@ -39,13 +39,13 @@ struct BioSnoop: ToolCommand {
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "biosnoop", options: trace,
-                                         flags: .all.refusing([.failed]) { "\($0) traces block requests (their ERROR is shown)" })
         let flags = try BlockRequestFlags.current()
-        var open = try BiosnoopSkeleton.open()
-        open.blockCfg = block_config(dev: try disk.map(BlockDevices.number(of:)) ?? 0, queued: 0, by_disk: 0, by_flags: 0, pad: 0)
-        let probe = try session.load(open)
-        try session.stream(probe, format: EventTable(BlockFields.all(flags: flags, queued: queued), options: trace), what: "block I/O")
+        try TraceSession.trace("biosnoop", options: trace, flags: .all.refusing([.failed]) { "\($0) traces block requests (their ERROR is shown)" },
+                               what: "block I/O", fields: BlockFields.all(flags: flags, queued: queued)) {
+            var open = try BiosnoopSkeleton.open()
+            open.blockCfg = block_config(dev: try disk.map(BlockDevices.number(of:)) ?? 0, queued: 0, by_disk: 0, by_flags: 0, pad: 0)
+            return open
+        }
     }
 }
 

@@ -25,9 +25,6 @@ struct CPUDist: ToolCommand {
     @OptionGroup(title: "Tracing options")
     var trace: TraceOptions
 
-    @OptionGroup(title: "Histogram options")
-    var histogram: HistogramOptions
-
     @OptionGroup(title: "Per")
     var per: TaskHistogramOptions
 
@@ -38,11 +35,11 @@ struct CPUDist: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "cpudist", options: trace, flags: .taskHistograms)
         var open = try CpudistSkeleton.open()
-        open.histCfg = histogram.config(per: per.per)
+        open.histCfg = per.histogram.config(per: per.per)
         open.cpudistCfg = cpudist_config(offcpu: offcpu ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
         let probe = try session.load(open)
         let what = offcpu ? "off-CPU time" : "on-CPU time"
-        let report = HistogramReport(map: probe.typed.hists, options: histogram, what: what, labeler: per.labeler())
-        try session.runHistograms(report, interval: histogram.interval, attach: { () throws(BPFError) in try probe.attachAll() })
+        let report = HistogramReport(map: probe.typed.hists, options: per.histogram, what: what, labeler: per.labeler())
+        try session.runHistograms(report, interval: per.histogram.interval, attach: { () throws(BPFError) in try probe.attachAll() })
     }
 }

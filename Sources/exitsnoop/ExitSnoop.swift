@@ -28,11 +28,12 @@ struct ExitSnoop: ToolCommand {
     var threads = false
 
     func run() throws {
-        let session = try TraceSession(tool: "exitsnoop", options: trace)
-        var open = try ExitsnoopSkeleton.open()
-        open.exitCfg = exitsnoop_config(threads: threads ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
-        let probe = try session.load(open)
-        try session.stream(probe, format: EventTable(ExitFields.all(threads: threads), options: trace), what: threads ? "thread exits" : "process exits")
+        try TraceSession.trace("exitsnoop", options: trace, what: threads ? "thread exits" : "process exits",
+                               fields: ExitFields.all(threads: threads)) {
+            var open = try ExitsnoopSkeleton.open()
+            open.exitCfg = exitsnoop_config(threads: threads ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
+            return open
+        }
     }
 }
 

@@ -19,19 +19,14 @@ struct KillSnoop: ToolCommand {
         """
     )
 
-    @OptionGroup(title: "Tracing options")
-    var trace: TraceOptions
-
     @OptionGroup var signal: SignalOption
 
     func run() throws {
-        let session = try TraceSession(tool: "killsnoop", options: trace)
-        var open = try KillsnoopSkeleton.open()
-        open.sigCfg = signal.config
-        let probe = try session.load(open)
-        try session.stream(probe, format: EventTable(KillFields.all, options: trace), what: "kill, tkill and tgkill")
+        try signal.trace("killsnoop", what: "kill, tkill and tgkill", fields: KillFields.all) { try KillsnoopSkeleton.open() }
     }
 }
+
+extension KillsnoopSkeleton.Open: SignalProbe {}
 
 /// killsnoop's fields, in text and JSON alike.
 enum KillFields {

@@ -28,9 +28,7 @@ struct MkdirTrace: ToolCommand {
     var trace: TraceOptions
 
     func run() throws {
-        let session = try TraceSession(tool: "mkdirtrace", options: trace)
-        let probe = try session.load(MkdirtraceSkeleton.open())
-        try session.stream(probe, format: EventTable(MkdirFields.all, options: trace), what: "mkdir and mkdirat")
+        try TraceSession.trace("mkdirtrace", options: trace, what: "mkdir and mkdirat", fields: MkdirFields.all) { try MkdirtraceSkeleton.open() }
     }
 }
 

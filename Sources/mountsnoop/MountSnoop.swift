@@ -26,9 +26,9 @@ struct MountSnoop: ToolCommand {
     var trace: TraceOptions
 
     func run() throws {
-        let session = try TraceSession(tool: "mountsnoop", options: trace)
-        let probe = try session.load(MountsnoopSkeleton.open())
-        try session.stream(probe, format: EventTable(MountFields.all, options: trace), what: "mount, umount, fsmount and move_mount")
+        try TraceSession.trace("mountsnoop", options: trace, what: "mount, umount, fsmount and move_mount", fields: MountFields.all) {
+            try MountsnoopSkeleton.open()
+        }
     }
 }
 

@@ -21,9 +21,6 @@ struct OffCPUTime: ToolCommand {
         """
     )
 
-    @OptionGroup(title: "Tracing options")
-    var trace: TraceOptions
-
     @OptionGroup(title: "Stack options")
     var stacks: StackOptions
 
@@ -38,7 +35,7 @@ struct OffCPUTime: ToolCommand {
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "offcputime", options: trace, flags: .stacks)
+        let session = try TraceSession(tool: "offcputime", options: stacks.trace, flags: .stacks)
         var open = try OffcputimeSkeleton.open()
         try stacks.configure(&open) {
             $0.min_ns = minBlock &* 1000

@@ -28,9 +28,8 @@ struct OOMKill: ToolCommand {
 
 
     func run() throws {
-        let session = try TraceSession(tool: "oomkill", options: trace, flags: .all.refusing([.failed]) { _ in "an OOM kill has no result to select by" })
-        let probe = try session.load(OomkillSkeleton.open())
-        try session.stream(probe, format: EventTable(OOMFields.all, options: trace), what: "OOM kills")
+        try TraceSession.trace("oomkill", options: trace, flags: .all.refusing([.failed]) { _ in "an OOM kill has no result to select by" },
+                               what: "OOM kills", fields: OOMFields.all) { try OomkillSkeleton.open() }
     }
 }
 

@@ -36,16 +36,16 @@ struct OpenSnoop: ToolCommand {
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "opensnoop", options: trace)
-        var open = try OpensnoopSkeleton.open()
-        if let name {
-            var cfg = open_config()
-            cfg.use_name = 1
-            withUnsafeMutableBytes(of: &cfg.name) { raw in for (i, b) in name.utf8.enumerated() { raw[i] = b } }
-            open.openCfg = cfg
+        try TraceSession.trace("opensnoop", options: trace, what: "open, openat and openat2", fields: OpenFields.all(extended: extended)) {
+            var open = try OpensnoopSkeleton.open()
+            if let name {
+                var cfg = open_config()
+                cfg.use_name = 1
+                withUnsafeMutableBytes(of: &cfg.name) { raw in for (i, b) in name.utf8.enumerated() { raw[i] = b } }
+                open.openCfg = cfg
+            }
+            return open
         }
-        let probe = try session.load(open)
-        try session.stream(probe, format: EventTable(OpenFields.all(extended: extended), options: trace), what: "open, openat and openat2")
     }
 }
 

@@ -25,9 +25,6 @@ struct Profile: ToolCommand {
         """
     )
 
-    @OptionGroup(title: "Tracing options")
-    var trace: TraceOptions
-
     @OptionGroup(title: "Stack options")
     var stacks: StackOptions
 
@@ -48,7 +45,7 @@ struct Profile: ToolCommand {
     }
 
     func run() throws {
-        let session = try TraceSession(tool: "profile", options: trace, flags: .stacks)
+        let session = try TraceSession(tool: "profile", options: stacks.trace, flags: .stacks)
         var open = try ProfileSkeleton.open()
         try stacks.configure(&open) { $0.idle = includeIdle ? 1 : 0 }
         let probe = try session.load(open)

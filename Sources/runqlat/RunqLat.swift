@@ -27,9 +27,6 @@ struct RunqLat: ToolCommand {
     @OptionGroup(title: "Tracing options")
     var trace: TraceOptions
 
-    @OptionGroup(title: "Histogram options")
-    var histogram: HistogramOptions
-
     @OptionGroup(title: "Per")
     var per: TaskHistogramOptions
 
@@ -37,9 +34,9 @@ struct RunqLat: ToolCommand {
     func run() throws {
         let session = try TraceSession(tool: "runqlat", options: trace, flags: .taskHistograms)
         var open = try RunqlatSkeleton.open()
-        open.histCfg = histogram.config(per: per.per)
+        open.histCfg = per.histogram.config(per: per.per)
         let probe = try session.load(open)
-        let report = HistogramReport(map: probe.typed.hists, options: histogram, what: "run queue latency", labeler: per.labeler())
-        try session.runHistograms(report, interval: histogram.interval, attach: { () throws(BPFError) in try probe.attachAll() })
+        let report = HistogramReport(map: probe.typed.hists, options: per.histogram, what: "run queue latency", labeler: per.labeler())
+        try session.runHistograms(report, interval: per.histogram.interval, attach: { () throws(BPFError) in try probe.attachAll() })
     }
 }

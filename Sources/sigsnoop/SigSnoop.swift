@@ -22,19 +22,14 @@ struct SigSnoop: ToolCommand {
         """
     )
 
-    @OptionGroup(title: "Tracing options")
-    var trace: TraceOptions
-
     @OptionGroup var signal: SignalOption
 
     func run() throws {
-        let session = try TraceSession(tool: "sigsnoop", options: trace)
-        var open = try SigsnoopSkeleton.open()
-        open.sigCfg = signal.config
-        let probe = try session.load(open)
-        try session.stream(probe, format: EventTable(SignalFields.generated, options: trace), what: "signals generated")
+        try signal.trace("sigsnoop", what: "signals generated", fields: SignalFields.generated) { try SigsnoopSkeleton.open() }
     }
 }
+
+extension SigsnoopSkeleton.Open: SignalProbe {}
 
 /// sigsnoop's fields, in text and JSON alike.
 enum SignalFields {

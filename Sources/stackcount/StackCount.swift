@@ -24,9 +24,6 @@ struct StackCount: ToolCommand {
     @Argument(help: ArgumentHelp("CATEGORY:NAME, or u:LIBRARY:FUNCTION.", valueName: "target"))
     var target: String
 
-    @OptionGroup(title: "Tracing options")
-    var trace: TraceOptions
-
     @OptionGroup(title: "Stack options")
     var stacks: StackOptions
 
@@ -56,7 +53,7 @@ struct StackCount: ToolCommand {
         if case .tracepoint(let category, let name) = target, !(try Kernel.tracepointExists(category: category, name: name)) {
             throw ValidationError("no tracepoint \(category):\(name) in this kernel (see /sys/kernel/tracing/events/\(category))")
         }
-        let session = try TraceSession(tool: "stackcount", options: trace, flags: .stacks)
+        let session = try TraceSession(tool: "stackcount", options: stacks.trace, flags: .stacks)
         var open = try StackcountSkeleton.open()
         // User frames are named through their process's memory map, so
         // user stacks are always counted per process.
@@ -70,7 +67,7 @@ struct StackCount: ToolCommand {
             case .tracepoint(let category, let name):
                 return [try probe.programs.stackcountTp.attachTracepoint(category: category, name: name)]
             case .uprobe(let library, let function):
-                return [try probe.programs.stackcountUprobe.attachUprobe(binary: library, function: function, pid: trace.pid)]
+                return [try probe.programs.stackcountUprobe.attachUprobe(binary: library, function: function, pid: stacks.trace.pid)]
             }
         }) { _ in
             report.finish(session: session, title: "stackcount: \(self.target)", unit: "")

@@ -11,23 +11,30 @@ extension Privileged {
 
         static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path + "/Fixtures"
 
-        @Test func mountsnoopReportsEachCallWithItsArgumentsAndResult() throws {
+        /// Runs mountsnoop with `arguments` while newmount.c mounts on
+        /// DIR/mnt in a mount namespace of its own, until `last` is printed;
+        /// the tool's run, DIR, and what the workload printed (the fs
+        /// context's fd, the mount's fd, its mount namespace).
+        static func trace(_ arguments: [String], until last: String) throws -> (run: ToolRun, dir: String, printed: [Int]) {
             let dir = try TestEnvironment.temporaryDirectory()
             let work = dir + "/mountwork"
-            let cc = try Command.run(["cc", "-O2", "-Wall", "-o", work, Self.fixtures + "/newmount.c"])
+            let cc = try Command.run(["cc", "-O2", "-Wall", "-o", work, fixtures + "/newmount.c"])
             try #require(cc.status == 0, "\(cc.output)")
             try FileManager.default.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: false)
-
-            let run = try ToolRun("mountsnoop", ["--json", "-c", "mountwork"])
+            let run = try ToolRun("mountsnoop", arguments + ["-c", "mountwork"])
             #expect(run.waitUntilAttached(), "\(run.stderr.text)")
             let ran = try Command.run(["unshare", "--mount", "--propagation", "private", work, dir + "/mnt"])
             try #require(ran.status == 0, "\(ran.output)")
-            let printed = ran.output.split(separator: " ").compactMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            try #require(printed.count == 3, "\(ran.output)")
-            let (fs, mnt, namespace) = (Int(printed[0]), Int(printed[1]), Int(printed[2]))
-            #expect(run.stdout.wait(for: "MNT_DETACH"), "\(run.stdout.text)")
+            #expect(run.stdout.wait(for: last), "\(run.stdout.text)")
             run.signal(SIGINT)
             #expect(run.finish() == 0, "\(run.stderr.text)")
+            return (run, dir, ran.output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        }
+
+        @Test func mountsnoopReportsEachCallWithItsArgumentsAndResult() throws {
+            let (run, dir, printed) = try Self.trace(["--json"], until: "MNT_DETACH")
+            try #require(printed.count == 3, "\(printed)")
+            let (fs, mnt, namespace) = (printed[0], printed[1], printed[2])
 
             let events = run.jsonLines
             try #require(events.count == 6, "\(run.stdout.text)")
@@ -46,18 +53,7 @@ extension Privileged {
         }
 
         @Test func mountsnoopTextShowsTheCallsArguments() throws {
-            let dir = try TestEnvironment.temporaryDirectory()
-            let work = dir + "/mountwork"
-            let cc = try Command.run(["cc", "-O2", "-o", work, Self.fixtures + "/newmount.c"])
-            try #require(cc.status == 0, "\(cc.output)")
-            try FileManager.default.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: false)
-            let run = try ToolRun("mountsnoop", ["-c", "mountwork", "-x"])
-            #expect(run.waitUntilAttached(), "\(run.stderr.text)")
-            let ran = try Command.run(["unshare", "--mount", "--propagation", "private", work, dir + "/mnt"])
-            try #require(ran.status == 0, "\(ran.output)")
-            #expect(run.stdout.wait(for: "type tmpfs"), "\(run.stdout.text)")
-            run.signal(SIGINT)
-            #expect(run.finish() == 0)
+            let (run, dir, _) = try Self.trace(["-x"], until: "type tmpfs")
             // -x: the failed mount only, under the header.
             let lines = run.stdout.text.split(separator: "\n")
             #expect(lines.count == 2 && lines[0].contains("CALL") && lines[0].contains("ARGS"), "\(run.stdout.text)")

@@ -23,6 +23,9 @@ public enum AllTools {
 
     /// Every tool, the exporter included.
     public static var all: [String] { code.keys.sorted() }
-    /// The tools that take the shared tracing flags (`TraceOptions`).
-    public static var tracing: [String] { code.filter { $0.value.contains("var trace: TraceOptions") }.keys.sorted() }
+    /// The tools that take the shared tracing flags (`TraceOptions`, alone
+    /// or in a family's options), as their help says.
+    public static let tracing: [String] = all.filter { tool in
+        ((try? ToolRun.complete(tool, ["--help"]).stdout) ?? "").contains("-p, --pid <pid>")
+    }
 }
