@@ -30,6 +30,7 @@ let tools: [(name: String, uses: [Target.Dependency])] = [
     // Network: TCP states and lives, retransmits, drops with their reasons.
     ("tcpstates", kit + ["NetworkSupport"]), ("tcplife", kit + ["NetworkSupport"]),
     ("tcpretrans", kit + ["NetworkSupport"]), ("skbdrop", kit + ["NetworkSupport", "Symbols"]),
+    ("pktjourney", kit + ["NetworkSupport", "Symbols"]),
     // Stacks counted in the kernel, named by Symbols.
     ("profile", kit + ["StackSupport"]), ("offcputime", kit + ["StackSupport"]), ("stackcount", kit + ["StackSupport"]),
     // Enforcers: packets at XDP, egress at a workload's cgroup, exec and
@@ -70,10 +71,12 @@ let package = Package(
         // The probe contract's C types (probes/include/swiftbpf.h), which
         // SwiftBPF re-exports for every package's skeletons.
         .target(name: "SwiftBPFContract", path: "probes/include", sources: ["swiftbpf.c"], publicHeadersPath: "."),
+        // bpf(2) calls Debian's libbpf 1.1 predates (netfilter links).
+        .target(name: "CBPFLink"),
         // The core library: objects, programs, links, maps, ring buffers.
         .target(
             name: "SwiftBPF",
-            dependencies: ["CLibBPF", "SwiftBPFContract", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CLibBPF", "SwiftBPFContract", "CBPFLink", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: fuzzCoverage
         ),
 

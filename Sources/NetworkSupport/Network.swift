@@ -56,6 +56,14 @@ public enum NetworkNamespaces {
         return UInt32(truncatingIfNeeded: st.st_ino)
     }
 
+    /// The network namespaces named in /run/netns other than the caller's,
+    /// as paths.
+    public static func named() -> [String] {
+        let own = inode(ofFile: "/proc/thread-self/ns/net")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).sorted()
+        return names.map { "/run/netns/" + $0 }.filter { path in inode(ofFile: path).map { $0 != own } ?? false }
+    }
+
     /// An inode number, `pid:PID`, or a name from /run/netns.
     public static func inode(of spec: String) throws -> UInt32 {
         if let n = UInt32(spec), n > 0 { return n }

@@ -27,6 +27,9 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
     /// BPF-LSM programs: Linux 5.7+ with CONFIG_BPF_LSM and "bpf" in the
     /// active LSM list (found by loading one).
     case lsm
+    /// Netfilter programs and their links (`SEC("netfilter")`): Linux 6.4+
+    /// with CONFIG_NETFILTER_BPF_LINK (found by loading one).
+    case netfilterLinks
 
     public var description: String {
         switch self {
@@ -39,6 +42,7 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
         case .rawTracepoints: "raw tracepoints"
         case .taskStorage: "task storage in tracing programs"
         case .lsm: "BPF-LSM"
+        case .netfilterLinks: "BPF netfilter programs"
         }
     }
 }
@@ -104,6 +108,8 @@ public enum Kernel {
             return taskStorageWorks
         case .lsm:
             return lsmLoadError == nil
+        case .netfilterLinks:
+            return netfilterProgramsLoad
         }
     }
 
@@ -181,6 +187,8 @@ public enum Kernel {
             let e = lsmLoadError.map { String(cString: strerror($0)) } ?? "?"
             why = "this kernel (\(release)) refuses BPF-LSM programs (loading one for file_open failed: \(e)); BPF-LSM needs Linux 5.7+ "
                 + "built with CONFIG_BPF_LSM and \"bpf\" in the active LSM list (CONFIG_LSM, or lsm= on the kernel command line)"
+        case .netfilterLinks:
+            why = "this kernel (\(release)) has no BPF netfilter programs: they need Linux 6.4+ built with CONFIG_NETFILTER_BPF_LINK"
         default:
             why = "this kernel does not support \(feature)"
         }

@@ -17,6 +17,8 @@ public final class Link: Sendable, CustomStringConvertible {
         case xdp(interface: String, mode: String)
         case perfEvent(event: String, cpu: Int32)
         case cgroup(path: String, hook: String)
+        /// Protocol family (NFPROTO_*), hook (NF_INET_*) and priority.
+        case netfilter(family: UInt32, hook: UInt32, priority: Int32)
         case other(String)
     }
 
@@ -86,6 +88,7 @@ public final class Link: Sendable, CustomStringConvertible {
         case .xdp(let i, let m): "\(program.name) → XDP \(i) (\(m))"
         case .perfEvent(let e, let cpu): "\(program.name) → perf event \(e) on CPU \(cpu)"
         case .cgroup(let p, let h): "\(program.name) → \(h) of cgroup \(p)"
+        case .netfilter(let f, let h, let p): "\(program.name) → netfilter family \(f) hook \(h) priority \(p)"
         case .other(let s): "\(program.name) → \(s)"
         }
     }

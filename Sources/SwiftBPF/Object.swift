@@ -171,6 +171,7 @@ public struct OpenObject: ~Copyable {
             throw BPFError(.invalidObject, "cannot open BPF object '\(name)': \(e) \(BPFError.mostSpecific(log) ?? "")", errno: e)
         }
         handle = ObjectHandle(pointer: pointer, source: .memory(UnsafeMutableRawBufferPointer(rebasing: storage[..<bytes.count])))
+        handle.programPointers.forEach(NetfilterProgram.adopt)
     }
 
     /// Opens a BPF ELF object file.
@@ -185,6 +186,7 @@ public struct OpenObject: ~Copyable {
             throw BPFError(code, "cannot open BPF object \(path): \(e) \(log.last ?? "")", errno: e)
         }
         handle = ObjectHandle(pointer: pointer, source: .file(path.string))
+        handle.programPointers.forEach(NetfilterProgram.adopt)
     }
 
     /// The object's name.

@@ -60,6 +60,8 @@ public struct Program: @unchecked Sendable {
             return try attachTrampoline()
         case ("xdp", _):
             throw BPFError(.invalidArgument, "program '\(name)' is an XDP program: attach it with attachXDP(interface:mode:)", errno: .invalidArgument)
+        case ("netfilter", 1):
+            throw BPFError(.invalidArgument, "program '\(name)' is a netfilter program: attach it with attachNetfilter(family:hook:priority:)", errno: .invalidArgument)
         default:
             return try makeLink("attach \(section)", kind: .other(section)) { bpf_program__attach(pointer) }
         }
