@@ -63,6 +63,50 @@ static __always_inline bool flow_selected(const struct flow *f)
 	return true;
 }
 
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define NETWORK_HEADER_UNSET 0xffff
+
+/* The flow of the packet whose IPv4 or IPv6 header is at `network`
+ * (`eth_protocol` says which): addresses, protocol, TCP or UDP ports (no
+ * IPv6 extension headers), and TCP's flags byte. Fields not found stay. */
+static __always_inline void network_flow(unsigned char *network, __u16 eth_protocol, struct flow *f, __u8 *tcp_flags)
+{
+	__u16 ports[2] = {};
+	unsigned char *transport;
+
+	if (eth_protocol == ETH_P_IP) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), network) || ip.version != 4)
+			return;
+		f->family = AF_INET;
+		f->protocol = ip.protocol;
+		__builtin_memcpy(f->saddr, &ip.saddr, 4);
+		__builtin_memcpy(f->daddr, &ip.daddr, 4);
+		transport = network + ip.ihl * 4;
+	} else if (eth_protocol == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), network) || ip6.version != 6)
+			return;
+		f->family = AF_INET6;
+		f->protocol = ip6.nexthdr;
+		__builtin_memcpy(f->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(f->daddr, &ip6.daddr, 16);
+		transport = network + sizeof(ip6);
+	} else {
+		return;
+	}
+	if (f->protocol == IPPROTO_TCP || f->protocol == IPPROTO_UDP) {
+		bpf_probe_read_kernel(ports, sizeof(ports), transport);
+		f->sport = bpf_ntohs(ports[0]);
+		f->dport = bpf_ntohs(ports[1]);
+	}
+	if (f->protocol == IPPROTO_TCP)
+		bpf_probe_read_kernel(tcp_flags, 1, transport + 13);
+}
+
 /* Whether a shared task filter (-p, -t, -u, -c, --cgroup, --container...)
  * was given: the network tools then show only sockets whose owner passed. */
 static __always_inline bool task_filter_given(void)

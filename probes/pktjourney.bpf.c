@@ -12,9 +12,6 @@
 
 SWIFTBPF_EVENT(journey_hop);
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define NETWORK_HEADER_UNSET 0xffff
 #define NFCT_INFOMASK 7UL
 #define IPS_SRC_NAT (1 << 4)
 #define IPS_DST_NAT (1 << 5)
@@ -67,45 +64,6 @@ struct {
 	__type(value, struct journey_hop);
 } scratch SEC(".maps");
 
-/* The headers at `network` (an IPv4 or IPv6 header; TCP or UDP ports,
- * and TCP's flags). */
-static __always_inline void parse(unsigned char *network, __u16 eth_protocol, struct flow *f, __u8 *tcp_flags)
-{
-	__u16 ports[2] = {};
-	unsigned char *transport;
-
-	if (eth_protocol == ETH_P_IP) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), network) || ip.version != 4)
-			return;
-		f->family = AF_INET;
-		f->protocol = ip.protocol;
-		__builtin_memcpy(f->saddr, &ip.saddr, 4);
-		__builtin_memcpy(f->daddr, &ip.daddr, 4);
-		transport = network + ip.ihl * 4;
-	} else if (eth_protocol == ETH_P_IPV6) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), network) || ip6.version != 6)
-			return;
-		f->family = AF_INET6;
-		f->protocol = ip6.nexthdr;
-		__builtin_memcpy(f->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(f->daddr, &ip6.daddr, 16);
-		transport = network + sizeof(ip6);
-	} else {
-		return;
-	}
-	if (f->protocol == IPPROTO_TCP || f->protocol == IPPROTO_UDP) {
-		bpf_probe_read_kernel(ports, sizeof(ports), transport);
-		f->sport = bpf_ntohs(ports[0]);
-		f->dport = bpf_ntohs(ports[1]);
-	}
-	if (f->protocol == IPPROTO_TCP)
-		bpf_probe_read_kernel(tcp_flags, 1, transport + 13);
-}
-
 /* The skb's headers, from its network header, or (when `at_data`, as a
  * device receives it) from its data. */
 static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struct journey_hop *h)
@@ -115,9 +73,9 @@ static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struc
 	__u16 network = BPF_CORE_READ(skb, network_header);
 
 	if (at_data)
-		parse(BPF_CORE_READ(skb, data), eth_protocol, &h->flow, &h->tcp_flags);
+		network_flow(BPF_CORE_READ(skb, data), eth_protocol, &h->flow, &h->tcp_flags);
 	else if (network != NETWORK_HEADER_UNSET)
-		parse(head + network, eth_protocol, &h->flow, &h->tcp_flags);
+		network_flow(head + network, eth_protocol, &h->flow, &h->tcp_flags);
 }
 
 static __always_inline void device(struct net_device *dev, struct journey_hop *h)
@@ -427,10 +385,13 @@ int BPF_PROG(journey_drop, struct sk_buff *skb, void *location, __u32 reason)
 	return 0;
 }
 
+/* consume_skb(struct sk_buff *skb[, void *location]): only the skb is
+ * read, since Linux 6.1's has no location (and a raw tracepoint's program
+ * may not read past its arguments). */
 SEC("raw_tp/consume_skb")
-int BPF_PROG(journey_free, struct sk_buff *skb, void *location)
+int BPF_PROG(journey_free, struct sk_buff *skb)
 {
-	end(skb, JOURNEY_FREE, (__u64)location, 0);
+	end(skb, JOURNEY_FREE, 0, 0);
 	return 0;
 }
 

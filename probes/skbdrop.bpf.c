@@ -8,9 +8,6 @@
 
 SWIFTBPF_EVENT(skbdrop_event);
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define NETWORK_HEADER_UNSET 0xffff
 
 const volatile struct skbdrop_config drop_cfg = {
 	.reason = -1,
@@ -25,45 +22,15 @@ struct {
 	__type(value, __u64);
 } drop_counts SEC(".maps");
 
-/* The IPv4 or IPv6 header at the skb's network header, and the TCP or UDP
- * ports after it (no IPv6 extension headers). */
+/* The flow of the headers at the skb's network header. */
 static __always_inline void skb_flow(struct sk_buff *skb, __u16 eth_protocol, struct flow *f)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 network = BPF_CORE_READ(skb, network_header);
-	__u16 ports[2] = {};
-	unsigned char *transport;
+	__u8 tcp_flags;
 
-	if (network == NETWORK_HEADER_UNSET)
-		return;
-	if (eth_protocol == ETH_P_IP) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + network) || ip.version != 4)
-			return;
-		f->family = AF_INET;
-		f->protocol = ip.protocol;
-		__builtin_memcpy(f->saddr, &ip.saddr, 4);
-		__builtin_memcpy(f->daddr, &ip.daddr, 4);
-		transport = head + network + ip.ihl * 4;
-	} else if (eth_protocol == ETH_P_IPV6) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + network) || ip6.version != 6)
-			return;
-		f->family = AF_INET6;
-		f->protocol = ip6.nexthdr;
-		__builtin_memcpy(f->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(f->daddr, &ip6.daddr, 16);
-		transport = head + network + sizeof(ip6);
-	} else {
-		return;
-	}
-	if (f->protocol == IPPROTO_TCP || f->protocol == IPPROTO_UDP) {
-		bpf_probe_read_kernel(ports, sizeof(ports), transport);
-		f->sport = bpf_ntohs(ports[0]);
-		f->dport = bpf_ntohs(ports[1]);
-	}
+	if (network != NETWORK_HEADER_UNSET)
+		network_flow(head + network, eth_protocol, f, &tcp_flags);
 }
 
 SEC("raw_tp/kfree_skb")

@@ -34,12 +34,20 @@ import Testing
         // The modules a tool built here sees: Swift's beside the tests, C's
         // from their module maps.
         let products = TestEnvironment.productsDirectory
+        // SwiftPM's generated module maps (C targets with an include
+        // folder) sit beside the products.
+        let generated = ((try? FileManager.default.contentsOfDirectory(atPath: products)) ?? [])
+            .filter { $0.hasSuffix(".build") && !$0.hasSuffix("-tool.build") && access(products + "/" + $0 + "/module.modulemap", R_OK) == 0 }
+            .map { products + "/" + $0 }
         let moduleMaps = [repository + "/Sources/CLibBPF", repository + "/Sources/CLibELF", repository + "/probes",
-                          repository + "/probes/include", products + "/CCgroupHandle.build",
-                          repository + "/.build/checkouts/swift-system/Sources/CSystem/include"]
-        var arguments: [String] = ["-typecheck", "-swift-version", "6", "-I", products + "/Modules",
-                                   "-Xcc", "-I" + repository + "/probes", "-Xcc", "-I" + repository + "/probes/include",
-                                   "-Xcc", "-I" + repository + "/Sources/CCgroupHandle/include"]
+                          repository + "/probes/include",
+                          repository + "/.build/checkouts/swift-system/Sources/CSystem/include"] + generated
+        let includes = ((try? FileManager.default.contentsOfDirectory(atPath: repository + "/Sources")) ?? [])
+            .map { repository + "/Sources/" + $0 + "/include" }.filter { access($0, R_OK) == 0 }
+        // A module cache of its own: the default, in $HOME, is read-only in the kernel lane's guest.
+        var arguments: [String] = ["-typecheck", "-swift-version", "6", "-module-cache-path", dir + "/module-cache", "-I", products + "/Modules",
+                                   "-Xcc", "-I" + repository + "/probes", "-Xcc", "-I" + repository + "/probes/include"]
+        for include in includes { arguments += ["-Xcc", "-I" + include] }
         for map in moduleMaps { arguments += ["-Xcc", "-fmodule-map-file=" + map + "/module.modulemap"] }
         let typecheck = try ToolRun(absolute: "/opt/swift/usr/bin/swiftc", arguments + [fixture + "/use.swift", skeleton])
         let status = typecheck.finish(timeout: 120)
