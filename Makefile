@@ -131,10 +131,11 @@ example: deps
 # measured and prints its targets), then pktfilter's XDP drop rate
 # beside iptables raw and nftables ingress on a veth (bench/droprate.py,
 # with its sender bench/pktflood.c), egressguard's cost on a loopback
-# connect storm (bench/connectcost.py), then the library's per-event cost.
+# connect storm (bench/connectcost.py), pktjourney's on a veth TCP stream
+# (bench/journeycost.py), then the library's per-event cost.
 # Root. BENCH_ONLY=droprate runs only the drop rate of the two scripts
 # (after the builds; eventpath runs in any case).
-BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath pktfilter egressguard
+BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath pktfilter egressguard pktjourney
 bench: bench-deps
 	for t in $(BENCH_TOOLS); do $(SWIFT) build -c release --static-swift-stdlib --product $$t || exit 1; done
 	mkdir -p .build/bench
@@ -145,6 +146,7 @@ bench: bench-deps
 	BENCH_OBJ="$$(find .build/plugins/outputs -path '*BPFProbes*' -name mkdirtrace.bpf.o | head -n 1)" python3 bench/run.py
 	BENCH_BIN="$${BENCH_BIN:-$(CURDIR)/.build/release}" python3 bench/droprate.py
 	BENCH_BIN="$${BENCH_BIN:-$(CURDIR)/.build/release}" python3 bench/connectcost.py
+	BENCH_BIN="$${BENCH_BIN:-$(CURDIR)/.build/release}" python3 bench/journeycost.py
 	.build/release/eventpath
 
 # The vendored vmlinux.h the probes compile against (probes/vmlinux/ARCH),

@@ -48,3 +48,19 @@ int cpudist_switch(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_update_elem(&since, &start_tid, &now, BPF_ANY);
 	return 0;
 }
+
+/* A task that exits ends its slice here, before its parent is told: the
+ * last switch away from it comes after, when a tool stopped at the
+ * parent's wait would have read the histograms already. */
+SEC("raw_tp/sched_process_exit")
+int cpudist_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	__u32 tid = BPF_CORE_READ(task, pid);
+
+	if (cpudist_cfg.offcpu)
+		bpf_map_delete_elem(&since, &tid);
+	else
+		end_interval(task, tid, bpf_ktime_get_ns());
+	return 0;
+}

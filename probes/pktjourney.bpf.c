@@ -186,11 +186,14 @@ static __always_inline __u64 start(__u64 skb, struct journey_hop *h)
 	return journey;
 }
 
-/* Sends `h` for `skb` if it is followed, or starts following it. The
- * CPU's last packet is noted as a device receives it and after PREROUTING,
- * where the input route is looked up next, and forgotten at any other hop (an output route is
- * looked up before its packet exists, and is not attributed). */
-static __always_inline void report(__u64 skb, struct journey_hop *h, bool may_start)
+/* The journey of `skb` at hop `h` (its point and headers filled): the
+ * one it is on, a new one when it matches the filter and `may_start`, or
+ * 0. The CPU's last packet is noted as a device receives it and after
+ * PREROUTING, where the input route is looked up next, and forgotten at
+ * any other hop (an output route is looked up before its packet exists,
+ * and is not attributed). Deciding needs only the headers: the rest of a
+ * hop (names, conntrack) is read for the packets followed. */
+static __always_inline __u64 decide(__u64 skb, struct journey_hop *h, bool may_start)
 {
 	__u32 zero = 0;
 	struct last_packet *last = bpf_map_lookup_elem(&last_packet, &zero);
@@ -205,8 +208,11 @@ static __always_inline void report(__u64 skb, struct journey_hop *h, bool may_st
 		last->journey = journey;
 		__builtin_memcpy(&last->daddr, h->flow.daddr, 4);
 	}
-	if (!journey)
-		return;
+	return journey;
+}
+
+static __always_inline void send(__u64 skb, __u64 journey, struct journey_hop *h)
+{
 	h->skb = skb;
 	h->journey = journey;
 	emit_event(h, sizeof(*h));
@@ -219,12 +225,19 @@ int BPF_PROG(journey_rx, struct sk_buff *skb)
 
 	if (!h)
 		return 0;
+	__u64 journey;
+
 	h->task.ts_ns = bpf_ktime_get_ns();
 	h->point = JOURNEY_RX;
 	h->ct_info = JOURNEY_CT_NONE;
 	skb_headers(skb, true, h);
+	h->flow.ifindex = BPF_CORE_READ(skb, dev, ifindex);
+	h->flow.netns = net_inode(BPF_CORE_READ(skb, dev, nd_net.net));
+	journey = decide((__u64)skb, h, true);
+	if (!journey)
+		return 0;
 	device(BPF_CORE_READ(skb, dev), h);
-	report((__u64)skb, h, true);
+	send((__u64)skb, journey, h);
 	return 0;
 }
 
@@ -235,13 +248,20 @@ int BPF_PROG(journey_tx, struct sk_buff *skb, int rc, struct net_device *dev)
 
 	if (!h)
 		return 0;
+	__u64 journey;
+
 	h->task.ts_ns = bpf_ktime_get_ns();
 	h->point = JOURNEY_TX;
 	h->ct_info = JOURNEY_CT_NONE;
 	h->reason = rc;
 	skb_headers(skb, false, h);
+	h->flow.ifindex = BPF_CORE_READ(dev, ifindex);
+	h->flow.netns = net_inode(BPF_CORE_READ(dev, nd_net.net));
+	journey = decide((__u64)skb, h, true);
+	if (!journey)
+		return 0;
 	device(dev, h);
-	report((__u64)skb, h, true);
+	send((__u64)skb, journey, h);
 	return 0;
 }
 
@@ -275,6 +295,7 @@ static __always_inline int netfilter_hop(struct bpf_nf_ctx *ctx, __u8 side)
 	struct sk_buff *skb = ctx->skb;
 	struct net_device *in, *out;
 	struct journey_hop *h = blank_hop();
+	__u64 journey;
 	__u8 hook;
 
 	if (!h)
@@ -288,13 +309,15 @@ static __always_inline int netfilter_hop(struct bpf_nf_ctx *ctx, __u8 side)
 	skb_headers(skb, false, h);
 	in = BPF_CORE_READ(state, in);
 	out = BPF_CORE_READ(state, out);
+	h->flow.netns = net_inode(BPF_CORE_READ(state, net));
+	journey = decide((__u64)skb, h, side == JOURNEY_BEFORE);
+	if (!journey)
+		return NF_ACCEPT;
 	device(in ? in : out, h);
 	if (in && out)
 		h->out_ifindex = BPF_CORE_READ(out, ifindex);
-	if (!in && !out)
-		h->flow.netns = net_inode(BPF_CORE_READ(state, net));
 	conntrack(skb, h);
-	report((__u64)skb, h, side == JOURNEY_BEFORE);
+	send((__u64)skb, journey, h);
 	return NF_ACCEPT;
 }
 

@@ -15,14 +15,18 @@ struct Hop {
     var proto: UInt8
     var saddr: [UInt8], daddr: [UInt8]
     var sport: UInt16, dport: UInt16
-    var netns: UInt32, ifindex: UInt32, ifname: String
+    var netns: UInt32, ifindex: UInt32
+    /// The device's name, and the reader's command name, as the kernel
+    /// gave them: a workload chooses both.
+    var ifnameBytes: [UInt8]
+    var commBytes: [UInt8]
     var conntrack: UInt8?, nat: UInt8
     var replySource: [UInt8], replyDestination: [UInt8]
     var replySport: UInt16, replyDport: UInt16
     var table: UInt32, gateway: UInt32, outIfindex: UInt32
     var reason: UInt32, location: UInt64
     var tcpFlags: UInt8
-    var pid: UInt32, comm: String
+    var pid: UInt32
     var skb: UInt64, journey: UInt64
 
     enum Point: UInt8 {
@@ -45,7 +49,7 @@ struct Hop {
         dport = h.flow.dport
         netns = h.flow.netns
         ifindex = h.flow.ifindex
-        ifname = String(decoding: h.ifname, as: UTF8.self)
+        ifnameBytes = Array(h.ifname)
         conntrack = h.ctInfo == UInt8(JOURNEY_CT_NONE.rawValue) ? nil : h.ctInfo
         nat = h.nat
         replySource = Array(h.replySrc.prefix(length))
@@ -59,10 +63,16 @@ struct Hop {
         location = h.location
         tcpFlags = h.tcpFlags
         pid = h.pid
-        comm = String(decoding: h.comm, as: UTF8.self)
+        commBytes = Array(h.comm)
         skb = h.skb
         journey = h.journey
     }
+}
+
+extension Hop {
+    /// The names escaped for a line of text (control bytes cannot forge one).
+    var ifname: String { TextEscaping.human(ifnameBytes) }
+    var comm: String { TextEscaping.human(commBytes) }
 }
 
 /// A hop as shown: a netfilter hook's first and last program joined, so
@@ -255,7 +265,7 @@ struct JourneyFormat {
             var j = JSONObject()
             let hop = h.last
             j.field("point", hop.point.name)
-            j.field("dev", hop.ifname.isEmpty ? nil : hop.ifname)
+            if hop.ifnameBytes.isEmpty { j.field("dev", nil as String?) } else { j.field("dev", bytes: hop.ifnameBytes) }
             j.field("netns", h.first.netns)
             j.field("netns_name", h.first.netns == 0 ? nil : NetworkNamespaces.name(of: h.first.netns))
             j.field("time_ns", h.first.time)
@@ -276,7 +286,7 @@ struct JourneyFormat {
                 j.field("location", place(hop.location))
             case .deliver:
                 j.field("pid", hop.pid)
-                j.field("comm", hop.comm)
+                j.field("comm", bytes: hop.commBytes)
             default: break
             }
             return j.text
