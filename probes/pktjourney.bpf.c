@@ -42,13 +42,6 @@ struct {
 } journeys_full SEC(".maps");
 
 /* The packet each CPU carried last, for the route lookup that follows. */
-struct last_packet {
-	__u64 skb;
-	__u64 journey;
-	__u32 daddr;
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -49,6 +49,14 @@ struct journey_entry {
 	__u32 last_ifindex;       /* the device of its last hop */
 };
 
+/* The packet a CPU carried last (per CPU), for the route lookup after it. */
+struct last_packet {
+	__u64 skb;
+	__u64 journey;
+	__u32 daddr;
+	__u32 pad;
+};
+
 /* One hop of one packet. */
 struct journey_hop {
 	struct task_info task;    /* ts_ns; the reader's pid and comm for deliver */

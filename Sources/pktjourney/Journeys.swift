@@ -126,8 +126,10 @@ final class Journeys: @unchecked Sendable {
 
     private func finish(_ id: UInt64) {
         guard let hops = open.removeValue(forKey: id), let first = hops.first else { return }
+        // The kernel forgets a packet that ended unseen, unless its skb
+        // already carries another journey.
         for skb in Set(hops.map(\.skb)) where hops.last?.point != .drop && hops.last?.point != .free {
-            _ = try? followed.delete(skb)
+            if (try? followed.lookup(skb))?.number == id { _ = try? followed.delete(skb) }
         }
         let shown = JourneyFormat.join(hops.sorted { $0.time < $1.time })
         if summary {
