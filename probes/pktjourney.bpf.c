@@ -71,13 +71,26 @@ static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struc
 		network_flow(head + network, eth_protocol, &h->flow, &h->tcp_flags);
 }
 
-static __always_inline void device(struct net_device *dev, struct journey_hop *h)
+/* Where the hop is: the device's index and namespace (enough to decide
+ * whether to follow the packet), then, for a packet followed, its name. */
+static __always_inline void device_place(struct net_device *dev, struct journey_hop *h)
 {
 	if (!dev)
 		return;
 	h->flow.ifindex = BPF_CORE_READ(dev, ifindex);
 	h->flow.netns = net_inode(BPF_CORE_READ(dev, nd_net.net));
-	BPF_CORE_READ_STR_INTO(&h->ifname, dev, name);
+}
+
+static __always_inline void device_name(struct net_device *dev, struct journey_hop *h)
+{
+	if (dev)
+		BPF_CORE_READ_STR_INTO(&h->ifname, dev, name);
+}
+
+static __always_inline void device(struct net_device *dev, struct journey_hop *h)
+{
+	device_place(dev, h);
+	device_name(dev, h);
 }
 
 /* Whether a hop at `point` can continue a packet last seen at `last`: an
@@ -215,21 +228,22 @@ SEC("raw_tp/netif_receive_skb")
 int BPF_PROG(journey_rx, struct sk_buff *skb)
 {
 	struct journey_hop *h = blank_hop();
+	struct net_device *dev;
+	__u64 journey;
 
 	if (!h)
 		return 0;
-	__u64 journey;
 
 	h->task.ts_ns = bpf_ktime_get_ns();
 	h->point = JOURNEY_RX;
 	h->ct_info = JOURNEY_CT_NONE;
 	skb_headers(skb, true, h);
-	h->flow.ifindex = BPF_CORE_READ(skb, dev, ifindex);
-	h->flow.netns = net_inode(BPF_CORE_READ(skb, dev, nd_net.net));
+	dev = BPF_CORE_READ(skb, dev);
+	device_place(dev, h);
 	journey = decide((__u64)skb, h, true);
 	if (!journey)
 		return 0;
-	device(BPF_CORE_READ(skb, dev), h);
+	device_name(dev, h);
 	send((__u64)skb, journey, h);
 	return 0;
 }
@@ -238,22 +252,20 @@ SEC("raw_tp/net_dev_xmit")
 int BPF_PROG(journey_tx, struct sk_buff *skb, int rc, struct net_device *dev)
 {
 	struct journey_hop *h = blank_hop();
+	__u64 journey;
 
 	if (!h)
 		return 0;
-	__u64 journey;
-
 	h->task.ts_ns = bpf_ktime_get_ns();
 	h->point = JOURNEY_TX;
 	h->ct_info = JOURNEY_CT_NONE;
 	h->reason = rc;
 	skb_headers(skb, false, h);
-	h->flow.ifindex = BPF_CORE_READ(dev, ifindex);
-	h->flow.netns = net_inode(BPF_CORE_READ(dev, nd_net.net));
+	device_place(dev, h);
 	journey = decide((__u64)skb, h, true);
 	if (!journey)
 		return 0;
-	device(dev, h);
+	device_name(dev, h);
 	send((__u64)skb, journey, h);
 	return 0;
 }

@@ -193,9 +193,15 @@ public enum FlowText {
     /// without ports; "-" for a flow whose headers were not read.
     public static func endpoint(_ bytes: [UInt8], _ port: UInt16, _ f: flow) -> String {
         guard f.family != 0 else { return "-" }
+        return endpoint(bytes, port, ports: f.hasPorts)
+    }
+
+    /// "10.0.0.1:80", "[fd00::1]:80" (the family from the address's
+    /// length), or the address alone when the protocol has no `ports`.
+    public static func endpoint(_ bytes: [UInt8], _ port: UInt16, ports: Bool) -> String {
         let a = address(bytes)
-        guard f.hasPorts else { return a }
-        return (Int32(f.family) == AF_INET6 ? "[\(a)]" : a) + ":\(port)"
+        guard ports else { return a }
+        return (bytes.count == 16 ? "[\(a)]" : a) + ":\(port)"
     }
 
     /// TCP states as /proc/net/tcp numbers them (a stable kernel ABI).

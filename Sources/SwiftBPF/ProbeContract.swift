@@ -48,12 +48,13 @@ public protocol OpenTraceProbe: OpenSkeleton, ~Copyable where Loaded: TraceProbe
     mutating func setAutocreate(_ enabled: Bool, for map: MapName) throws(BPFError)
     /// Where per-call state goes, for a probe that keeps it
     /// (`OpenCallStateProbe`): task storage, or a hash keyed by the task
-    /// where the kernel has none. Nothing for other probes.
-    mutating func placeCallState(inTaskStorage: Bool) throws(BPFError)
+    /// where the kernel has none. Nothing for other probes, which do not
+    /// ask the kernel (`inTaskStorage` is evaluated only when needed).
+    mutating func placeCallState(inTaskStorage: @autoclosure () -> Bool) throws(BPFError)
 }
 
 extension OpenTraceProbe where Self: ~Copyable {
-    public mutating func placeCallState(inTaskStorage: Bool) throws(BPFError) {}
+    public mutating func placeCallState(inTaskStorage: @autoclosure () -> Bool) throws(BPFError) {}
 }
 
 /// The maps and global of `DECLARE_CALL_STATE(T)`: a thread's state from a
@@ -72,10 +73,11 @@ public protocol OpenCallStateProbe: OpenTraceProbe, ~Copyable where MapName: Cal
 
 extension OpenCallStateProbe where Self: ~Copyable {
     /// Only the map the kernel can use is created.
-    public mutating func placeCallState(inTaskStorage: Bool) throws(BPFError) {
-        try setAutocreate(inTaskStorage, for: .callState)
-        try setAutocreate(!inTaskStorage, for: .callStateHash)
-        callStateInHash = inTaskStorage ? 0 : 1
+    public mutating func placeCallState(inTaskStorage: @autoclosure () -> Bool) throws(BPFError) {
+        let taskStorage = inTaskStorage()
+        try setAutocreate(taskStorage, for: .callState)
+        try setAutocreate(!taskStorage, for: .callStateHash)
+        callStateInHash = taskStorage ? 0 : 1
     }
 }
 

@@ -202,6 +202,14 @@ public final class Symbolizer: Sendable {
     }
 
     /// A kernel address, named from kallsyms.
+    /// A kernel address as a place: "nf_hook_slow+0x4a", or the address
+    /// when kallsyms cannot name it.
+    public func kernelPlace(_ address: UInt64) -> String {
+        let frame = kernelFrame(address)
+        guard let name = frame.function else { return "0x" + String(address, radix: 16) }
+        return name + "+0x" + String(frame.offset, radix: 16)
+    }
+
     public func kernelFrame(_ address: UInt64) -> Frame {
         guard let s = kernelSymbols?.symbol(at: address) else {
             return Frame(address: address, origin: .kernel, function: nil, offset: 0, module: nil, note: nil)

@@ -112,13 +112,8 @@ enum MountFlags {
     /// The names of `value`'s bits in `table`, `|`-joined, with any bits
     /// left over in hex; "0" for none.
     static func names(_ value: UInt64, _ table: [(UInt64, String)]) -> [String] {
-        var left = value, out: [String] = []
-        for (bit, name) in table where bit & left == bit && bit != 0 {
-            out.append(name)
-            left &= ~bit
-        }
-        if left != 0 { out.append("0x" + String(left, radix: 16)) }
-        return out
+        let (names, rest) = FlagNames.split(value, table)
+        return rest == 0 ? names : names + ["0x" + String(rest, radix: 16)]
     }
 
     static func names(_ e: MountEvent) -> String {

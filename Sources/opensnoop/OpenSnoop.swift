@@ -69,14 +69,10 @@ enum OpenFlags {
 
     /// "O_RDONLY|O_CLOEXEC"; unknown bits as octal.
     static func describe(_ flags: UInt64) -> String {
-        var rest = Int32(truncatingIfNeeded: flags)
-        let access = rest & O_ACCMODE
-        var parts = [access == O_WRONLY ? "O_WRONLY" : access == O_RDWR ? "O_RDWR" : access == O_RDONLY ? "O_RDONLY" : "O_ACCMODE"]
-        rest &= ~O_ACCMODE
-        for (bit, name) in named where bit != 0 && rest & bit == bit {
-            parts.append(name)
-            rest &= ~bit
-        }
+        let value = Int32(truncatingIfNeeded: flags)
+        let access = value & O_ACCMODE
+        let (names, rest) = FlagNames.split(value & ~O_ACCMODE, named)
+        var parts = [access == O_WRONLY ? "O_WRONLY" : access == O_RDWR ? "O_RDWR" : access == O_RDONLY ? "O_RDONLY" : "O_ACCMODE"] + names
         if rest != 0 { parts.append("0" + String(rest, radix: 8)) }
         return parts.joined(separator: "|")
     }

@@ -164,13 +164,11 @@ struct JourneyFormat {
     /// RT_TABLE_LOCAL: the packet is for this host (namespace).
     static let localTable: UInt32 = 255
 
-    static let protocolNames: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 132: "sctp"]
+    static let protocolNames = Dictionary(uniqueKeysWithValues: PktJourney.protocols.map { ($0.value, $0.key) })
     static let states = ["ESTABLISHED", "RELATED", "NEW", "ESTABLISHED reply", "RELATED reply"]
 
     func endpoint(_ address: [UInt8], _ port: UInt16, _ proto: UInt8) -> String {
-        let a = FlowText.address(address)
-        guard proto == 6 || proto == 17 || proto == 132 else { return a }
-        return (address.count == 16 ? "[\(a)]" : a) + ":\(port)"
+        FlowText.endpoint(address, port, ports: proto == 6 || proto == 17)
     }
 
     static func flags(_ f: UInt8) -> String {
@@ -186,12 +184,6 @@ struct JourneyFormat {
         return (state, d, s)
     }
 
-    func place(_ address: UInt64) -> String {
-        let frame = kernel.kernelFrame(address)
-        guard let name = frame.function else { return "0x" + String(address, radix: 16) }
-        return name + "+0x" + String(frame.offset, radix: 16)
-    }
-
     /// One hop as text; a connection's state only where it differs from
     /// the last one shown (`state`).
     func text(_ h: ShownHop, state shown: inout String?) -> String {
@@ -202,7 +194,7 @@ struct JourneyFormat {
         case .route:
             if hop.table == Self.localTable { return "route local" }
             return "route " + (hop.ifname.isEmpty ? "local" : "via \(hop.ifname)") + (hop.gateway != 0 ? " gw \(FlowText.address(withUnsafeBytes(of: hop.gateway) { Array($0) }))" : "")
-        case .drop: return "drop \(reasons.name(hop.reason)) at \(place(hop.location))"
+        case .drop: return "drop \(reasons.name(hop.reason)) at \(kernel.kernelPlace(hop.location))"
         case .deliver: return "deliver to \(hop.comm) (\(hop.pid))"
         case .free: return "freed"
         default:
@@ -285,7 +277,7 @@ struct JourneyFormat {
                 j.field("gateway", hop.gateway == 0 ? nil : FlowText.address(withUnsafeBytes(of: hop.gateway) { Array($0) }))
             case .drop:
                 j.field("reason", reasons.name(hop.reason))
-                j.field("location", place(hop.location))
+                j.field("location", kernel.kernelPlace(hop.location))
             case .deliver:
                 j.field("pid", hop.pid)
                 j.field("comm", bytes: hop.commBytes)

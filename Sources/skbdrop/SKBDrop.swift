@@ -91,9 +91,9 @@ struct SKBDrop: ToolCommand {
         ] + Field.endpoints("SOURCE", "DESTINATION") + [
             Field.string("reason", "REASON", width: 22) { reasons.name($0.reason) },
             Field(key: "location", heading: "LOCATION",
-                  text: { e, out, _ in out.append(DropSummary.place(e.location, kernel)) },
+                  text: { e, out, _ in out.append(kernel.kernelPlace(e.location)) },
                   json: { e, o, _ in
-                      o.field("location", DropSummary.place(e.location, kernel))
+                      o.field("location", kernel.kernelPlace(e.location))
                       o.field("reason_number", e.reason)
                   }),
         ]
@@ -116,13 +116,6 @@ final class DropSummary: Sendable {
         self.kernel = kernel
     }
 
-    /// "nf_hook_slow+0x4a", or the address when kallsyms cannot name it.
-    static func place(_ address: UInt64, _ kernel: Symbolizer) -> String {
-        let frame = kernel.kernelFrame(address)
-        guard let name = frame.function else { return "0x" + String(address, radix: 16) }
-        return name + "+0x" + String(frame.offset, radix: 16)
-    }
-
     func report(to session: TraceSession) {
         var rows: [(key: skbdrop_key, count: UInt64)] = []
         for key in (try? counts.keys()) ?? [] {
@@ -138,7 +131,7 @@ final class DropSummary: Sendable {
                 var o = JSONObject()
                 o.field("time", time)
                 o.field("reason", reasons.name(r.key.reason))
-                o.field("location", Self.place(r.key.location, kernel))
+                o.field("location", kernel.kernelPlace(r.key.location))
                 o.field("netns", r.key.netns)
                 o.field("netns_name", NetworkNamespaces.name(of: r.key.netns))
                 o.field("count", r.count)
@@ -151,7 +144,7 @@ final class DropSummary: Sendable {
                 out.column(r.count, 8)
                 out.column(reasons.name(r.key.reason), 22)
                 out.column(FlowText.netns(r.key.netns), 12)
-                out.append(Self.place(r.key.location, kernel))
+                out.append(kernel.kernelPlace(r.key.location))
                 out.endLine()
             }
             out.endLine()
