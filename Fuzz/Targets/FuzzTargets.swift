@@ -151,6 +151,14 @@ func fuzzRecords(_ data: UnsafeRawBufferPointer) {
     if let e = BlockEvent(bytes) {
         task(e.task); sink(e.device); sink(e.sector); sink(e.bytes); sink(e.commandFlags); sink(e.latencyNanoseconds); sink(e.queuedNanoseconds); sink(e.error)
     }
+    if let e = MountEvent(bytes) {
+        task(e.task); sink(e.ret); sink(e.call); sink(e.flags); sink(e.mntNs); sink(e.dfd); sink(e.toDfd); sink(e.attrFlags)
+        inside(e.fstype, "fstype"); inside(e.source, "source"); inside(e.target, "target")
+    }
+    if let e = JourneyHop(bytes) {
+        task(e.task); sink(e.skb); sink(e.journey); sink(e.flow); sink(e.point); sink(e.ctInfo); sink(e.location)
+        inside(e.ifname, "ifname"); inside(e.origSrc, "orig_src"); inside(e.replyDst, "reply_dst")
+    }
 }
 
 /// SPEC, then an address or prefix, then a port range, one per line. A
