@@ -71,6 +71,31 @@ static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struc
 		network_flow(head + network, eth_protocol, &h->flow, &h->tcp_flags);
 }
 
+/* What stays the same of a packet on its way, through forwarding and NAT:
+ * IPv4's protocol and identification, IPv6's next header and flow label;
+ * 0 when there is no IP header to read. Read only for packets followed. */
+static __always_inline __u32 packet_ident(struct sk_buff *skb, bool at_data)
+{
+	__u16 eth_protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	__u16 network = BPF_CORE_READ(skb, network_header);
+	unsigned char *ip;
+	__u8 first[10];
+
+	if (at_data)
+		ip = BPF_CORE_READ(skb, data);
+	else if (network != NETWORK_HEADER_UNSET)
+		ip = BPF_CORE_READ(skb, head) + network;
+	else
+		return 0;
+	if (bpf_probe_read_kernel(first, sizeof(first), ip))
+		return 0;
+	if (eth_protocol == ETH_P_IP && first[0] >> 4 == 4)
+		return 1u << 31 | (__u32)first[9] << 16 | (__u32)first[4] << 8 | first[5];
+	if (eth_protocol == ETH_P_IPV6 && first[0] >> 4 == 6)
+		return 1u << 30 | (__u32)first[6] << 20 | ((__u32)first[1] & 0xf) << 16 | (__u32)first[2] << 8 | first[3];
+	return 0;
+}
+
 /* Where the hop is: the device's index and namespace (enough to decide
  * whether to follow the packet), then, for a packet followed, its name. */
 static __always_inline void device_place(struct net_device *dev, struct journey_hop *h)
@@ -93,16 +118,30 @@ static __always_inline void device(struct net_device *dev, struct journey_hop *h
 	device_name(dev, h);
 }
 
-/* Whether a hop at `point` can continue a packet last seen at `last`: an
- * skb freed with no tracepoint may come back as another packet with the
- * same data buffer. The hooks come in netfilter's order (a packet made
+/* Whether hop `h` can continue the packet of `journey`: an skb freed with
+ * no tracepoint may come back as another packet with the same skb and
+ * data buffer (the slabs give back the last freed). A packet keeps its
+ * family, and changes namespace only as a device receives it (a veth's
+ * peer, a macvlan). The hooks come in netfilter's order (a packet made
  * here passes OUTPUT first); a device receives a packet that a device
  * sent (a veth's peer), or that it received (a bridge's port, then the
  * bridge), or after PREROUTING (a bridge passing it up); a packet that
  * reached INPUT is not sent on. */
-static __always_inline bool continues(__u8 last, __u32 last_ifindex, const struct journey_hop *h)
+static __always_inline bool continues(const struct journey_entry *journey, const struct journey_hop *h, __u32 ident, __u64 sk)
 {
-	__u8 point = h->point;
+	__u8 point = h->point, last = journey->last_point;
+	__u32 last_ifindex = journey->last_ifindex;
+
+	if (ident && journey->ident && ident != journey->ident)
+		return false;
+	/* A packet made here carries its socket out; one that came from
+	 * elsewhere carries none, or its sender's (a bridge, a veth). */
+	if ((point == JOURNEY_TX || point == JOURNEY_OUTPUT) && sk && sk != journey->sk)
+		return false;
+	if (h->flow.family && journey->family && h->flow.family != journey->family)
+		return false;
+	if (point != JOURNEY_RX && h->flow.netns && journey->last_netns && h->flow.netns != journey->last_netns)
+		return false;
 
 	switch (point) {
 	case JOURNEY_OUTPUT:
@@ -135,12 +174,14 @@ static __always_inline __u64 followed_at(__u64 skb, const struct journey_hop *h)
 	if (!journey)
 		return 0;
 	if (journey->head != (__u64)BPF_CORE_READ((struct sk_buff *)skb, head) ||
-	    !continues(journey->last_point, journey->last_ifindex, h)) {
+	    !continues(journey, h, packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX),
+		       (__u64)BPF_CORE_READ((struct sk_buff *)skb, sk))) {
 		bpf_map_delete_elem(&journeys, &skb);
 		return 0;
 	}
 	journey->last_point = h->point;
 	journey->last_ifindex = h->flow.ifindex;
+	journey->last_netns = h->flow.netns;
 	return journey->number;
 }
 
@@ -177,7 +218,11 @@ static __always_inline __u64 start(__u64 skb, struct journey_hop *h)
 		.number = h->task.ts_ns,
 		.head = (__u64)BPF_CORE_READ((struct sk_buff *)skb, head),
 		.last_point = h->point,
+		.family = h->flow.family,
 		.last_ifindex = h->flow.ifindex,
+		.last_netns = h->flow.netns,
+		.ident = packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX),
+		.sk = (__u64)BPF_CORE_READ((struct sk_buff *)skb, sk),
 	};
 
 	journey = entry.number;

@@ -197,6 +197,49 @@ extension Privileged.PacketJourney {
         #expect(!Self.path(toB).contains { ["prerouting", "input", "forward", "output", "postrouting"].contains(String($0.prefix { $0 != " " })) }, "\(Self.path(toB))")
     }
 
+    /// A datagram read by a socket is freed with no tracepoint, and the slab
+    /// hands its skb and buffer to the next packet made on that CPU. Here
+    /// one process on one CPU sends from pod A, reads in pod B and at once
+    /// sends, from the node (another namespace) or from pod B to itself
+    /// (the same namespace, the same IP identification): each journey holds
+    /// its own packet's hops only.
+    @Test func aFreedSkbsNextPacketIsNotJoined() throws {
+        let node = try Node()
+        let pods = node.pods
+        let rounds = 20
+        try PodNetwork.must(["ip", "-n", pods.podB, "link", "set", "lo", "up"])
+        let all = try Self.journeys(["--no-netfilter", "--host", pods.addressB, "--port", "7001"], count: rounds) {
+            let run = try Command.run(["taskset", "-c", "0", Privileged.Network.python, "-c", """
+                import ctypes, os, socket, time
+                libc = ctypes.CDLL(None, use_errno=True)
+                def socket_in(ns):
+                    fd = os.open("/run/netns/" + ns, os.O_RDONLY)
+                    assert libc.setns(fd, 0x40000000) == 0
+                    os.close(fd)
+                    return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                listener = socket_in("\(pods.podB)")
+                listener.bind(("0.0.0.0", 7001))
+                pod = socket_in("\(pods.podA)")
+                node = socket_in("\(pods.node)")
+                for i in range(\(rounds)):
+                    pod.sendto(b"journey", ("\(pods.addressB)", 7001))
+                    listener.recvfrom(100)
+                    if i % 2:
+                        listener.sendto(b"next", ("127.0.0.1", 7003))
+                    else:
+                        node.sendto(b"next", ("\(node.outsideAddress)", 7002))
+                    time.sleep(0.02)
+                """])
+            #expect(run.status == 0, "\(run.output)")
+        }
+        #expect(all.count == rounds, "\(all.map { Self.path($0) })")
+        for journey in all {
+            let devices = Self.path(journey).filter { $0.hasPrefix("rx ") || $0.hasPrefix("tx ") }
+            #expect(devices == ["tx eth0", "rx veth-a", "tx veth-b", "rx eth0"], "\(Self.path(journey))")
+            #expect(Self.namespaces(journey) == [pods.inode(pods.podA), pods.inode(pods.node), pods.inode(pods.node), pods.inode(pods.podB)], "\(journey)")
+        }
+    }
+
     /// The text form, a summary per path, and bad input.
     @Test func textSummaryAndUsage() throws {
         let node = try Node()
