@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # swift-bpf: everything a fresh Debian 12 machine needs, as root.
-#   make demo   install what is missing, build, run mkdirtrace
+#   make demo   install what is missing, build, run mkdirtrace (beside a shell, in tmux)
 #   make test   install what is missing, run the tests (root: they load BPF)
+#   make install [PREFIX=/usr/local DESTDIR=]   swiftbpf, a link per tool, man pages, completions
+#   make uninstall   removes exactly what install installed
+#   make dist   the release tarball in .build/dist
 #   make check  the fast loop while editing: build, unit and host tests
 #   make demo-filter   the packet filter demo (scripts/demo-filter.sh)
 #   make fuzz   the parsers of untrusted bytes under libFuzzer
@@ -12,11 +15,13 @@ SWIFT ?= swift
 # linux-libc-dev for syscall numbers, iproute2 and ping for the packet filter
 # tests, strace to show which bpf() commands a tool makes).
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcrypt-dev bpftool pkg-config util-linux bsdutils linux-libc-dev libbpf-tools iproute2 iputils-ping strace
+# The split-screen demo.
+DEMO_PACKAGES := tmux
 # The container tests: podman with runc (crun refuses this kind of machine's
 # hybrid cgroups) and a static busybox for the image they build locally; the
 # exporter's: a real Prometheus, and curl; the packet filter demo's test
 # runs a real sshd, ssh, and Python's HTTP server.
-TEST_PACKAGES := podman runc busybox-static prometheus curl openssl nftables chromium openssh-server openssh-client python3
+TEST_PACKAGES := podman runc busybox-static prometheus curl openssl nftables chromium openssh-server openssh-client python3 tmux
 # The packet filter demo: an sshd and an HTTP server behind the filter.
 DEMO_FILTER_PACKAGES := openssh-server openssh-client python3 curl iputils-ping iproute2
 # The other yardsticks `make bench` compares against: bpftrace, and
@@ -26,7 +31,7 @@ BENCH_PACKAGES := bpftrace iptables nftables
 # under qemu by virtme-ng (PyPI), which needs busybox for its initramfs.
 LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 
-.PHONY: check vmlinux image deps test-deps bench-deps lane-deps build demo demo-filter test test-host test-kernels example fuzz fuzz-short bench clean
+.PHONY: check vmlinux syscalls image deps test-deps bench-deps lane-deps build release install uninstall dist demo demo-filter test test-host test-kernels example fuzz fuzz-short bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -58,9 +63,36 @@ build: deps
 image: test-deps
 	scripts/build-image.sh
 
-# Builds only what mkdirtrace needs (not the exporter's server stack).
+# Builds only what mkdirtrace needs (not the exporter's server stack). On
+# a terminal with tmux: mkdirtrace on the left, a shell on the right to
+# type `mkdir test` in (scripts/demo.sh); otherwise mkdirtrace alone.
 demo: deps
-	$(SWIFT) run mkdirtrace
+	$(call apt_install,$(DEMO_PACKAGES))
+	$(SWIFT) build --product mkdirtrace
+	MKDIRTRACE="$$($(SWIFT) build --show-bin-path)/mkdirtrace" scripts/demo.sh
+
+# The release build: one program, `swiftbpf`, with the Swift runtime,
+# libbpf, libelf, zlib, libcrypt and the C++ runtime linked in
+# (scripts/release-build.sh): only the C library is loaded at run time.
+release: deps
+	SWIFT=$(SWIFT) scripts/release-build.sh --product swiftbpf
+
+# swiftbpf and a link per tool in PREFIX/bin, a man page per tool in
+# section 8, bash, zsh and fish completions (scripts/release.sh); the
+# installed files are listed in PREFIX/share/swift-bpf/installed-files,
+# which is what uninstall removes.
+PREFIX ?= /usr/local
+install: release
+	SWIFT=$(SWIFT) scripts/release.sh stage .build/stage
+	scripts/release.sh install .build/stage "$(DESTDIR)" "$(PREFIX)"
+
+uninstall:
+	scripts/release.sh uninstall "$(DESTDIR)" "$(PREFIX)"
+
+# .build/dist/swift-bpf-VERSION-ARCH-linux.tar.gz: bin/ (swiftbpf and its
+# links), share/ (man pages, completions), LICENSE and README.md.
+dist: release
+	SWIFT=$(SWIFT) scripts/release.sh dist
 
 # The packet filter demo: two network namespaces, a real sshd and an HTTP
 # server in one, pktfilter dropping ping and SSH between them, stopped by
@@ -71,11 +103,13 @@ demo-filter: deps
 	$(SWIFT) build --product pktfilter
 	PKTFILTER="$$($(SWIFT) build --show-bin-path)/pktfilter" scripts/demo-filter.sh
 
-# Everything: the DaemonSet image (its test runs it), the host's tests as a
-# fresh machine runs them, the example package, a short run of every fuzz
+# Everything: the DaemonSet image and the release tarball (their tests
+# run them; both are the one release build), the host's tests as a fresh
+# machine runs them, the example package, a short run of every fuzz
 # target, then the kernel lane.
 test:
 	$(MAKE) image
+	$(MAKE) dist
 	$(MAKE) test-host
 	$(MAKE) example
 	$(MAKE) fuzz-short
@@ -94,8 +128,9 @@ fuzz-short: deps
 # unit tests and the privileged tests on this host, in the same private
 # mount namespace as test-host. Left to `make test`: the image, the suites
 # that start Prometheus, an sshd, floods of crafted packets or hostile
-# process names, the example package, the fuzzers and the kernel lane.
-CHECK_SKIP := KernelLane|Exporter|PacketFilterHardening|PacketFilterDemo|Image|HostileNames
+# process names, the release tarball, tmux's split screen, the example
+# package, the fuzzers and the kernel lane.
+CHECK_SKIP := KernelLane|Exporter|PacketFilterHardening|PacketFilterDemo|Image|HostileNames|Release|SplitScreenDemo
 check: deps
 	$(SWIFT) build --build-tests
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -126,8 +161,9 @@ test-kernels: lane-deps
 
 example: deps
 	cd Examples/SignalWatch && $(SWIFT) build
-# Our release tools, linked as the image ships them (the Swift runtime
-# static), beside C yardsticks on syscall storms (bench/run.py says what is
+# Our release tools, linked as the release ships them
+# (scripts/release-build.sh), the multi-call swiftbpf among them, beside
+# C yardsticks on syscall storms (bench/run.py says what is
 # measured and prints its targets), then pktfilter's XDP drop rate
 # beside iptables raw and nftables ingress on a veth (bench/droprate.py,
 # with its sender bench/pktflood.c), egressguard's cost on a loopback
@@ -135,9 +171,9 @@ example: deps
 # (bench/journeycost.py), then the library's per-event cost.
 # Root. BENCH_ONLY=droprate runs only the drop rate of the two scripts
 # (after the builds; eventpath runs in any case).
-BENCH_TOOLS := mkdirtrace opensnoop syscount execsnoop eventpath pktfilter egressguard pktjourney
+BENCH_TOOLS := swiftbpf mkdirtrace opensnoop syscount execsnoop eventpath pktfilter egressguard pktjourney
 bench: bench-deps
-	for t in $(BENCH_TOOLS); do $(SWIFT) build -c release --static-swift-stdlib --product $$t || exit 1; done
+	for t in $(BENCH_TOOLS); do SWIFT=$(SWIFT) scripts/release-build.sh --product $$t || exit 1; done
 	mkdir -p .build/bench
 	cc -O2 -Wall -o .build/bench/storm bench/storm.c
 	cc -O2 -Wall -o .build/bench/mkdir_consumer bench/mkdir_consumer.c -lbpf -lelf -lz
@@ -159,6 +195,17 @@ vmlinux: deps
 	mkdir -p $$(dirname $$out) && \
 	{ echo "/* Generated by 'make vmlinux' (bpftool) from $(VMLINUX_BTF) (the build machine runs Linux $$(uname -r)). */"; \
 	  bpftool btf dump file $(VMLINUX_BTF) format c; } > $$out.tmp && mv $$out.tmp $$out && echo "wrote $$out"
+
+# The syscall numbers built in (for machines without kernel headers),
+# from this machine's x86_64 asm/unistd_64.h.
+syscalls: deps
+	@out=Sources/ToolSupport/SyscallNumbers.swift; { \
+	  echo "// SPDX-License-Identifier: BSD-2-Clause"; \
+	  echo "// Generated by 'make syscalls' from Linux's x86_64 asm/unistd_64.h (linux-libc-dev $$(dpkg-query -W -f='$${Version}' linux-libc-dev)):"; \
+	  echo "// the syscall numbers a machine without kernel headers (a release tarball's, the image's) uses."; \
+	  echo "#if arch(x86_64)"; echo 'let embeddedSyscallNumbers = """'; \
+	  grep -E '^#define __NR_[a-z0-9_]+ [0-9]+$$' /usr/include/x86_64-linux-gnu/asm/unistd_64.h; \
+	  echo '"""'; echo "#else"; echo 'let embeddedSyscallNumbers = ""'; echo "#endif"; } > $$out.tmp && mv $$out.tmp $$out && echo "wrote $$out"
 
 clean:
 	rm -rf .build Examples/SignalWatch/.build

@@ -48,8 +48,11 @@ let package = Package(
         .library(name: "Containers", targets: ["Containers"]),
         .library(name: "Symbols", targets: ["Symbols"]),
         .plugin(name: "BPFProbeCompiler", targets: ["BPFProbeCompiler"]),
-    ] + tools.map { .executable(name: $0.name, targets: [$0.name]) } + [
-        .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter"]),
+    ] + tools.map { .executable(name: $0.name, targets: [$0.name + "-entry"]) } + [
+        .executable(name: "swiftbpf-exporter", targets: ["swiftbpf-exporter-entry"]),
+        // Every tool and the exporter in one program (`swiftbpf TOOL`, or a
+        // link named TOOL): what `make install`, `make dist` and the image ship.
+        .executable(name: "swiftbpf", targets: ["swiftbpf"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -120,6 +123,7 @@ let package = Package(
             name: "ToolSupport",
             dependencies: [
                 "SwiftBPF",
+                "BuildInfo",
                 "ProbeEvents",
                 "Containers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -135,7 +139,7 @@ let package = Package(
         // One folder per tool (the front end of probes/NAME.bpf.c): see `tools`.
         // The fleet's agent: nodestats.bpf.c's counters per container and
         // pod, served to Prometheus.
-        .executableTarget(
+        .target(
             name: "swiftbpf-exporter",
             dependencies: [
                 "BPFProbes", "Containers", "ToolSupport", "HistogramSupport", "Enforcers", "CCrypt",
@@ -146,8 +150,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            path: "Sources/swiftbpf-exporter",
+            exclude: ["entry"]
         ),
+        .executableTarget(name: "swiftbpf-exporter-entry", dependencies: ["swiftbpf-exporter"], path: "Sources/swiftbpf-exporter/entry"),
+        // The multi-call program; its list of tools is written from these
+        // dependencies by the ToolList plugin.
+        .executableTarget(
+            name: "swiftbpf",
+            dependencies: ["ToolSupport", "swiftbpf-exporter"] + tools.map { .target(name: $0.name) },
+            plugins: ["ToolList"]
+        ),
+        .plugin(name: "ToolList", capability: .buildTool()),
+        // The version (VERSION) and the git commit, stamped before each build.
+        .target(name: "BuildInfo", plugins: ["BuildStamp"]),
+        .plugin(name: "BuildStamp", capability: .buildTool()),
         // The parsers of untrusted bytes as libFuzzer targets (`make fuzz`);
         // in the normal build, a replayer of saved inputs (Fuzz/Corpus).
         .executableTarget(
@@ -175,7 +193,7 @@ let package = Package(
             dependencies: [
                 "SwiftBPF", "BPFProbes", "ToolSupport", "StackSupport", "HistogramSupport", "NetworkSupport", "Enforcers",
                 "Containers", "Symbols", "TestSupport", "TestProbeEvents", "swiftbpf-testhelper", "swiftbpf-fuzz",
-                "swiftbpf-exporter",
+                "swiftbpf-exporter", "swiftbpf",
             ] + tools.map { .target(name: $0.name) },
             plugins: ["BPFProbeCompiler"]
         ),
@@ -189,5 +207,9 @@ let package = Package(
             ] + tools.map { .target(name: $0.name) },
             plugins: ["BPFProbeCompiler"]
         ),
-    ] + tools.map { .executableTarget(name: $0.name, dependencies: $0.uses) }
+    ] + tools.flatMap { tool -> [Target] in [
+        // The tool (Sources/NAME), and its own executable: Sources/NAME/entry.
+        .target(name: tool.name, dependencies: tool.uses, exclude: ["entry"]),
+        .executableTarget(name: tool.name + "-entry", dependencies: [.target(name: tool.name)], path: "Sources/\(tool.name)/entry"),
+    ] }
 )

@@ -170,6 +170,12 @@ public enum Kernel {
         return true
     }
 
+    /// Why `feature` cannot be used here, in a sentence; nil when it can.
+    public static func missing(_ feature: KernelFeature) -> String? {
+        do { try require(feature) } catch { return error.message }
+        return nil
+    }
+
     /// Throws `.featureMissing` with a reason when the kernel lacks `feature`.
     public static func require(_ feature: KernelFeature) throws(BPFError) {
         guard !supports(feature) else { return }
@@ -187,6 +193,8 @@ public enum Kernel {
             let e = lsmLoadError.map { String(cString: strerror($0)) } ?? "?"
             why = "this kernel (\(release)) refuses BPF-LSM programs (loading one for file_open failed: \(e)); BPF-LSM needs Linux 5.7+ "
                 + "built with CONFIG_BPF_LSM and \"bpf\" in the active LSM list (CONFIG_LSM, or lsm= on the kernel command line)"
+        case .netfilterLinks where netfilterLoadError == EPERM:
+            why = "BPF netfilter programs need CAP_NET_ADMIN, which this process lacks (a container's runtime drops it unless granted)"
         case .netfilterLinks:
             why = "this kernel (\(release)) has no BPF netfilter programs: they need Linux 6.4+ built with CONFIG_NETFILTER_BPF_LINK"
         default:

@@ -86,7 +86,12 @@ extension Kernel {
 
     /// Whether a netfilter program loads (the program type exists only with
     /// CONFIG_NETFILTER_BPF_LINK, Linux 6.4+).
-    static let netfilterProgramsLoad: Bool = {
+    static var netfilterProgramsLoad: Bool { netfilterLoadError == nil }
+
+    /// Why a netfilter program does not load here (nil: it does): EINVAL
+    /// before 6.4 or without CONFIG_NETFILTER_BPF_LINK, EPERM without
+    /// CAP_NET_ADMIN (a network program's capability).
+    static let netfilterLoadError: Int32? = {
         var program = [bpf_insn(), bpf_insn()]
         program[0].code = UInt8(BPF_ALU64 | BPF_MOV | BPF_K)
         program[0].imm = 1  // r0 = NF_ACCEPT
@@ -95,8 +100,8 @@ extension Kernel {
         opts.sz = MemoryLayout<bpf_prog_load_opts>.size
         opts.expected_attach_type = NetfilterProgram.attachType
         let fd = bpf_prog_load(NetfilterProgram.programType, "nf_probe", "GPL", &program, 2, &opts)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return -fd }
         close(fd)
-        return true
+        return nil
     }()
 }

@@ -5,7 +5,9 @@ import SwiftBPF
 /// Syscall names and numbers of the running system. Names come from the
 /// kernel's own tracepoints (`syscalls:sys_enter_NAME`); numbers, which
 /// tracefs does not expose, from the system's `asm/unistd` header, parsed
-/// at run time. A number neither knows is shown as `syscall_N`.
+/// at run time, or where there is none (a release tarball's machine, the
+/// image) from the x86_64 table built in (SyscallNumbers.swift). A number
+/// neither knows is shown as `syscall_N`.
 public struct SyscallTable: Sendable {
     public let nameByNumber: [Int32: String]
     public let numberByName: [String: Int32]
@@ -35,7 +37,7 @@ public struct SyscallTable: Sendable {
     public static func current() throws(BPFError) -> SyscallTable {
         let events = try Kernel.tracepoints(in: "syscalls")
         let names = Set(events.filter { $0.hasPrefix("sys_enter_") }.map { String($0.dropFirst("sys_enter_".count)) })
-        let header = headerCandidates.lazy.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.first ?? ""
+        let header = headerCandidates.lazy.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.first ?? embeddedSyscallNumbers
         return SyscallTable(headerText: header, traceable: names)
     }
 

@@ -4,7 +4,8 @@ import BPFProbes
 import Foundation
 import ToolSupport
 
-@main
+public let tool = ToolEntry(BashReadline.self)
+
 struct BashReadline: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "bashreadline",

@@ -4,7 +4,8 @@ import BPFProbes
 import ToolSupport
 import HistogramSupport
 
-@main
+public let tool = ToolEntry(BioLatency.self)
+
 struct BioLatency: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "biolatency",

@@ -5,7 +5,8 @@ import Foundation
 import ToolSupport
 import HistogramSupport
 
-@main
+public let tool = ToolEntry(BioSnoop.self)
+
 struct BioSnoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "biosnoop",

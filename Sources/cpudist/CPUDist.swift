@@ -4,7 +4,8 @@ import BPFProbes
 import ToolSupport
 import HistogramSupport
 
-@main
+public let tool = ToolEntry(CPUDist.self)
+
 struct CPUDist: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "cpudist",

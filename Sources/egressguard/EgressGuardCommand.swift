@@ -8,7 +8,8 @@ import ToolSupport
 import NetworkSupport
 import Enforcers
 
-@main
+public let tool = ToolEntry(EgressGuardTool.self)
+
 struct EgressGuardTool: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "egressguard",

@@ -5,7 +5,8 @@ import SwiftBPF
 import ToolSupport
 import Enforcers
 
-@main
+public let tool = ToolEntry(ExecGuardTool.self)
+
 struct ExecGuardTool: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "execguard",

@@ -3,7 +3,8 @@ import ArgumentParser
 import BPFProbes
 import ToolSupport
 
-@main
+public let tool = ToolEntry(ExecSnoop.self)
+
 struct ExecSnoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "execsnoop",

@@ -4,7 +4,8 @@ import BPFProbes
 import Foundation
 import ToolSupport
 
-@main
+public let tool = ToolEntry(ExitSnoop.self)
+
 struct ExitSnoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "exitsnoop",

@@ -5,7 +5,8 @@ import SwiftBPF
 import ToolSupport
 import Enforcers
 
-@main
+public let tool = ToolEntry(FileGuardTool.self)
+
 struct FileGuardTool: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "fileguard",

@@ -4,7 +4,8 @@ import BPFProbes
 import Foundation
 import ToolSupport
 
-@main
+public let tool = ToolEntry(FileLife.self)
+
 struct FileLife: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "filelife",

@@ -3,7 +3,8 @@ import ArgumentParser
 import BPFProbes
 import ToolSupport
 
-@main
+public let tool = ToolEntry(KillSnoop.self)
+
 struct KillSnoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "killsnoop",

@@ -3,7 +3,8 @@ import ArgumentParser
 import BPFProbes
 import ToolSupport
 
-@main
+public let tool = ToolEntry(MkdirTrace.self)
+
 struct MkdirTrace: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "mkdirtrace",

@@ -3,7 +3,8 @@ import ArgumentParser
 import BPFProbes
 import ToolSupport
 
-@main
+public let tool = ToolEntry(MountSnoop.self)
+
 struct MountSnoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "mountsnoop",

@@ -4,7 +4,8 @@ import BPFProbes
 import ToolSupport
 import StackSupport
 
-@main
+public let tool = ToolEntry(OffCPUTime.self)
+
 struct OffCPUTime: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "offcputime",

@@ -4,7 +4,8 @@ import BPFProbes
 import Foundation
 import ToolSupport
 
-@main
+public let tool = ToolEntry(OOMKill.self)
+
 struct OOMKill: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "oomkill",

@@ -4,7 +4,8 @@ import BPFProbes
 import Glibc
 import ToolSupport
 
-@main
+public let tool = ToolEntry(OpenSnoop.self)
+
 struct OpenSnoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "opensnoop",

@@ -9,7 +9,8 @@ import SystemPackage
 import ToolSupport
 import Enforcers
 
-@main
+public let tool = ToolEntry(PacketFilterCommand.self)
+
 struct PacketFilterCommand: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "pktfilter",

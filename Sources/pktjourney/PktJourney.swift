@@ -7,7 +7,8 @@ import NetworkSupport
 import Symbols
 import ToolSupport
 
-@main
+public let tool = ToolEntry(PktJourney.self)
+
 struct PktJourney: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "pktjourney",
@@ -64,8 +65,8 @@ struct PktJourney: ToolCommand {
         guard (1...1 << 20).contains(maxJourneys) else { throw ValidationError("--max-journeys must be from 1 to 1048576, got \(maxJourneys)") }
         guard (1...60_000).contains(quietMs) else { throw ValidationError("--quiet-ms must be from 1 to 60000, got \(quietMs)") }
         if requireNetfilter && noNetfilter { throw ValidationError("--require-netfilter and --no-netfilter exclude each other") }
-        if requireNetfilter && !Kernel.supports(.netfilterLinks) {
-            throw ValidationError("--require-netfilter: this kernel (\(Kernel.release)) has no BPF netfilter programs: they need Linux 6.4+ built with CONFIG_NETFILTER_BPF_LINK")
+        if requireNetfilter, let why = Kernel.missing(.netfilterLinks) {
+            throw ValidationError("--require-netfilter: \(why)")
         }
     }
 
@@ -86,8 +87,8 @@ struct PktJourney: ToolCommand {
             try open.setAutoload(false, for: .journeyNfBefore)
             try open.setAutoload(false, for: .journeyNfAfter)
         }
-        if !netfilter && !noNetfilter {
-            session.note("pktjourney: netfilter hops are not shown: this kernel (\(Kernel.release)) has no BPF netfilter programs (Linux 6.4+, CONFIG_NETFILTER_BPF_LINK)")
+        if !netfilter && !noNetfilter, let why = Kernel.missing(.netfilterLinks) {
+            session.note("pktjourney: netfilter hops are not shown: \(why)")
         }
         let probe = try session.load(open)
         let kernel = Symbolizer(kernelSymbols: true)

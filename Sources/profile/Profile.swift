@@ -4,7 +4,8 @@ import BPFProbes
 import ToolSupport
 import StackSupport
 
-@main
+public let tool = ToolEntry(Profile.self)
+
 struct Profile: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",

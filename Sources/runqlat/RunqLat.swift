@@ -4,7 +4,8 @@ import BPFProbes
 import ToolSupport
 import HistogramSupport
 
-@main
+public let tool = ToolEntry(RunqLat.self)
+
 struct RunqLat: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "runqlat",

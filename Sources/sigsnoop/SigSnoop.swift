@@ -3,7 +3,8 @@ import ArgumentParser
 import BPFProbes
 import ToolSupport
 
-@main
+public let tool = ToolEntry(SigSnoop.self)
+
 struct SigSnoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "sigsnoop",

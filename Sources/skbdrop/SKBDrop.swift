@@ -6,7 +6,8 @@ import Symbols
 import ToolSupport
 import NetworkSupport
 
-@main
+public let tool = ToolEntry(SKBDrop.self)
+
 struct SKBDrop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "skbdrop",

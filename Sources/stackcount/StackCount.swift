@@ -4,7 +4,8 @@ import BPFProbes
 import ToolSupport
 import StackSupport
 
-@main
+public let tool = ToolEntry(StackCount.self)
+
 struct StackCount: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "stackcount",

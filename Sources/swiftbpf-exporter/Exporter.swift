@@ -15,8 +15,9 @@ import Enforcers
 /// The fleet's agent: runs on every node (a DaemonSet), counts syscalls,
 /// errors, execs and latency per container and pod in the kernel, and
 /// serves them to Prometheus on `/metrics`.
-@main
-struct Exporter: AsyncParsableCommand {
+public let tool = ToolEntry(async: Exporter.self, aliases: ["exporter"])
+
+struct Exporter: AsyncToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftbpf-exporter",
         abstract: "Serve this node's syscall, error, exec and latency counts per container and pod, and its packet filters' counts, to Prometheus.",
@@ -65,20 +66,6 @@ struct Exporter: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Leave out the syscall latency histograms (saves a probe on every syscall entry).")
     var noLatency = false
-
-    /// Errors end the process as every tool's do: one line, exit 2 for usage.
-    static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var exporter = command as? Self {
-                try await exporter.run()
-            } else {
-                try command.run()  // the parser's own commands: help
-            }
-        } catch {
-            exitAsTool(error)
-        }
-    }
 
     /// The defaults, then the file, then the flags.
     func settings() throws -> Settings {

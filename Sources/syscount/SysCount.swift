@@ -6,7 +6,8 @@ import Synchronization
 import ToolSupport
 import HistogramSupport
 
-@main
+public let tool = ToolEntry(SysCount.self)
+
 struct SysCount: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "syscount",

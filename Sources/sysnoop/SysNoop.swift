@@ -3,7 +3,8 @@ import ArgumentParser
 import BPFProbes
 import ToolSupport
 
-@main
+public let tool = ToolEntry(SysNoop.self)
+
 struct SysNoop: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "sysnoop",

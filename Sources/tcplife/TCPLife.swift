@@ -5,7 +5,8 @@ import Foundation
 import ToolSupport
 import NetworkSupport
 
-@main
+public let tool = ToolEntry(TCPLife.self)
+
 struct TCPLife: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "tcplife",

@@ -5,7 +5,8 @@ import Foundation
 import ToolSupport
 import NetworkSupport
 
-@main
+public let tool = ToolEntry(TCPRetrans.self)
+
 struct TCPRetrans: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "tcpretrans",

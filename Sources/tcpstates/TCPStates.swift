@@ -5,7 +5,8 @@ import Foundation
 import ToolSupport
 import NetworkSupport
 
-@main
+public let tool = ToolEntry(TCPStates.self)
+
 struct TCPStates: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "tcpstates",

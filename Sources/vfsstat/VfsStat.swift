@@ -5,7 +5,8 @@ import Foundation
 import Synchronization
 import ToolSupport
 
-@main
+public let tool = ToolEntry(VfsStat.self)
+
 struct VfsStat: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "vfsstat",

@@ -73,6 +73,8 @@ extension Privileged {
                 $0.contains("errno=\"ENOENT\"") && $0.contains("syscall=\"openat\"") && $0.contains("container=\"\(web)\"")
             } >= 1)
 
+            try Self.toolsRunInTheAgentsContainer(name, workload: web)
+
             let programs = loadedProgramIDs(named: ["stats_exit", "stats_enter", "stats_exec", "stats_cgroup_rm", "stats_cgroup_mk"])
             #expect(!programs.isEmpty)
             let stop = try Command.run(["podman", "stop", "-t", "20", name])
@@ -80,6 +82,45 @@ extension Privileged {
             let status = try Command.run(["podman", "inspect", "-f", "{{.State.ExitCode}}", name])
             #expect(status.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "SIGTERM ends it cleanly: \(logs())")
             #expect(waitUntilUnloaded(programs).isEmpty, "nothing stays loaded")
+        }
+
+        /// The image holds every tool: run in the agent's container as
+        /// `kubectl exec` runs them (its capabilities, its read-only root),
+        /// they see another container's work. An HTTP request over that
+        /// container's loopback: tcplife shows the connection, pktjourney
+        /// its packets' device hops (no CAP_NET_ADMIN: no netfilter hops, as
+        /// it says), profile samples stacks.
+        static func toolsRunInTheAgentsContainer(_ agent: String, workload: String) throws {
+            let list = try Command.run(["podman", "exec", agent, "swiftbpf", "--list"])
+            #expect(list.status == 0 && list.output.split(separator: "\n").map { String($0.prefix { $0 != " " }) } == AllTools.all, "\(list.output)")
+            let server = try Command.run(["podman", "exec", "-d", workload, "/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:7000", "-h", "/tmp"])
+            try #require(server.status == 0, "\(server.output)")
+            let request = { _ = try? Command.run(["podman", "exec", workload, "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:7000/"]) }
+
+            let tcplife = try ToolRun(absolute: "/usr/bin/podman", ["exec", agent, "tcplife", "--json", "--port", "7000", "--duration", "8"])
+            #expect(tcplife.waitUntilAttached(), "\(tcplife.stderr.text)")
+            request()
+            #expect(tcplife.finish(timeout: 20) == 0, "\(tcplife.stderr.text)")
+            // The server's end (busybox httpd), named by its container.
+            let served = tcplife.jsonLines.filter { $0["sport"] as? Int == 7000 && $0["passive"] as? Bool == true }
+            #expect(served.count == 1 && served.first?["comm"] as? String == "busybox" && served.first?["saddr"] as? String == "127.0.0.1"
+                    && served.first?["container.name"] as? String == workload && (served.first?["rx_bytes"] as? Int ?? 0) > 0, "\(tcplife.stdout.text)")
+
+            let journey = try ToolRun(absolute: "/usr/bin/podman", ["exec", agent, "pktjourney", "--json", "--port", "7000", "--proto", "tcp", "--duration", "8"])
+            #expect(journey.waitUntilAttached(), "\(journey.stderr.text)")
+            #expect(journey.stderr.text.contains("netfilter hops are not shown: BPF netfilter programs need CAP_NET_ADMIN"), "\(journey.stderr.text)")
+            request()
+            #expect(journey.finish(timeout: 20) == 0, "\(journey.stderr.text)")
+            let syn = journey.jsonLines.first { $0["tcp_flags"] as? String == "S" && $0["dport"] as? Int == 7000 }
+            let hops = ((syn?["hops"] as? [[String: Any]]) ?? []).map { "\($0["point"] ?? "") \($0["dev"] ?? "")" }
+            #expect(hops.starts(with: ["tx lo", "rx lo"]), "\(journey.stdout.text)")
+
+            // A busy shell in the workload while profile samples.
+            let busy = try Command.run(["podman", "exec", "-d", workload, "/bin/busybox", "timeout", "5", "/bin/busybox", "sh", "-c", "while :; do :; done"])
+            try #require(busy.status == 0, "\(busy.output)")
+            let profile = try Command.run(["podman", "exec", agent, "profile", "-F", "99", "--duration", "2", "-f"])
+            let stacks = profile.output.split(separator: "\n").filter { $0.hasPrefix("busybox;") && Int($0.split(separator: " ").last ?? "") ?? 0 > 0 }
+            #expect(profile.status == 0 && !stacks.isEmpty, "\(profile.output.prefix(400))")
         }
     }
 }

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Every tool the package builds, found where they live: each folder under
-/// Sources/ whose code has an `@main` command. The usage tests run over
+/// Sources/ whose code declares its `ToolEntry` (`public let tool =`). The usage tests run over
 /// these, so a new tool is covered the moment it is added.
 public enum AllTools {
     static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -14,7 +14,7 @@ public enum AllTools {
         for dir in (try? FileManager.default.contentsOfDirectory(atPath: sources)) ?? [] where dir != "bpf-skeleton" {
             let files = ((try? FileManager.default.contentsOfDirectory(atPath: sources + "/" + dir)) ?? []).filter { $0.hasSuffix(".swift") }
             let text = files.compactMap { try? String(contentsOfFile: sources + "/" + dir + "/" + $0, encoding: .utf8) }.joined(separator: "\n")
-            if text.range(of: #"\n@main\s+struct \w+: (ToolCommand|AsyncParsableCommand)"#, options: .regularExpression) != nil {
+            if text.range(of: #"\npublic let tool = ToolEntry\((async: )?\w+\.self"#, options: .regularExpression) != nil {
                 out[dir] = text
             }
         }
