@@ -30,7 +30,8 @@ and prints every target of issue 13, met or missed. JSON summary in
 Environment: BENCH_N (default 1000000), BENCH_N_GETPPID (2000000),
 BENCH_N_EXEC (10000), BENCH_RUNS (3), BENCH_EXEC_RUNS (1), BENCH_IDLE_S (10),
 BENCH_SOAK_N (10000000, 0 skips the soak), BENCH_SOAK_RATE (75000),
-BENCH_BIN (our release binaries), BENCH_OBJ (mkdirtrace.bpf.o), BENCH_ONLY
+BENCH_BIN (our release binaries), BENCH_OBJ (mkdirtrace.bpf.o),
+BENCH_BASELINE (another mkdirtrace, a row of the mkdir storm), BENCH_ONLY
 (storms to run, comma-separated; the summary and targets need them all;
 names that are not storms here, such as droprate, are bench/droprate.py's).
 """
@@ -62,6 +63,9 @@ CONSUMER = os.path.join(OUT, "mkdir_consumer")
 # The multi-call program run as the release installs it: a link named
 # after the tool.
 MULTI_LINK = os.path.join(OUT, "links", "mkdirtrace")
+# Another build of mkdirtrace to compare with in the same run (an earlier
+# commit's, say): BENCH_BASELINE=/path/to/mkdirtrace adds its row.
+BASELINE = os.environ.get("BENCH_BASELINE", "")
 
 
 class Row:
@@ -87,6 +91,7 @@ def storms():
         "mkdir": (N, RUNS, [
             Row("mkdirtrace (swift-bpf)", [f"{BIN}/mkdirtrace"], "Hit Ctrl-C", "err", pid_at(1), ours=True),
             Row("mkdirtrace as a link to swiftbpf", [MULTI_LINK], "Hit Ctrl-C", "err", pid_at(1), ours=True),
+        ] + ([Row("mkdirtrace, baseline build", [BASELINE], "Hit Ctrl-C", "err", pid_at(1))] if BASELINE else []) + [
             Row("C libbpf consumer", [CONSUMER, OBJ], "attached", "err", pid_at(1), c=True),
             Row("bpftrace", bt("tracepoint:syscalls:sys_exit_mkdir", 'printf("%d %d\\n", pid, args->ret);'), "ready", "out", pid_at(0)),
         ]),
@@ -181,6 +186,14 @@ class Tracer:
 
     def stop(self):
         time.sleep(1.0)  # let the consumer drain
+        # Anonymous memory (the heap, the ring buffer's pages are shared)
+        # apart from the file-backed pages of the binary and its libraries,
+        # which the peak RSS also counts.
+        try:
+            with open(f"/proc/{self.p.pid}/status") as f:
+                self.anon_kb = next(int(l.split()[1]) for l in f if l.startswith("RssAnon"))
+        except (OSError, StopIteration):
+            self.anon_kb = None
         self.p.send_signal(signal.SIGINT)
         _, status, usage = os.wait4(self.p.pid, 0)
         self.p.returncode = status
@@ -199,6 +212,7 @@ def run_once(kind, n, row, workdir):
     stderr_text = open(tracer.err_path, errors="replace").read()
     cpu = usage.ru_utime + usage.ru_stime
     sample = {"rate": rate, "cpu_s": cpu, "startup_ms": tracer.startup * 1000, "peak_rss_mb": usage.ru_maxrss / 1024,
+              "anon_rss_mb": (tracer.anon_kb or 0) / 1024,
               "lost": lost_from(stderr_text)}
     if row.match:
         captured = count_lines(tracer.out_path, row.match, storm)
@@ -350,7 +364,7 @@ def main():
             for row in rows:
                 name = "no tracer" if row is None else row.name
                 entry = {k: summarize(samples[name], k) for k in
-                         ("rate", "captured", "lost", "cpu_us_per_event", "startup_ms", "peak_rss_mb")}
+                         ("rate", "captured", "lost", "cpu_us_per_event", "startup_ms", "peak_rss_mb", "anon_rss_mb")}
                 entry["slowdown"] = base / entry["rate"]["median"]
                 entry["is_c"] = row is not None and row.c
                 entry["ours"] = row is not None and row.ours
@@ -360,7 +374,8 @@ def main():
         if only:
             for kind, storm in results["storms"].items():
                 print(f"\n{kind}: " + ", ".join(f"{k} {v['slowdown']:.2f}x, {fmt(v.get('cpu_us_per_event'), digits=2)} us/ev, "
-                                               f"start {fmt(v.get('startup_ms'), digits=1)} ms, RSS {fmt(v.get('peak_rss_mb'), digits=1)} MB"
+                                               f"start {fmt(v.get('startup_ms'), digits=1)} ms, RSS {fmt(v.get('peak_rss_mb'), digits=1)} MB, "
+                                               f"anon {fmt(v.get('anon_rss_mb'), digits=2)} MB"
                                                for k, v in storm["rows"].items()))
             return
         results["in_kernel"] = {}
@@ -457,6 +472,12 @@ def print_report(results):
     print(f"  swiftbpf (every tool in one program) as mkdirtrace: start-up to attached {sm:.1f} ms vs mkdirtrace's own "
           f"{so:.1f} ms and the C consumer's {sc:.1f} ms (target <= mkdirtrace's): {verdict(sm <= so)}")
     print(f"  swiftbpf as mkdirtrace: peak RSS {rm:.1f} MB = {rm / ro:.2f}x mkdirtrace's own {ro:.1f} MB (target <= 1.10x): {verdict(rm <= 1.10 * ro)}")
+    am, ao = m["anon_rss_mb"]["median"], o["anon_rss_mb"]["median"]
+    print(f"  swiftbpf as mkdirtrace: anonymous RSS {am:.2f} MB vs mkdirtrace's own {ao:.2f} MB ({am / ao:.2f}x; the rest is the binary's shared file pages)")
+    if BASELINE:
+        bl = row("mkdir", "mkdirtrace, baseline build")
+        print(f"  swiftbpf as mkdirtrace against the baseline build: start-up {sm:.1f} ms vs {bl['startup_ms']['median']:.1f} ms, "
+              f"peak RSS {rm / bl['peak_rss_mb']['median']:.2f}x")
     size = os.path.getsize(f"{BIN}/swiftbpf")
     print(f"  swiftbpf: {size / 2**20:.0f} MB as built (the release strips it; scripts/release.sh reports that size)")
     s = row("getppid", "syscount (swift-bpf)")

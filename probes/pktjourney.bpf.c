@@ -72,8 +72,9 @@ static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struc
 }
 
 /* What stays the same of a packet on its way, through forwarding and NAT:
- * IPv4's protocol and identification, IPv6's next header and flow label;
- * 0 when there is no IP header to read. Read only for packets followed. */
+ * IPv4's protocol and identification, IPv6's next header and flow label,
+ * with the family; 0 when there is no IP header to read. Read only for
+ * packets followed. */
 static __always_inline __u32 packet_ident(struct sk_buff *skb, bool at_data)
 {
 	__u16 eth_protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
@@ -119,28 +120,30 @@ static __always_inline void device(struct net_device *dev, struct journey_hop *h
 }
 
 /* Whether hop `h` can continue the packet of `journey`: an skb freed with
- * no tracepoint may come back as another packet with the same skb and
- * data buffer (the slabs give back the last freed). A packet keeps its
- * family, and changes namespace only as a device receives it (a veth's
- * peer, a macvlan). The hooks come in netfilter's order (a packet made
- * here passes OUTPUT first); a device receives a packet that a device
- * sent (a veth's peer), or that it received (a bridge's port, then the
- * bridge), or after PREROUTING (a bridge passing it up); a packet that
- * reached INPUT is not sent on. */
-static __always_inline bool continues(const struct journey_entry *journey, const struct journey_hop *h, __u32 ident, __u64 sk)
+ * no tracepoint (a datagram read) may come back as another packet with the
+ * same skb and data buffer (the slabs give back the last freed).
+ * - A packet made here carries its socket out, and one that came from
+ *   elsewhere carries none (or, through a bridge or a veth, its sender's):
+ *   a packet sent with another socket is another packet.
+ * - Its IP header's identity (packet_ident) changes only where a tunnel
+ *   wraps it (after it was sent on the tunnel's device) or unwraps it (a
+ *   device receiving it after it was received): a packet sent after one
+ *   was received, with another identity, is another packet. (One received
+ *   into a freed skb looks like an unwrapped one, and is not told apart.)
+ * - The hooks come in netfilter's order (a packet made here passes OUTPUT
+ *   first); a device receives a packet that a device sent (a veth's peer),
+ *   or that it received (a bridge's port, then the bridge), or after
+ *   PREROUTING (a bridge passing it up); a packet that reached INPUT is not
+ *   sent on. */
+static __always_inline bool continues(const struct journey_entry *journey, const struct journey_hop *h, __u64 sk, __u32 ident)
 {
 	__u8 point = h->point, last = journey->last_point;
 	__u32 last_ifindex = journey->last_ifindex;
 
-	if (ident && journey->ident && ident != journey->ident)
-		return false;
-	/* A packet made here carries its socket out; one that came from
-	 * elsewhere carries none, or its sender's (a bridge, a veth). */
 	if ((point == JOURNEY_TX || point == JOURNEY_OUTPUT) && sk && sk != journey->sk)
 		return false;
-	if (h->flow.family && journey->family && h->flow.family != journey->family)
-		return false;
-	if (point != JOURNEY_RX && h->flow.netns && journey->last_netns && h->flow.netns != journey->last_netns)
+	if (ident && journey->ident && ident != journey->ident &&
+	    last != JOURNEY_TX && !(point == JOURNEY_RX && (last == JOURNEY_RX || last == JOURNEY_INPUT)))
 		return false;
 
 	switch (point) {
@@ -170,18 +173,20 @@ static __always_inline bool continues(const struct journey_entry *journey, const
 static __always_inline __u64 followed_at(__u64 skb, const struct journey_hop *h)
 {
 	struct journey_entry *journey = bpf_map_lookup_elem(&journeys, &skb);
+	__u32 ident;
 
 	if (!journey)
 		return 0;
+	ident = packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX);
 	if (journey->head != (__u64)BPF_CORE_READ((struct sk_buff *)skb, head) ||
-	    !continues(journey, h, packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX),
-		       (__u64)BPF_CORE_READ((struct sk_buff *)skb, sk))) {
+	    !continues(journey, h, (__u64)BPF_CORE_READ((struct sk_buff *)skb, sk), ident)) {
 		bpf_map_delete_elem(&journeys, &skb);
 		return 0;
 	}
 	journey->last_point = h->point;
 	journey->last_ifindex = h->flow.ifindex;
-	journey->last_netns = h->flow.netns;
+	if (ident)
+		journey->ident = ident;
 	return journey->number;
 }
 
@@ -218,11 +223,9 @@ static __always_inline __u64 start(__u64 skb, struct journey_hop *h)
 		.number = h->task.ts_ns,
 		.head = (__u64)BPF_CORE_READ((struct sk_buff *)skb, head),
 		.last_point = h->point,
-		.family = h->flow.family,
 		.last_ifindex = h->flow.ifindex,
-		.last_netns = h->flow.netns,
-		.ident = packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX),
 		.sk = (__u64)BPF_CORE_READ((struct sk_buff *)skb, sk),
+		.ident = packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX),
 	};
 
 	journey = entry.number;

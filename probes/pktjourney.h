@@ -45,12 +45,11 @@ struct journey_entry {
 	__u64 number;
 	__u64 head;
 	__u8 last_point;          /* enum journey_point */
-	__u8 family;              /* AF_INET or AF_INET6, as it started */
-	__u8 pad[2];
+	__u8 pad[3];
 	__u32 last_ifindex;       /* the device of its last hop */
-	__u32 last_netns;         /* the network namespace of its last hop */
-	__u32 ident;              /* packet_ident(): 0 when not known */
 	__u64 sk;                 /* the socket it carried as it started */
+	__u32 ident;              /* packet_ident() at its last hop; 0: unknown */
+	__u32 pad2;
 };
 
 /* The packet a CPU carried last (per CPU), for the route lookup after it. */

@@ -22,11 +22,12 @@ archive() {
 }
 mkdir -p "$links/pkgconfig"
 for a in libbpf.a libelf.a libz.a libcrypt.a; do archive $a >/dev/null; done
+stdcxx=$(archive libstdc++.a)
 pc() { printf 'Name: %s\nDescription: %s, linked in\nVersion: 0\nLibs: %s\n' "$1" "$1" "$2" > "$links/pkgconfig/$1.pc"; }
 pc libbpf "-l:libbpf.a -l:libelf.a -l:libz.a"
 pc libelf "-l:libelf.a -l:libz.a"
 pc libcrypt "-l:libcrypt.a"
-printf 'INPUT(%s)\n' "$(archive libstdc++.a)" > "$links/libstdc++.so"
+printf 'INPUT(%s)\n' "$stdcxx" > "$links/libstdc++.so"
 export PKG_CONFIG_PATH="$PWD/$links/pkgconfig"
 exec "${SWIFT:-swift}" build -c release --static-swift-stdlib \
 	-Xswiftc -use-ld=lld -Xlinker -L"$PWD/$links" \

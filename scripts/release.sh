@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
-version=$(tr -d ' \n' < VERSION)
+version=$(tr -d ' \r\n' < VERSION)
 arch=$(uname -m)
 release_build() { SWIFT=$SWIFT scripts/release-build.sh "$@"; }
 
@@ -37,6 +37,7 @@ stage() {
 	cp "$bin/swiftbpf" "$out/bin/swiftbpf"
 	strip "$out/bin/swiftbpf"
 	tools=$("$out/bin/swiftbpf" --list | cut -d' ' -f1)
+	[ -n "$tools" ] || { echo "release: swiftbpf --list listed no tools" >&2; exit 1; }
 	manual=$(manual_tool)
 	for t in $tools; do
 		ln -s swiftbpf "$out/bin/$t"
@@ -68,30 +69,73 @@ stage() {
 # The files a tree holds, relative to it.
 files_of() { (cd "$1" && find . ! -type d | sed 's|^\./||' | sort); }
 
+# Where install and uninstall write: DESTDIR and PREFIX, PREFIX absolute.
+root_of() {
+	case $2 in
+	/*) ;;
+	*) echo "release: PREFIX must be an absolute path, got '$2'" >&2; exit 2 ;;
+	esac
+	echo "$1$2"
+}
+
+# What a list may name: the release's own kinds of files, nothing else.
+ours() {
+	case $1 in
+	*..*|/*) return 1 ;;
+	bin/*/*|share/man/man8/*/*) return 1 ;;
+	bin/?*|share/man/man8/?*.8|share/bash-completion/completions/?*|share/zsh/site-functions/_?*|share/fish/vendor_completions.d/?*.fish) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# Removes the files `list` names under `root`: plain files and links only,
+# each in a directory that really is under `root` (not through a link
+# out of it). Prints how many.
+remove_listed() {
+	root=$1 list=$2 real=$(cd "$1" && pwd -P) n=0
+	while IFS= read -r f; do
+		ours "$f" || continue
+		dir=$(cd "$root/$(dirname "$f")" 2>/dev/null && pwd -P) || continue
+		case $dir/ in "$real"/*) ;; *) continue ;; esac
+		if [ -L "$dir/${f##*/}" ] || [ -f "$dir/${f##*/}" ]; then rm -f "$dir/${f##*/}" && n=$((n + 1)); fi
+	done < "$list"
+	echo "$n"
+}
+
 case ${1:-} in
 stage)
 	stage "$2"
 	;;
 install)
-	from=$2 root="$3$4"
+	from=$2
+	root=$(root_of "$3" "$4")
 	[ -x "$from/bin/swiftbpf" ] || { echo "install: no staged tree at $from" >&2; exit 1; }
-	mkdir -p "$root/share/swift-bpf"
 	list="$root/share/swift-bpf/installed-files"
-	{ files_of "$from" | grep -v -x -e LICENSE -e README.md; echo share/swift-bpf/installed-files; } > "$list.new"
-	(cd "$from" && tar cf - bin share) | (cd "$root" && tar xf - --no-same-owner)
-	mv "$list.new" "$list"
+	new=$(files_of "$from" | grep -v -x -e LICENSE -e README.md)
+	# Another package's file of the same name (bcc's execsnoop, say) is
+	# not replaced: install refuses, naming it.
+	for f in $new; do
+		if { [ -e "$root/$f" ] || [ -L "$root/$f" ]; } && ! { [ -f "$list" ] && grep -q -x -F "$f" "$list"; }; then
+			echo "install: $root/$f exists and is not swift-bpf's; remove it or choose another PREFIX" >&2
+			exit 1
+		fi
+	done
+	# A version installed before: its files go first.
+	if [ -f "$list" ]; then remove_listed "$root" "$list" >/dev/null; fi
+	mkdir -p "$root/share/swift-bpf"
+	# The list is written before the files, so that an install cut short
+	# can still be uninstalled.
+	tmp=$(mktemp "$root/share/swift-bpf/.installed-files.XXXXXX")
+	{ printf '%s\n' "$new"; echo share/swift-bpf/installed-files; } > "$tmp"
+	mv "$tmp" "$list"
+	cp -R -P "$from/bin" "$from/share" "$root/"
 	echo "installed $(($(wc -l < "$list") - 1)) files under $root (listed in $list)"
 	;;
 uninstall)
-	root="$2$3"
+	root=$(root_of "$2" "$3")
 	list="$root/share/swift-bpf/installed-files"
 	[ -f "$list" ] || { echo "uninstall: nothing installed under $root (no $list)" >&2; exit 1; }
-	n=0
-	while read -r f; do
-		case $f in ''|/*|*..*) continue ;; esac
-		[ "$f" = share/swift-bpf/installed-files ] && continue
-		if [ -e "$root/$f" ] || [ -L "$root/$f" ]; then rm -f "$root/$f"; n=$((n + 1)); fi
-	done < "$list"
+	n=$(remove_listed "$root" "$list")
 	rm -f "$list"
 	rmdir "$root/share/swift-bpf" 2>/dev/null || true
 	echo "removed $n files from $root"

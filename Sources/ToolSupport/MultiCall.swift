@@ -51,7 +51,8 @@ public struct MultiCall: Sendable {
         case "--version": return .version
         case "help":
             guard rest.count > 1 else { return .usage }
-            guard rest.count == 2, tool(named: rest[1]) != nil else { return .usageError("no tool '\(rest[1])' (see 'swiftbpf --list')") }
+            guard rest.count == 2 else { return .usageError("help takes one tool (see 'swiftbpf --help')") }
+            guard tool(named: rest[1]) != nil else { return .usageError("no tool '\(rest[1])' (see 'swiftbpf --list')") }
             return .run(tool: rest[1], arguments: ["--help"])
         default:
             if first.hasPrefix("-") { return .usageError("unknown option '\(first)' (see 'swiftbpf --help')") }

@@ -20,7 +20,10 @@ extension Privileged {
 
         /// The tarball, unpacked into a fresh directory: its top directory.
         static func unpackedDist() throws -> (tarball: String, tree: String) {
-            let name = "swift-bpf-\(version)-x86_64-linux"
+            var uts = utsname()
+            uname(&uts)
+            let machine = withUnsafeBytes(of: uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = "swift-bpf-\(version)-\(machine)-linux"
             let tarball = root + "/.build/dist/\(name).tar.gz"
             try #require(FileManager.default.fileExists(atPath: tarball), "no \(tarball): `make dist` builds it (make test does first)")
             let dir = try TestEnvironment.temporaryDirectory()
@@ -129,6 +132,46 @@ extension Privileged {
             #expect(after == before, "left: \(after)")
             let again = try Command.run([Self.root + "/scripts/release.sh", "uninstall", destdir, "/usr/local"])
             #expect(again.status == 1 && again.output.contains("nothing installed"), "\(again.output)")
+        }
+
+        /// Another package's file of a tool's name is not replaced; a
+        /// relative PREFIX is refused; a list that names files outside what
+        /// the release installs (or outside the root, by `..` or through a
+        /// link) removes none of them.
+        @Test func installAndUninstallKeepToOwnFiles() throws {
+            let (_, tree) = try Self.unpackedDist()
+            let script = Self.root + "/scripts/release.sh"
+            let destdir = try TestEnvironment.temporaryDirectory()
+            let prefix = destdir + "/usr/local"
+            try FileManager.default.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
+            try "#!/bin/sh\necho bcc\n".write(toFile: prefix + "/bin/execsnoop", atomically: true, encoding: .utf8)
+            let refused = try Command.run([script, "install", tree, destdir, "/usr/local"])
+            #expect(refused.status == 1 && refused.output.contains("bin/execsnoop exists and is not swift-bpf's"), "\(refused.output)")
+            #expect(try String(contentsOfFile: prefix + "/bin/execsnoop", encoding: .utf8) == "#!/bin/sh\necho bcc\n")
+            #expect(!FileManager.default.fileExists(atPath: prefix + "/bin/swiftbpf"))
+            let relative = try Command.run([script, "install", tree, destdir, "usr/local"])
+            #expect(relative.status == 2 && relative.output.contains("PREFIX must be an absolute path"), "\(relative.output)")
+
+            try FileManager.default.removeItem(atPath: prefix + "/bin/execsnoop")
+            #expect(try Command.run([script, "install", tree, destdir, "/usr/local"]).status == 0)
+            // Installed twice: the second replaces the first.
+            #expect(try Command.run([script, "install", tree, destdir, "/usr/local"]).status == 0)
+            // A tampered list: a file outside the root, one inside it that
+            // the release never installs, and one reached through a link.
+            let outside = try TestEnvironment.temporaryDirectory()
+            try "keep\n".write(toFile: outside + "/victim", atomically: true, encoding: .utf8)
+            try "keep\n".write(toFile: prefix + "/bin/../victim", atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: prefix + "/share/man/man8/sub", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: prefix + "/share/zsh/site-functions/_out", withDestinationPath: outside)
+            let list = prefix + "/share/swift-bpf/installed-files"
+            let tampered = try String(contentsOfFile: list, encoding: .utf8)
+                + "../../../../\(outside)/victim\n\(outside)/victim\nvictim\nbin/../victim\nshare/zsh/site-functions/_out/victim\nshare/man/man8/sub\n"
+            try tampered.write(toFile: list, atomically: true, encoding: .utf8)
+            let uninstall = try Command.run([script, "uninstall", destdir, "/usr/local"])
+            #expect(uninstall.status == 0, "\(uninstall.output)")
+            #expect(FileManager.default.fileExists(atPath: outside + "/victim") && FileManager.default.fileExists(atPath: prefix + "/victim"))
+            #expect(FileManager.default.fileExists(atPath: prefix + "/share/man/man8/sub"))
+            #expect(!FileManager.default.fileExists(atPath: prefix + "/bin/swiftbpf") && !FileManager.default.fileExists(atPath: prefix + "/share/man/man8/mkdirtrace.8"))
         }
     }
 }

@@ -20,7 +20,7 @@ extension Privileged {
 
         @Test func aMkdirTypedOnTheRightAppearsOnTheLeft() throws {
             let session = "swbpf-demo-\(getpid())"
-            let start = try Command.run(["env", "MKDIRTRACE=\(TestEnvironment.product("mkdirtrace"))", "DEMO_DETACHED=1",
+            let start = try Command.run(["env", "-u", "TMUX", "MKDIRTRACE=\(TestEnvironment.product("mkdirtrace"))", "DEMO_DETACHED=1",
                                          "DEMO_SESSION=\(session)", "SHELL=/bin/sh", Self.script])
             try #require(start.status == 0, "\(start.output)")
             defer { _ = try? Command.run(["tmux", "kill-session", "-t", session]) }

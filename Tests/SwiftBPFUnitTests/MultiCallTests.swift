@@ -57,11 +57,19 @@ struct MultiCall {
     @Test(arguments: [
         ([], "name a tool"), (["bogus"], "no tool 'bogus'"), (["--bogus"], "unknown option '--bogus'"),
         (["help", "bogus"], "no tool 'bogus'"), (["--list", "x"], "--list takes nothing more"),
+        (["help", "mkdirtrace", "x"], "help takes one tool"),
     ])
     func badInputIsOneLineAndExit2(arguments: [String], mention: String) throws {
         let run = try ToolRun.complete("swiftbpf", arguments)
         #expect(run.status == 2 && run.stderr.hasPrefix("swiftbpf: error: ") && run.stderr.contains(mention), "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").count == 1 && run.stdout.isEmpty, "\(run.stderr)")
+    }
+
+    /// The exporter answers to `exporter` too.
+    @Test func theExportersShortName() throws {
+        let run = try ToolRun.complete("swiftbpf", ["exporter", "--help"])
+        let own = try ToolRun.complete("swiftbpf-exporter", ["--help"])
+        #expect(run.status == 0 && run.stdout == own.stdout && !run.stdout.isEmpty)
     }
 
     /// A link with a name that is no tool is swiftbpf itself.
