@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # The release: the multi-call `swiftbpf` (scripts/release-build.sh: only
-# the C library stays shared), a link
-# per tool, a man page per tool (section 8) and shell completions, both
-# written by the tools' own argument definitions.
+# the C library stays shared), a link per tool, a man page per tool
+# (section 8) and shell completions, both written by the tools' own
+# argument definitions.
 #   scripts/release.sh stage DIR             builds, and writes the tree under DIR (bin/, share/)
 #   scripts/release.sh install STAGE DESTDIR PREFIX   copies a staged tree, listing what it wrote
 #   scripts/release.sh uninstall DESTDIR PREFIX       removes what that list names
