@@ -57,18 +57,26 @@ struct {
 	__type(value, struct journey_hop);
 } scratch SEC(".maps");
 
-/* The skb's headers, from its network header, or (when `at_data`, as a
- * device receives it) from its data. */
-static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struct journey_hop *h)
+/* Where the skb's IP header is: its network header, or (when `at_data`,
+ * as a device receives it) its data; NULL when it has none yet. */
+static __always_inline unsigned char *ip_header(struct sk_buff *skb, bool at_data)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 eth_protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	__u16 network = BPF_CORE_READ(skb, network_header);
 
 	if (at_data)
-		network_flow(BPF_CORE_READ(skb, data), eth_protocol, &h->flow, &h->tcp_flags);
-	else if (network != NETWORK_HEADER_UNSET)
-		network_flow(head + network, eth_protocol, &h->flow, &h->tcp_flags);
+		return BPF_CORE_READ(skb, data);
+	if (network == NETWORK_HEADER_UNSET)
+		return NULL;
+	return BPF_CORE_READ(skb, head) + network;
+}
+
+/* The skb's headers, from ip_header(). */
+static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struct journey_hop *h)
+{
+	unsigned char *ip = ip_header(skb, at_data);
+
+	if (ip)
+		network_flow(ip, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &h->flow, &h->tcp_flags);
 }
 
 /* What stays the same of a packet on its way, through forwarding and NAT:
@@ -78,15 +86,10 @@ static __always_inline void skb_headers(struct sk_buff *skb, bool at_data, struc
 static __always_inline __u32 packet_ident(struct sk_buff *skb, bool at_data)
 {
 	__u16 eth_protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	__u16 network = BPF_CORE_READ(skb, network_header);
-	unsigned char *ip;
+	unsigned char *ip = ip_header(skb, at_data);
 	__u8 first[10];
 
-	if (at_data)
-		ip = BPF_CORE_READ(skb, data);
-	else if (network != NETWORK_HEADER_UNSET)
-		ip = BPF_CORE_READ(skb, head) + network;
-	else
+	if (!ip)
 		return 0;
 	if (bpf_probe_read_kernel(first, sizeof(first), ip))
 		return 0;
@@ -135,13 +138,17 @@ static __always_inline void device(struct net_device *dev, struct journey_hop *h
  *   or that it received (a bridge's port, then the bridge), or after
  *   PREROUTING (a bridge passing it up); a packet that reached INPUT is not
  *   sent on. */
-static __always_inline bool continues(const struct journey_entry *journey, const struct journey_hop *h, __u64 sk, __u32 ident)
+static __always_inline bool continues(const struct journey_entry *journey, const struct journey_hop *h, struct sk_buff *skb, __u32 ident)
 {
 	__u8 point = h->point, last = journey->last_point;
 	__u32 last_ifindex = journey->last_ifindex;
 
-	if ((point == JOURNEY_TX || point == JOURNEY_OUTPUT) && sk && sk != journey->sk)
-		return false;
+	if (point == JOURNEY_TX || point == JOURNEY_OUTPUT) {
+		__u64 sk = (__u64)BPF_CORE_READ(skb, sk);
+
+		if (sk && sk != journey->sk)
+			return false;
+	}
 	if (ident && journey->ident && ident != journey->ident &&
 	    last != JOURNEY_TX && !(point == JOURNEY_RX && (last == JOURNEY_RX || last == JOURNEY_INPUT)))
 		return false;
@@ -179,7 +186,7 @@ static __always_inline __u64 followed_at(__u64 skb, const struct journey_hop *h)
 		return 0;
 	ident = packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX);
 	if (journey->head != (__u64)BPF_CORE_READ((struct sk_buff *)skb, head) ||
-	    !continues(journey, h, (__u64)BPF_CORE_READ((struct sk_buff *)skb, sk), ident)) {
+	    !continues(journey, h, (struct sk_buff *)skb, ident)) {
 		bpf_map_delete_elem(&journeys, &skb);
 		return 0;
 	}
@@ -272,49 +279,39 @@ static __always_inline void send(__u64 skb, __u64 journey, struct journey_hop *h
 	emit_event(h, sizeof(*h));
 }
 
-SEC("raw_tp/netif_receive_skb")
-int BPF_PROG(journey_rx, struct sk_buff *skb)
+/* A device's hop: where it is and the headers decide whether the packet
+ * is followed; only then is the device's name read and the hop sent. */
+static __always_inline void device_hop(struct sk_buff *skb, struct net_device *dev, __u8 point, __u32 reason)
 {
 	struct journey_hop *h = blank_hop();
-	struct net_device *dev;
 	__u64 journey;
 
 	if (!h)
-		return 0;
-
+		return;
 	h->task.ts_ns = bpf_ktime_get_ns();
-	h->point = JOURNEY_RX;
+	h->point = point;
 	h->ct_info = JOURNEY_CT_NONE;
-	skb_headers(skb, true, h);
-	dev = BPF_CORE_READ(skb, dev);
+	h->reason = reason;
+	skb_headers(skb, point == JOURNEY_RX, h);
 	device_place(dev, h);
 	journey = decide((__u64)skb, h, true);
 	if (!journey)
-		return 0;
+		return;
 	device_name(dev, h);
 	send((__u64)skb, journey, h);
+}
+
+SEC("raw_tp/netif_receive_skb")
+int BPF_PROG(journey_rx, struct sk_buff *skb)
+{
+	device_hop(skb, BPF_CORE_READ(skb, dev), JOURNEY_RX, 0);
 	return 0;
 }
 
 SEC("raw_tp/net_dev_xmit")
 int BPF_PROG(journey_tx, struct sk_buff *skb, int rc, struct net_device *dev)
 {
-	struct journey_hop *h = blank_hop();
-	__u64 journey;
-
-	if (!h)
-		return 0;
-	h->task.ts_ns = bpf_ktime_get_ns();
-	h->point = JOURNEY_TX;
-	h->ct_info = JOURNEY_CT_NONE;
-	h->reason = rc;
-	skb_headers(skb, false, h);
-	device_place(dev, h);
-	journey = decide((__u64)skb, h, true);
-	if (!journey)
-		return 0;
-	device_name(dev, h);
-	send((__u64)skb, journey, h);
+	device_hop(skb, dev, JOURNEY_TX, rc);
 	return 0;
 }
 
