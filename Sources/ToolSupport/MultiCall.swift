@@ -24,8 +24,8 @@ public struct MultiCall: Sendable {
     public init(tools: [Tool]) { self.tools = tools }
 
     /// What a command line asks for.
-    public enum Action: Equatable {
-        case run(tool: String, arguments: [String])
+    public enum Action {
+        case run(ToolEntry, arguments: [String])
         case list, usage, version
         case usageError(String)
     }
@@ -41,8 +41,8 @@ public struct MultiCall: Sendable {
     public func action(_ argv: [String]) -> Action {
         let program = String((argv.first ?? Self.name).split(separator: "/").last ?? "")
         let rest = Array(argv.dropFirst())
-        if program != Self.name, tools.contains(where: { $0.name == program }) {
-            return .run(tool: program, arguments: rest)
+        if program != Self.name, let tool = tools.first(where: { $0.name == program }) {
+            return .run(tool.entry(), arguments: rest)
         }
         guard let first = rest.first else { return .usageError("name a tool (see 'swiftbpf --help')") }
         switch first {
@@ -52,12 +52,12 @@ public struct MultiCall: Sendable {
         case "help":
             guard rest.count > 1 else { return .usage }
             guard rest.count == 2 else { return .usageError("help takes one tool (see 'swiftbpf --help')") }
-            guard tool(named: rest[1]) != nil else { return .usageError("no tool '\(rest[1])' (see 'swiftbpf --list')") }
-            return .run(tool: rest[1], arguments: ["--help"])
+            guard let tool = tool(named: rest[1]) else { return .usageError("no tool '\(rest[1])' (see 'swiftbpf --list')") }
+            return .run(tool, arguments: ["--help"])
         default:
             if first.hasPrefix("-") { return .usageError("unknown option '\(first)' (see 'swiftbpf --help')") }
-            guard tool(named: first) != nil else { return .usageError("no tool '\(first)' (see 'swiftbpf --list')") }
-            return .run(tool: first, arguments: Array(rest.dropFirst()))
+            guard let tool = tool(named: first) else { return .usageError("no tool '\(first)' (see 'swiftbpf --list')") }
+            return .run(tool, arguments: Array(rest.dropFirst()))
         }
     }
 
@@ -84,8 +84,8 @@ public struct MultiCall: Sendable {
             exit(1)
         }
         switch action(argv) {
-        case .run(let name, let arguments):
-            tool(named: name)!.main(arguments)
+        case .run(let tool, let arguments):
+            tool.main(arguments)
         case .list:
             StandardStreams.out(list)
         case .usage:
