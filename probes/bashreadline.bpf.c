@@ -19,7 +19,7 @@ int BPF_KRETPROBE(readline_return, const char *line)
 	fill_task(&e->task);
 	len = bpf_probe_read_user_str(e->line, sizeof(e->line), line);
 	if (len <= 0) {
-		bpf_ringbuf_discard(e, 0);
+		discard_event(e);
 		return 0;
 	}
 	e->len = len - 1;

@@ -123,7 +123,7 @@ static __always_inline void count(__u64 cgroup_id, __u8 verdict, __u8 hook)
 /* Reports and counts a decision already made; returns the hook's answer
  * (1 let through, 0 refuse). `with_task`: the hook runs in the calling
  * process, so its PID, UID and command are the caller's. */
-static __always_inline int report(__u8 hook, __u8 family, const __u8 *addr, __u8 proto, __u16 port,
+static __always_inline int report(void *ctx, __u8 hook, __u8 family, const __u8 *addr, __u8 proto, __u16 port,
 				  __u64 cgroup_id, int with_task, int action, __s32 which)
 {
 	__u8 verdict = EGRESS_ALLOWED;
@@ -159,13 +159,13 @@ static __always_inline int report(__u8 hook, __u8 family, const __u8 *addr, __u8
 }
 
 /* Decides by the rules, counts, reports. */
-static __always_inline int guard(__u8 hook, __u8 family, const __u8 *addr, __u8 proto, __u16 port,
+static __always_inline int guard(void *ctx, __u8 hook, __u8 family, const __u8 *addr, __u8 proto, __u16 port,
 				 __u64 cgroup_id, int with_task)
 {
 	__s32 which;
 	int action = lookup_action(family, addr, proto, port, &which);
 
-	return report(hook, family, addr, proto, port, cgroup_id, with_task, action, which);
+	return report(ctx, hook, family, addr, proto, port, cgroup_id, with_task, action, which);
 }
 
 /* ::ffff:a.b.c.d, a dual-stack socket's way to an IPv4 address: decided
@@ -181,7 +181,7 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
 	__u32 ip = ctx->user_ip4;
 
 	__builtin_memcpy(addr, &ip, 4);
-	return guard(hook, 4, addr, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), bpf_get_current_cgroup_id(), 1);
+	return guard(ctx, hook, 4, addr, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), bpf_get_current_cgroup_id(), 1);
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
@@ -196,7 +196,7 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
 	} else {
 		__builtin_memcpy(addr, ip6, 16);
 	}
-	return guard(hook, family, addr, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), bpf_get_current_cgroup_id(), 1);
+	return guard(ctx, hook, family, addr, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), bpf_get_current_cgroup_id(), 1);
 }
 
 SEC("cgroup/connect4")
@@ -274,7 +274,7 @@ int egress_packet(struct __sk_buff *skb)
 			if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.ihl == 5)
 				return 1;
 			__builtin_memcpy(addr, &ip.daddr, 4);
-			return report(EGRESS_HOOK_EGRESS, 4, addr, ip.protocol, 0, bpf_skb_cgroup_id(skb), 0, EGRESS_ACTION_NONE, -1);
+			return report(skb, EGRESS_HOOK_EGRESS, 4, addr, ip.protocol, 0, bpf_skb_cgroup_id(skb), 0, EGRESS_ACTION_NONE, -1);
 		}
 		if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 			struct ipv6hdr ip6;
@@ -282,7 +282,7 @@ int egress_packet(struct __sk_buff *skb)
 			if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || !routed6(skb, ip6.nexthdr))
 				return 1;
 			__builtin_memcpy(addr, &ip6.daddr, 16);
-			return report(EGRESS_HOOK_EGRESS, 6, addr, 43, 0, bpf_skb_cgroup_id(skb), 0, EGRESS_ACTION_NONE, -1);
+			return report(skb, EGRESS_HOOK_EGRESS, 6, addr, 43, 0, bpf_skb_cgroup_id(skb), 0, EGRESS_ACTION_NONE, -1);
 		}
 		return 1;
 	}
@@ -319,7 +319,7 @@ int egress_packet(struct __sk_buff *skb)
 		if (bpf_skb_load_bytes(skb, l4 + 2, &dport, sizeof(dport)) == 0)
 			port = bpf_ntohs(dport);
 	}
-	return guard(EGRESS_HOOK_EGRESS, family, addr, proto, port, bpf_skb_cgroup_id(skb), 0);
+	return guard(skb, EGRESS_HOOK_EGRESS, family, addr, proto, port, bpf_skb_cgroup_id(skb), 0);
 }
 
 /* IPPROTO_RAW sockets write every header themselves (IP_HDRINCL), and
@@ -335,9 +335,13 @@ int egress_socket(struct bpf_sock *sk)
 		return 1;
 	int action = lookup_action(sk->family == AF_INET6 ? 6 : 4, addr, 0, 0, &which);
 
-	return report(EGRESS_HOOK_SOCKET, sk->family == AF_INET6 ? 6 : 4, addr, 255, 0, bpf_get_current_cgroup_id(), 1,
+	return report(sk, EGRESS_HOOK_SOCKET, sk->family == AF_INET6 ? 6 : 4, addr, 255, 0, bpf_get_current_cgroup_id(), 1,
 		      action == EGRESS_ACTION_ALLOW && which >= 0 ? action : EGRESS_ACTION_NONE, which);
 }
+
+/* Whether setsockopt programs may ask who the caller is (the task helpers
+ * came to them after Linux 5.10): user space probes the kernel. */
+const volatile __u8 sockopt_knows_task = 1;
 
 /* Options that write the IP header (IP_HDRINCL, IPV6_HDRINCL) or route at
  * the source (IP_OPTIONS, IPV6_RTHDR): refused, EPERM in setsockopt(). */
@@ -363,6 +367,6 @@ int egress_sockopt(struct bpf_sockopt *ctx)
 			ctx->optlen = 0;
 		return 1;
 	}
-	return report(EGRESS_HOOK_SOCKOPT, level == 41 ? 6 : 4, addr, 0, (__u16)optname, bpf_get_current_cgroup_id(), 1,
+	return report(ctx, EGRESS_HOOK_SOCKOPT, level == 41 ? 6 : 4, addr, 0, (__u16)optname, bpf_get_current_cgroup_id(), sockopt_knows_task,
 		      EGRESS_ACTION_NONE, -1);
 }

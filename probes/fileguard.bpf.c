@@ -42,7 +42,7 @@ static __always_inline __u8 protection_of(struct dentry *d, struct lsmguard_file
 	return 0;
 }
 
-static __always_inline int decide(struct dentry *d, struct dentry *named, __u8 op)
+static __always_inline int decide(void *ctx, struct dentry *d, struct dentry *named, __u8 op)
 {
 	struct lsmguard_file at = {};
 	__u8 protection;
@@ -79,7 +79,7 @@ int BPF_PROG(file_open_check, struct file *file, int ret)
 	__u32 mode = BPF_CORE_READ(file, f_mode);
 	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
 
-	return decide(d, d, mode & FMODE_WRITE ? FILEGUARD_OPEN_WRITE : FILEGUARD_OPEN_READ);
+	return decide(ctx, d, d, mode & FMODE_WRITE ? FILEGUARD_OPEN_WRITE : FILEGUARD_OPEN_READ);
 }
 
 /* A new file (open with O_CREAT, creat): decided by the directory it would be in. */
@@ -88,7 +88,7 @@ int BPF_PROG(inode_create_check, struct inode *dir, struct dentry *dentry, umode
 {
 	if (ret)
 		return ret;
-	return decide(BPF_CORE_READ(dentry, d_parent), dentry, FILEGUARD_CREATE);
+	return decide(ctx, BPF_CORE_READ(dentry, d_parent), dentry, FILEGUARD_CREATE);
 }
 
 SEC("lsm/path_unlink")
@@ -96,7 +96,7 @@ int BPF_PROG(path_unlink_check, const struct path *dir, struct dentry *dentry, i
 {
 	if (ret)
 		return ret;
-	return decide(dentry, dentry, FILEGUARD_UNLINK);
+	return decide(ctx, dentry, dentry, FILEGUARD_UNLINK);
 }
 
 SEC("lsm/path_rename")
@@ -107,8 +107,8 @@ int BPF_PROG(path_rename_check, const struct path *old_dir, struct dentry *old_d
 
 	if (ret)
 		return ret;
-	r = decide(old_dentry, old_dentry, FILEGUARD_RENAME);
+	r = decide(ctx, old_dentry, old_dentry, FILEGUARD_RENAME);
 	if (r)
 		return r;
-	return decide(BPF_CORE_READ(new_dir, dentry), new_dentry, FILEGUARD_RENAME);
+	return decide(ctx, BPF_CORE_READ(new_dir, dentry), new_dentry, FILEGUARD_RENAME);
 }

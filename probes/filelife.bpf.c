@@ -35,7 +35,7 @@ static __always_inline int file_born(struct dentry *dentry)
 	return 0;
 }
 
-static __always_inline int file_died(struct dentry *dentry)
+static __always_inline int file_died(void *ctx, struct dentry *dentry)
 {
 	__u64 key = (__u64)dentry;
 	struct birth *b = bpf_map_lookup_elem(&births, &key);
@@ -71,15 +71,25 @@ int BPF_KPROBE(create_kprobe, struct inode *dir, struct dentry *dentry)
 }
 
 /* vfs_unlink(idmap or user namespace, dir, dentry, delegated): the dentry
- * is the third argument since Linux 5.12. */
+ * is the third argument since Linux 5.12, the second before (dir, dentry,
+ * delegated). User space says which from the kernel's BTF, loads one of
+ * the two fentry programs and tells the kprobe which register to read. */
+const volatile __u8 unlink_dentry_second = 0;
+
 SEC("fentry/vfs_unlink")
 int BPF_PROG(unlink_fentry, void *idmap, struct inode *dir, struct dentry *dentry)
 {
-	return file_died(dentry);
+	return file_died(ctx, dentry);
+}
+
+SEC("fentry/vfs_unlink")
+int BPF_PROG(unlink_fentry_before_5_12, struct inode *dir, struct dentry *dentry)
+{
+	return file_died(ctx, dentry);
 }
 
 SEC("kprobe/vfs_unlink")
-int BPF_KPROBE(unlink_kprobe, void *idmap, struct inode *dir, struct dentry *dentry)
+int BPF_KPROBE(unlink_kprobe, void *arg0, void *arg1, void *arg2)
 {
-	return file_died(dentry);
+	return file_died(ctx, unlink_dentry_second ? arg1 : arg2);
 }

@@ -39,9 +39,9 @@ static __always_inline void hist_add(struct hist_key *key, __u64 ns, const char 
 	if (slot >= HIST_SLOTS)
 		slot = HIST_SLOTS - 1;
 	/* Several CPUs may add to one key at once. */
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->total_ns, ns);
+	add_count(&h->slots[slot], 1);
+	add_count(&h->count, 1);
+	add_count(&h->total_ns, ns);
 }
 
 /* The key of a task's histogram, per hist_cfg.per. */

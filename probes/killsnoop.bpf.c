@@ -31,7 +31,7 @@ static __always_inline int kill_enter(__u32 target, int sig, enum killsnoop_call
 	return 0;
 }
 
-static __always_inline int kill_exit(long ret)
+static __always_inline int kill_exit(void *ctx, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct signal_event *pending = bpf_map_lookup_elem(&calls, &tid);
@@ -73,17 +73,17 @@ int enter_tgkill(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_kill")
 int exit_kill(struct trace_event_raw_sys_exit *ctx)
 {
-	return kill_exit(ctx->ret);
+	return kill_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_tkill")
 int exit_tkill(struct trace_event_raw_sys_exit *ctx)
 {
-	return kill_exit(ctx->ret);
+	return kill_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_tgkill")
 int exit_tgkill(struct trace_event_raw_sys_exit *ctx)
 {
-	return kill_exit(ctx->ret);
+	return kill_exit(ctx, ctx->ret);
 }

@@ -15,9 +15,9 @@ int BPF_PROG(mkdir_exit, struct pt_regs *regs, long ret)
 	if (!task_selected())
 		return 0;
 	if (nr == SYSCALL_NR_MKDIR)
-		return path_call_report(ret, (const char *)SYSCALL_ARG0(regs), -100 /* AT_FDCWD */,
+		return path_call_report(ctx, ret, (const char *)SYSCALL_ARG0(regs), -100 /* AT_FDCWD */,
 					0, (__u32)SYSCALL_ARG1(regs), MKDIR_SYSCALL_MKDIR);
-	return path_call_report(ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs),
+	return path_call_report(ctx, ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs),
 				0, (__u32)SYSCALL_ARG2(regs), MKDIR_SYSCALL_MKDIRAT);
 }
 #else
@@ -38,7 +38,7 @@ int mkdir_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_mkdir")
 int mkdir_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return path_call_exit(ctx->ret);
+	return path_call_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_enter_mkdirat")
@@ -51,6 +51,6 @@ int mkdirat_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_mkdirat")
 int mkdirat_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return path_call_exit(ctx->ret);
+	return path_call_exit(ctx, ctx->ret);
 }
 #endif

@@ -44,7 +44,7 @@ static __always_inline void read_string(char *dst, __u32 size, __u64 src)
 		dst[0] = 0;
 }
 
-static __always_inline int mount_exit(long ret)
+static __always_inline int mount_exit(void *ctx, long ret)
 {
 	struct mount_args *s = call_state_find();
 	struct task_struct *task;
@@ -108,7 +108,7 @@ int enter_mount(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_mount")
 int exit_mount(struct trace_event_raw_sys_exit *ctx)
 {
-	return mount_exit(ctx->ret);
+	return mount_exit(ctx, ctx->ret);
 }
 
 /* umount2(2): the kernel's syscall is named umount. */
@@ -121,7 +121,7 @@ int enter_umount(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_umount")
 int exit_umount(struct trace_event_raw_sys_exit *ctx)
 {
-	return mount_exit(ctx->ret);
+	return mount_exit(ctx, ctx->ret);
 }
 
 /* The new mount API (Linux 5.2). */
@@ -134,7 +134,7 @@ int enter_fsmount(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_fsmount")
 int exit_fsmount(struct trace_event_raw_sys_exit *ctx)
 {
-	return mount_exit(ctx->ret);
+	return mount_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_enter_move_mount")
@@ -146,5 +146,5 @@ int enter_move_mount(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_move_mount")
 int exit_move_mount(struct trace_event_raw_sys_exit *ctx)
 {
-	return mount_exit(ctx->ret);
+	return mount_exit(ctx, ctx->ret);
 }

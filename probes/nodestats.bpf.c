@@ -45,13 +45,9 @@ struct {
 	__type(value, __u64);
 } latency_ns SEC(".maps");
 
-/* When the current syscall started, per task (Linux 5.11+). */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u64);
-} entered SEC(".maps");
+/* When the current syscall started, per task: in task storage, or a hash
+ * before Linux 5.12 (user space chooses, DECLARE_CALL_STATE). */
+DECLARE_CALL_STATE(__u64)
 
 static __always_inline void count(void *map, const void *key)
 {
@@ -76,7 +72,7 @@ int stats_enter(struct trace_event_raw_sys_enter *ctx)
 
 	if (!nodestats_cfg.latency)
 		return 0;
-	start = bpf_task_storage_get(&entered, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	start = call_state_begin();
 	if (start)
 		*start = bpf_ktime_get_ns();
 	return 0;
@@ -98,8 +94,8 @@ int stats_exit(struct trace_event_raw_sys_exit *ctx)
 	count(&syscalls, &key);
 	if (!nodestats_cfg.latency || key.nr >= NODESTATS_MAX_SYSCALL)
 		return 0;
-	start = bpf_task_storage_get(&entered, bpf_get_current_task_btf(), 0, 0);
-	if (start && *start) {
+	start = call_state_find();
+	if (start) {
 		__u64 ns = bpf_ktime_get_ns() - *start;
 		__u32 slot = log2_slot(ns), index, nr = key.nr;
 		__u64 *n;
@@ -113,7 +109,7 @@ int stats_exit(struct trace_event_raw_sys_exit *ctx)
 		n = bpf_map_lookup_elem(&latency_ns, &nr);
 		if (n)
 			*n += ns;
-		*start = 0;
+		call_state_end(start);
 	}
 	return 0;
 }
@@ -137,7 +133,7 @@ int stats_exec(struct trace_event_raw_sched_process_exec *ctx)
 		} else if (*names >= NODESTATS_EXEC_NAMES)
 			__builtin_memset(key.comm, 0, sizeof(key.comm));
 		else
-			__sync_fetch_and_add(names, 1);
+			add_count(names, 1);
 	}
 	count(&execs, &key);
 	return 0;

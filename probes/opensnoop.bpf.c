@@ -47,13 +47,13 @@ int BPF_PROG(open_exit, struct pt_regs *regs, long ret)
 	if (!task_selected() || !name_selected())
 		return 0;
 	if (nr == SYSCALL_NR_OPEN)
-		return path_call_report(ret, (const char *)SYSCALL_ARG0(regs), -100 /* AT_FDCWD */, SYSCALL_ARG1(regs),
+		return path_call_report(ctx, ret, (const char *)SYSCALL_ARG0(regs), -100 /* AT_FDCWD */, SYSCALL_ARG1(regs),
 					(__u32)SYSCALL_ARG2(regs), OPEN_SYSCALL_OPEN);
 	if (nr == SYSCALL_NR_OPENAT)
-		return path_call_report(ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs),
+		return path_call_report(ctx, ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs),
 					SYSCALL_ARG2(regs), (__u32)SYSCALL_ARG3(regs), OPEN_SYSCALL_OPENAT);
 	bpf_probe_read_user(&how, sizeof(how), (void *)SYSCALL_ARG2(regs));
-	return path_call_report(ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs), how.flags,
+	return path_call_report(ctx, ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs), how.flags,
 				(__u32)how.mode, OPEN_SYSCALL_OPENAT2);
 }
 #else
@@ -73,7 +73,7 @@ int open_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_open")
 int open_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return path_call_exit(ctx->ret);
+	return path_call_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
@@ -85,7 +85,7 @@ int openat_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_openat")
 int openat_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return path_call_exit(ctx->ret);
+	return path_call_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
@@ -100,6 +100,6 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int openat2_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return path_call_exit(ctx->ret);
+	return path_call_exit(ctx, ctx->ret);
 }
 #endif

@@ -42,7 +42,7 @@ static __always_inline __u32 read_user_path(struct path_event *e, const char *sr
 /* Sends the event of a call that returned ret, unless -x leaves it out;
  * the caller has applied its filters. The path is read now: at enter it
  * may not be paged in. */
-static __always_inline int path_call_report(long ret, const char *path, __s32 dfd, __u64 call_flags, __u32 mode,
+static __always_inline int path_call_report(void *ctx, long ret, const char *path, __s32 dfd, __u64 call_flags, __u32 mode,
 					    __u8 syscall)
 {
 	__u32 zero = 0, size;
@@ -79,13 +79,13 @@ static __always_inline int path_call_enter(const char *path, __s32 dfd, __u64 ca
 }
 
 /* Reports the call the current thread saved at enter. */
-static __always_inline int path_call_exit(long ret)
+static __always_inline int path_call_exit(void *ctx, long ret)
 {
 	struct path_args *args = call_state_find();
 
 	if (!args)
 		return 0;
-	path_call_report(ret, (const char *)args->path, args->dfd, args->call_flags, args->mode, args->syscall);
+	path_call_report(ctx, ret, (const char *)args->path, args->dfd, args->call_flags, args->mode, args->syscall);
 	call_state_end(args);
 	return 0;
 }

@@ -272,7 +272,7 @@ static __always_inline __u64 decide(__u64 skb, struct journey_hop *h, bool may_s
 	return journey;
 }
 
-static __always_inline void send(__u64 skb, __u64 journey, struct journey_hop *h)
+static __always_inline void send(void *ctx, __u64 skb, __u64 journey, struct journey_hop *h)
 {
 	h->skb = skb;
 	h->journey = journey;
@@ -281,7 +281,7 @@ static __always_inline void send(__u64 skb, __u64 journey, struct journey_hop *h
 
 /* A device's hop: where it is and the headers decide whether the packet
  * is followed; only then is the device's name read and the hop sent. */
-static __always_inline void device_hop(struct sk_buff *skb, struct net_device *dev, __u8 point, __u32 reason)
+static __always_inline void device_hop(void *ctx, struct sk_buff *skb, struct net_device *dev, __u8 point, __u32 reason)
 {
 	struct journey_hop *h = blank_hop();
 	__u64 journey;
@@ -298,20 +298,20 @@ static __always_inline void device_hop(struct sk_buff *skb, struct net_device *d
 	if (!journey)
 		return;
 	device_name(dev, h);
-	send((__u64)skb, journey, h);
+	send(ctx, (__u64)skb, journey, h);
 }
 
 SEC("raw_tp/netif_receive_skb")
 int BPF_PROG(journey_rx, struct sk_buff *skb)
 {
-	device_hop(skb, BPF_CORE_READ(skb, dev), JOURNEY_RX, 0);
+	device_hop(ctx, skb, BPF_CORE_READ(skb, dev), JOURNEY_RX, 0);
 	return 0;
 }
 
 SEC("raw_tp/net_dev_xmit")
 int BPF_PROG(journey_tx, struct sk_buff *skb, int rc, struct net_device *dev)
 {
-	device_hop(skb, dev, JOURNEY_TX, rc);
+	device_hop(ctx, skb, dev, JOURNEY_TX, rc);
 	return 0;
 }
 
@@ -367,7 +367,7 @@ static __always_inline int netfilter_hop(struct bpf_nf_ctx *ctx, __u8 side)
 	if (in && out)
 		h->out_ifindex = BPF_CORE_READ(out, ifindex);
 	conntrack(skb, h);
-	send((__u64)skb, journey, h);
+	send(ctx, (__u64)skb, journey, h);
 	return NF_ACCEPT;
 }
 
@@ -424,7 +424,7 @@ int BPF_PROG(journey_route, __u32 table, const struct flowi4 *flp, const struct 
 }
 
 /* The last hop: dropped, or freed after use. Either ends the journey. */
-static __always_inline void end(struct sk_buff *skb, __u8 point, __u64 location, __u32 reason)
+static __always_inline void end(void *ctx, struct sk_buff *skb, __u8 point, __u64 location, __u32 reason)
 {
 	__u64 key = (__u64)skb;
 	__u64 journey = followed(key);
@@ -452,9 +452,9 @@ SEC("raw_tp/kfree_skb")
 int BPF_PROG(journey_drop, struct sk_buff *skb, void *location, __u32 reason)
 {
 	if ((__s64)reason == consumed_reason)
-		end(skb, JOURNEY_FREE, (__u64)location, reason);
+		end(ctx, skb, JOURNEY_FREE, (__u64)location, reason);
 	else
-		end(skb, JOURNEY_DROP, (__u64)location, reason);
+		end(ctx, skb, JOURNEY_DROP, (__u64)location, reason);
 	return 0;
 }
 
@@ -464,7 +464,7 @@ int BPF_PROG(journey_drop, struct sk_buff *skb, void *location, __u32 reason)
 SEC("raw_tp/consume_skb")
 int BPF_PROG(journey_free, struct sk_buff *skb)
 {
-	end(skb, JOURNEY_FREE, 0, 0);
+	end(ctx, skb, JOURNEY_FREE, 0, 0);
 	return 0;
 }
 

@@ -69,7 +69,7 @@ int skb_dropped(struct bpf_raw_tracepoint_args *ctx)
 		__u64 one = 1, *count = bpf_map_lookup_elem(&drop_counts, &key);
 
 		if (count)
-			__sync_fetch_and_add(count, 1);
+			add_count(count, 1);
 		else
 			bpf_map_update_elem(&drop_counts, &key, &one, BPF_NOEXIST);
 		return 0;

@@ -73,18 +73,16 @@ struct {
 /* A process's first user stack: its PID goes to user space through the
  * events ring, which reads its memory map while it lives, so a process
  * that exits before the report still has its frames named. */
-static __always_inline void announce_process(__u32 pid)
+static __always_inline void announce_process(void *ctx, __u32 pid)
 {
 	__u8 seen = 1;
 	__u32 *record;
 
 	if (bpf_map_update_elem(&stack_pids, &pid, &seen, BPF_NOEXIST))
 		return;
-	record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
-	if (!record) {
-		count_lost_event();
+	record = reserve_event(sizeof(*record));
+	if (!record)
 		return;
-	}
 	*record = pid;
 	wake_consumer_now(); /* user space reads its maps while it lives */
 	submit_event(record);
@@ -105,7 +103,7 @@ static __always_inline void take_stacks(void *ctx, struct stack_key *key)
 	if (stacks_cfg.user && !(BPF_CORE_READ(task, flags) & PF_KTHREAD)) {
 		key->user_stack = stack_id(ctx, BPF_F_USER_STACK, GAP_USER_COLLISION);
 		if (key->pid)
-			announce_process(key->pid);
+			announce_process(ctx, key->pid);
 	}
 	if (stacks_cfg.kernel)
 		key->kernel_stack = stack_id(ctx, 0, GAP_KERNEL_COLLISION);
@@ -127,7 +125,7 @@ static __always_inline void add_to_stack(const struct stack_key *key, __u64 weig
 			return;
 		}
 	}
-	__sync_fetch_and_add(count, weight);
+	add_count(count, weight);
 }
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // sysnoop: generic syscall tracer. The same two programs serve every
-// requested syscall; the attach cookie says which one fired.
+// requested syscall; the attach cookie says which one fired (Linux 5.15),
+// or before it the syscall's number, looked up in spec_index.
 #include "common.bpf.h"
 #include "sysnoop.h"
 
@@ -27,6 +28,31 @@ struct {
 	__type(value, struct sysnoop_event);
 } scratch SEC(".maps");
 
+/* Before attach cookies: syscall number -> index in specs, and the flag
+ * that says to use it (user space sets both; the verifier drops the
+ * branch this kernel cannot run). */
+const volatile __u8 index_by_number = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SYSNOOP_MAX_SYSCALLS);
+	__type(key, __s32);
+	__type(value, __u32);
+} spec_index SEC(".maps");
+
+/* Which requested syscall fired: both records have the number as an int
+ * at offset 8 (sys_exit's is a long; little-endian, its low half). */
+static __always_inline __u32 fired_index(void *ctx)
+{
+	if (index_by_number) {
+		__s32 nr = *(const int *)((const char *)ctx + 8);
+		__u32 *index = bpf_map_lookup_elem(&spec_index, &nr);
+
+		return index ? *index : SYSNOOP_MAX_SYSCALLS;
+	}
+	return (__u32)bpf_get_attach_cookie(ctx);
+}
+
 /* A switch, not an index: the verifier then needs no bounds proof. */
 static __always_inline __u64 arg_at(const struct sysnoop_event *e, __u32 n)
 {
@@ -44,7 +70,7 @@ static __always_inline __u64 arg_at(const struct sysnoop_event *e, __u32 n)
 SEC("tracepoint")
 int syscall_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, index = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, index = fired_index(ctx);
 	struct sysnoop_spec *spec = bpf_map_lookup_elem(&specs, &index);
 	struct sysnoop_event *e;
 
@@ -80,7 +106,7 @@ SEC("tracepoint")
 int syscall_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 index = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 index = fired_index(ctx);
 	struct sysnoop_event *e = bpf_map_lookup_elem(&inflight, &tid);
 
 	if (!e)

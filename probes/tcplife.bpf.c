@@ -79,7 +79,7 @@ int tcp_life(struct bpf_raw_tracepoint_args *ctx)
 		if (flow_selected(&e->flow))
 			submit_event(e);
 		else
-			bpf_ringbuf_discard(e, 0);
+			discard_event(e);
 	}
 	bpf_map_delete_elem(&births, &key);
 	return 0;

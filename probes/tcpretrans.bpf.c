@@ -8,7 +8,7 @@ SWIFTBPF_EVENT(tcpretrans_event);
 
 const volatile struct tcpretrans_config retrans_cfg = {};
 
-static __always_inline void report(struct sock *sk, __u32 kind)
+static __always_inline void report(void *ctx, struct sock *sk, __u32 kind)
 {
 	struct tcpretrans_event *e;
 
@@ -25,14 +25,14 @@ static __always_inline void report(struct sock *sk, __u32 kind)
 	if (flow_selected(&e->flow))
 		submit_event(e);
 	else
-		bpf_ringbuf_discard(e, 0);
+		discard_event(e);
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int tcp_retransmit(struct bpf_raw_tracepoint_args *ctx)
 {
 	/* tcp_retransmit_skb(struct sock *sk, const struct sk_buff *skb) */
-	report((struct sock *)ctx->args[0], TCPRETRANS_RETRANSMIT);
+	report(ctx, (struct sock *)ctx->args[0], TCPRETRANS_RETRANSMIT);
 	return 0;
 }
 
@@ -42,7 +42,7 @@ int tcp_sent_reset(struct bpf_raw_tracepoint_args *ctx)
 	/* tcp_send_reset(struct sock *sk, const struct sk_buff *skb, ...):
 	 * sk is NULL for a reset answering a packet no socket took. */
 	if (retrans_cfg.resets)
-		report((struct sock *)ctx->args[0], TCPRETRANS_SENT_RESET);
+		report(ctx, (struct sock *)ctx->args[0], TCPRETRANS_SENT_RESET);
 	return 0;
 }
 
@@ -51,6 +51,6 @@ int tcp_received_reset(struct bpf_raw_tracepoint_args *ctx)
 {
 	/* tcp_receive_reset(struct sock *sk) */
 	if (retrans_cfg.resets)
-		report((struct sock *)ctx->args[0], TCPRETRANS_RECEIVED_RESET);
+		report(ctx, (struct sock *)ctx->args[0], TCPRETRANS_RECEIVED_RESET);
 	return 0;
 }

@@ -36,7 +36,7 @@ int tcp_set_state(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	sock_flow(sk, &e->flow);
 	if (!flow_selected(&e->flow) || !take_owner(key, newstate, &owner)) {
-		bpf_ringbuf_discard(e, 0);
+		discard_event(e);
 		forget_owner(key, newstate);
 		return 0;
 	}

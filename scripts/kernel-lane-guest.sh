@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# Runs inside the kernel lane's VM (see kernel-lane.sh): REPO OUT [FILTER].
+# Runs inside the kernel lane's VM (see kernel-lane.sh): REPO OUT, with the
+# tests' filter (swift-testing --filter) in OUT/filter.
 # As on the host, the suite runs in a mount namespace of its own with the
 # BPF filesystem, tracefs and debugfs unmounted.
-repo=$1 out=$2 filter=$3
+repo=$1 out=$2 filter=$(cat "$2/filter" 2>/dev/null)
 uname -r >"$out/kernel"
 cd "$repo" || exit 1
 set -- --testing-library swift-testing
@@ -25,7 +26,7 @@ set -- --testing-library swift-testing
 ) &
 watchdog=$!
 
-SWIFTBPF_OUTER_MNTNS=$(readlink /proc/self/ns/mnt) SWIFTBPF_KERNEL_LANE=1 CI=true \
+SWIFTBPF_OUTER_MNTNS=$(readlink /proc/self/ns/mnt) SWIFTBPF_KERNEL_LANE=1 CI=true SWIFTBPF_SUPPORT_DIR=$out/support \
     unshare --mount --propagation private sh -c \
     'for m in /sys/fs/bpf /sys/kernel/tracing /sys/kernel/debug; do umount -l $m 2>/dev/null; done; exec "$0" "$@"' \
     .build/debug/swift-bpfPackageTests.xctest "$@" >"$out/log" 2>&1

@@ -24,6 +24,12 @@ static inline int swiftbpf_perf_event_open(struct perf_event_attr *attr, pid_t p
 	return (int)syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, flags);
 }
 
+/* memfd_create(2), close-on-exec: glibc declares it only with _GNU_SOURCE. */
+static inline int swiftbpf_memfd_create(const char *name)
+{
+	return (int)syscall(__NR_memfd_create, name, 1U /* MFD_CLOEXEC */);
+}
+
 /* Enumerator `i` of BTF enum `t` (32 or 64 bits wide): btf.h's accessors
  * are inline functions over structs whose names Swift would confuse with
  * them. Returns the name's string offset. */

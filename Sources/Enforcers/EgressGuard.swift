@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+import CLibBPF
 import Foundation
 import Glibc
 import SwiftBPF
@@ -190,6 +191,9 @@ public final class EgressGuard: Sendable {
     public init(enforce: Bool) throws(BPFError) {
         var open = try EgressguardSkeleton.open()
         open.guardCfg = egress_config(enforce: enforce ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
+        // Before the task helpers reached setsockopt programs (after Linux
+        // 5.10), its decisions are reported without the caller's PID.
+        open.sockoptKnowsTask = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCKOPT, BPF_FUNC_get_current_pid_tgid, nil) == 1 ? 1 : 0
         let probe = try open.load()
         self.probe = probe
         maps = Maps(rules: probe.typed.rules, dest4: probe.typed.dest4, dest6: probe.typed.dest6, decisions: probe.typed.decisions,

@@ -12,7 +12,10 @@ public struct DropReasons: Sendable {
     /// `SKB_CONSUMED`: freed after use, not dropped.
     public let consumed: Int64?
 
+    /// Refuses, naming the version, a kernel whose `kfree_skb` tracepoint
+    /// has no reason (before Linux 5.17).
     public static func current() throws(BPFError) -> DropReasons {
+        try Kernel.require(.dropReasons)
         let all = try KernelTypes.enumerators(of: "skb_drop_reason")
         var names: [Int64: String] = [:]
         var consumed: Int64?

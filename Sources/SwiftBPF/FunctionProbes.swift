@@ -26,7 +26,7 @@ public enum FunctionProbes: String, Sendable, CaseIterable {
         if Kernel.supports(.fentry) { return .fentry }
         if Kernel.supports(.kprobes) { return .kprobe }
         throw BPFError(.featureMissing(.kprobes),
-                       "this kernel can probe no kernel function: it has no kprobes (CONFIG_KPROBES is not set) and refuses fentry (BPF trampolines)",
+                       "this kernel can probe no kernel function: it has no kprobes (CONFIG_KPROBES is not set) and refuses fentry (BPF trampolines, Linux 5.5+)",
                        errno: .notSupported)
     }
 }

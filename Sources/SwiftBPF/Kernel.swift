@@ -30,6 +30,15 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
     /// Netfilter programs and their links (`SEC("netfilter")`): Linux 6.4+
     /// with CONFIG_NETFILTER_BPF_LINK (found by loading one).
     case netfilterLinks
+    /// A cookie given at attach time that the program reads back with
+    /// `bpf_get_attach_cookie` (tracepoints, kprobes, uprobes): Linux 5.15.
+    case attachCookies
+    /// `bpf_loop`, a callback run a bounded number of times that the
+    /// verifier checks once: Linux 5.17.
+    case boundedLoopHelper
+    /// Drop reasons in the `kfree_skb` tracepoint (`enum skb_drop_reason`):
+    /// Linux 5.17.
+    case dropReasons
 
     public var description: String {
         switch self {
@@ -43,6 +52,27 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
         case .taskStorage: "task storage in tracing programs"
         case .lsm: "BPF-LSM"
         case .netfilterLinks: "BPF netfilter programs"
+        case .attachCookies: "attach cookies"
+        case .boundedLoopHelper: "the bpf_loop helper"
+        case .dropReasons: "drop reasons"
+        }
+    }
+
+    /// The Linux release that brought the feature (nil: a build option,
+    /// not a release).
+    public var since: (major: Int, minor: Int)? {
+        switch self {
+        case .btf: (5, 2)
+        case .ringBuffer: (5, 8)
+        case .fentry: (5, 5)
+        case .rawTracepoints: (4, 17)
+        case .taskStorage: (5, 12)
+        case .lsm: (5, 7)
+        case .netfilterLinks: (6, 4)
+        case .attachCookies: (5, 15)
+        case .boundedLoopHelper: (5, 17)
+        case .dropReasons: (5, 17)
+        case .kprobes, .uprobes, .xdp: nil
         }
     }
 }
@@ -107,9 +137,18 @@ public enum Kernel {
         case .taskStorage:
             return taskStorageWorks
         case .lsm:
-            return lsmLoadError == nil
+            // A kernel built with CONFIG_BPF_LSM loads and attaches the
+            // programs even when "bpf" is not an active LSM, and then never
+            // runs them: a guard would enforce nothing.
+            return lsmLoadError == nil && activeLSMs?.contains("bpf") != false
         case .netfilterLinks:
             return netfilterProgramsLoad
+        case .attachCookies:
+            return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_attach_cookie, nil) == 1
+        case .boundedLoopHelper:
+            return libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_loop, nil) == 1
+        case .dropReasons:
+            return hasEnum("skb_drop_reason") ?? (versionAtLeast(5, 17))
         }
     }
 
@@ -121,6 +160,38 @@ public enum Kernel {
         return btf__find_by_name_kind(btf, name, UInt32(BTFKind.function.rawValue)) > 0
     }
 
+    /// How many parameters kernel function `name` takes, from the kernel's
+    /// BTF (nil without BTF or the function).
+    public static func parameterCount(of name: String) -> Int? {
+        guard access("/sys/kernel/btf/vmlinux", R_OK) == 0, let btf = btf__load_vmlinux_btf() else { return nil }
+        defer { btf__free(btf) }
+        let id = btf__find_by_name_kind(btf, name, UInt32(BTFKind.function.rawValue))
+        guard id > 0, let function = btf__type_by_id(btf, UInt32(id)),
+              let proto = btf__type_by_id(btf, function.pointee.type) else { return nil }
+        return Int(btf_vlen(proto))
+    }
+
+    /// Whether the kernel's BTF has an enum of this name (nil without BTF).
+    static func hasEnum(_ name: String) -> Bool? {
+        guard access("/sys/kernel/btf/vmlinux", R_OK) == 0, let btf = btf__load_vmlinux_btf() else { return nil }
+        defer { btf__free(btf) }
+        return btf__find_by_name_kind(btf, name, UInt32(BTFKind.enumeration.rawValue)) > 0
+            || btf__find_by_name_kind(btf, name, UInt32(BTFKind.enumeration64.rawValue)) > 0
+    }
+
+    /// The running kernel's version from its release ("6.1.0-57-amd64"
+    /// is 6.1); (0, 0) if the release does not start with one.
+    public static var version: (major: Int, minor: Int) {
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return parts.count == 2 ? (parts[0], parts[1]) : (0, 0)
+    }
+
+    /// Whether the running kernel's version is at least major.minor.
+    public static func versionAtLeast(_ major: Int, _ minor: Int) -> Bool {
+        let v = version
+        return v.major > major || (v.major == major && v.minor >= minor)
+    }
+
     /// Why an LSM program does not load here (nil: it does): a
     /// two-instruction program for the file_open hook, loaded and released
     /// without attaching.
@@ -128,6 +199,25 @@ public enum Kernel {
         let fd = loadReturnZero(BPF_PROG_TYPE_LSM, attach: BPF_LSM_MAC, function: "bpf_lsm_file_open", name: "lsm_probe")
         guard fd >= 0 else { return -fd }
         close(fd)
+        return nil
+    }()
+
+    /// The active LSMs, in order: from securityfs, else from `lsm=` on
+    /// the kernel command line, else from CONFIG_LSM in /boot's config;
+    /// nil where none of them says.
+    static let activeLSMs: [String]? = {
+        func list(_ text: Substring) -> [String] {
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines.union(["\""])) }.filter { !$0.isEmpty }
+        }
+        if let text = try? String(contentsOfFile: "/sys/kernel/security/lsm", encoding: .utf8) { return list(Substring(text)) }
+        if let cmdline = try? String(contentsOfFile: "/proc/cmdline", encoding: .utf8),
+           let arg = cmdline.split(separator: " ").last(where: { $0.hasPrefix("lsm=") }) {
+            return list(arg.dropFirst(4))
+        }
+        if let config = try? String(contentsOfFile: "/boot/config-\(release)", encoding: .utf8),
+           let line = config.split(separator: "\n").first(where: { $0.hasPrefix("CONFIG_LSM=") }) {
+            return list(line.dropFirst("CONFIG_LSM=".count))
+        }
         return nil
     }()
 
@@ -189,6 +279,10 @@ public enum Kernel {
             why = "this kernel was built without uprobes (CONFIG_UPROBE_EVENTS is not set)"
         case .fentry:
             why = "this kernel refuses BPF trampolines (fentry/fexit): a test program would not attach to vfs_read"
+        case .lsm where lsmLoadError == nil:
+            why = "this kernel (\(release)) refuses BPF-LSM programs: \"bpf\" is not in its active LSM list (\((activeLSMs ?? []).joined(separator: ","))), "
+                + "so they would attach and never run; BPF-LSM needs Linux 5.7+ built with CONFIG_BPF_LSM and \"bpf\" in the active LSM list "
+                + "(CONFIG_LSM, or lsm= on the kernel command line)"
         case .lsm:
             let e = lsmLoadError.map { String(cString: strerror($0)) } ?? "?"
             why = "this kernel (\(release)) refuses BPF-LSM programs (loading one for file_open failed: \(e)); BPF-LSM needs Linux 5.7+ "
@@ -198,7 +292,13 @@ public enum Kernel {
         case .netfilterLinks:
             why = "this kernel (\(release)) has no BPF netfilter programs: they need Linux 6.4+ built with CONFIG_NETFILTER_BPF_LINK"
         default:
-            why = "this kernel does not support \(feature)"
+            if let since = feature.since {
+                let v = version
+                let plural: Set<KernelFeature> = [.dropReasons, .attachCookies, .netfilterLinks]
+                why = "\(feature) \(plural.contains(feature) ? "need" : "needs") Linux \(since.major).\(since.minor) (this is \(v.major).\(v.minor))"
+            } else {
+                why = "this kernel does not support \(feature)"
+            }
         }
         throw BPFError(.featureMissing(feature), why, errno: .notSupported)
     }

@@ -15,6 +15,7 @@ public struct MapType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let lruHash = MapType(rawValue: BPF_MAP_TYPE_LRU_HASH.rawValue)
     public static let lpmTrie = MapType(rawValue: BPF_MAP_TYPE_LPM_TRIE.rawValue)
     public static let ringBuffer = MapType(rawValue: BPF_MAP_TYPE_RINGBUF.rawValue)
+    public static let perfEventArray = MapType(rawValue: BPF_MAP_TYPE_PERF_EVENT_ARRAY.rawValue)
     public static let cgroupArray = MapType(rawValue: BPF_MAP_TYPE_CGROUP_ARRAY.rawValue)
     public static let stackTrace = MapType(rawValue: BPF_MAP_TYPE_STACK_TRACE.rawValue)
 

@@ -38,14 +38,11 @@ final class ObjectHandle: @unchecked Sendable {
     func reopen() -> OpaquePointer? {
         switch source {
         case .memory(let bytes):
-            var opts = bpf_object_open_opts()
-            opts.sz = MemoryLayout<bpf_object_open_opts>.size
-            return name.withCString { cname in
-                opts.object_name = cname
-                return bpf_object__open_mem(bytes.baseAddress, bytes.count, &opts)
+            return ObjectOpenOptions.open(name: name) { opts in
+                bpf_object__open_mem(bytes.baseAddress, bytes.count, opts)
             }
         case .file(let path):
-            return bpf_object__open_file(path, nil)
+            return ObjectOpenOptions.open(name: nil) { opts in bpf_object__open_file(path, opts) }
         }
     }
 
@@ -155,15 +152,15 @@ public struct OpenObject: ~Copyable {
     public init(bytes: [UInt8], name: String) throws(BPFError) {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
-        var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
         // errno is taken inside: the log capture runs code after the call.
         let (result, log) = LibbpfLog.capturing { () -> (OpaquePointer?, Int32) in
-            name.withCString { cname in
-                opts.object_name = cname
-                let object = bpf_object__open_mem(storage.baseAddress, bytes.count, &opts)
-                return (object, errno)
+            var code: Int32 = 0
+            let object = ObjectOpenOptions.open(name: name) { opts in
+                let object = bpf_object__open_mem(storage.baseAddress, bytes.count, opts)
+                code = errno
+                return object
             }
+            return (object, code)
         }
         guard case .success((let pointer?, _)) = result else {
             let e = if case .success((_, let code)) = result { Errno(rawValue: code) } else { Errno.invalidArgument }
@@ -177,8 +174,13 @@ public struct OpenObject: ~Copyable {
     /// Opens a BPF ELF object file.
     public init(path: FilePath) throws(BPFError) {
         let (result, log) = LibbpfLog.capturing { () -> (OpaquePointer?, Int32) in
-            let object = bpf_object__open_file(path.string, nil)
-            return (object, errno)
+            var code: Int32 = 0
+            let object = ObjectOpenOptions.open(name: nil) { opts in
+                let object = bpf_object__open_file(path.string, opts)
+                code = errno
+                return object
+            }
+            return (object, code)
         }
         guard case .success((let pointer?, _)) = result else {
             let e = if case .success((_, let code)) = result { Errno(rawValue: code) } else { Errno.invalidArgument }
@@ -229,6 +231,25 @@ public struct OpenObject: ~Copyable {
         try Kernel.makeBPFFSDirectory(path.removingLastComponent())
         let rc = bpf_map__set_pin_path(m, path.string)
         if rc != 0 { throw BPFError.system("cannot set pin path of '\(map)'", rc) }
+    }
+
+    /// Sets the size of a map's values (before load).
+    public mutating func setValueSize(_ size: UInt32, map: String) throws(BPFError) {
+        guard let m = handle.findMap(map) else { throw BPFError(.notFound, "no map '\(map)' in \(name)") }
+        let rc = bpf_map__set_value_size(m, size)
+        if rc != 0 { throw BPFError.system("cannot set the value size of '\(map)'", rc) }
+    }
+
+    /// Makes a map a perf event array, one perf buffer per CPU (Linux
+    /// 4.3): the fallback for a ring buffer where the kernel has none.
+    public mutating func makePerfEventArray(map: String) throws(BPFError) {
+        guard let m = handle.findMap(map) else { throw BPFError(.notFound, "no map '\(map)' in \(name)") }
+        var rc = bpf_map__set_type(m, BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+        if rc == 0 { rc = bpf_map__set_key_size(m, 4) }
+        if rc == 0 { rc = bpf_map__set_value_size(m, 4) }
+        // 0: libbpf makes it one slot per possible CPU.
+        if rc == 0 { rc = bpf_map__set_max_entries(m, 0) }
+        if rc != 0 { throw BPFError.system("cannot make '\(map)' a perf event array", rc) }
     }
 
     /// Sets a map's capacity; for a ring buffer, its size in bytes (a power

@@ -23,9 +23,11 @@ public protocol TraceMaps: Sendable {
 }
 
 /// The names of the `TraceMaps`, for sizing them before load.
-public protocol TraceMapNames: Sendable {
+public protocol TraceMapNames: Sendable, RawRepresentable where RawValue == String {
     static var events: Self { get }
     static var cgroupVerdicts: Self { get }
+    /// `swiftbpf_scratch`: where records are built when `events` is a perf buffer.
+    static var swiftbpfScratch: Self { get }
 }
 
 /// A loaded probe that follows `swiftbpf.bpf.h`: its records come through
@@ -42,6 +44,8 @@ public protocol OpenTraceProbe: OpenSkeleton, ~Copyable where Loaded: TraceProbe
     associatedtype MapName: TraceMapNames
     /// `filter`, the shared task filters (`const volatile`, set before load).
     var filter: Filter { get set }
+    /// `swiftbpf_perf_events`: nonzero when `events` is a perf buffer.
+    var swiftbpfPerfEvents: UInt8 { get set }
     /// Sets the number of entries of `map` (for a ring buffer: its size in bytes).
     mutating func setMaxEntries(_ count: UInt32, for map: MapName) throws(BPFError)
     /// Whether `map` is created at load (a map no program uses can be left out).
@@ -55,6 +59,22 @@ public protocol OpenTraceProbe: OpenSkeleton, ~Copyable where Loaded: TraceProbe
 
 extension OpenTraceProbe where Self: ~Copyable {
     public mutating func placeCallState(inTaskStorage: @autoclosure () -> Bool) throws(BPFError) {}
+
+    /// Makes `events` a ring buffer of `bytes` (`EventBuffer.ring`), or
+    /// a perf buffer (`EventBuffer.perf`: the probe then builds records in
+    /// `swiftbpf_scratch` and sends them with `bpf_perf_event_output`).
+    /// The reader (`RingBuffer`) follows the map's type.
+    public mutating func useEventBuffer(_ kind: EventBuffer, bytes: UInt32) throws(BPFError) {
+        switch kind {
+        case .ring:
+            try setMaxEntries(bytes, for: .events)
+            swiftbpfPerfEvents = 0
+        case .perf:
+            try object.makePerfEventArray(map: MapName.events.rawValue)
+            try object.setValueSize(UInt32(SWIFTBPF_PERF_RECORD_MAX), map: MapName.swiftbpfScratch.rawValue)
+            swiftbpfPerfEvents = 1
+        }
+    }
 }
 
 /// The maps and global of `DECLARE_CALL_STATE(T)`: a thread's state from a

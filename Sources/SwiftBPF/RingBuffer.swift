@@ -21,8 +21,9 @@ public enum RingBufferEvent: Sendable, Equatable {
     case lost(UInt64)
 }
 
-/// Delivers the records of a BPF ring buffer map (Linux 5.8+) to a handler
-/// on a dispatch queue. The queue is woken through the ring buffer's epoll
+/// Delivers the records of a BPF ring buffer map (Linux 5.8+), or of the
+/// perf event array that stands in for one (`EventBuffer.perf`), to a
+/// handler on a dispatch queue. The queue is woken through the ring buffer's epoll
 /// descriptor, so an idle tracer uses no CPU.
 ///
 /// Wakeups: probes built on `swiftbpf.bpf.h` send a record with a wakeup
@@ -61,7 +62,45 @@ public final class RingBuffer: @unchecked Sendable {
         init(handler: @escaping (RingBufferRecord) -> Void) { self.handler = handler }
     }
 
-    private let pointer: OpaquePointer
+    /// libbpf's reader of the map: a ring buffer's, or a perf buffer's.
+    private enum Reader {
+        case ring(OpaquePointer)
+        case perf(OpaquePointer)
+
+        var epollDescriptor: Int32 {
+            switch self {
+            case .ring(let p): ring_buffer__epoll_fd(p)
+            case .perf(let p): perf_buffer__epoll_fd(p)
+            }
+        }
+
+        func poll() -> Int32 {
+            switch self {
+            case .ring(let p): ring_buffer__poll(p, 0)
+            // Every CPU's buffer, not only those epoll reports: a perf
+            // event's readiness is cleared by whoever polls it first, and
+            // Dispatch's own epoll, which watches libbpf's, gets there
+            // before libbpf's epoll_wait does.
+            case .perf(let p): perf_buffer__consume(p)
+            }
+        }
+
+        func consume() -> Int32 {
+            switch self {
+            case .ring(let p): ring_buffer__consume(p)
+            case .perf(let p): perf_buffer__consume(p)
+            }
+        }
+
+        func free() {
+            switch self {
+            case .ring(let p): ring_buffer__free(p)
+            case .perf(let p): perf_buffer__free(p)
+            }
+        }
+    }
+
+    private let reader: Reader
     private let context: UnsafeMutablePointer<Context>
     private let queue: DispatchQueue
     private let source: DispatchSourceRead
@@ -90,8 +129,8 @@ public final class RingBuffer: @unchecked Sendable {
     public init(_ map: Map, lostCounter: Map? = nil, queue: DispatchQueue,
                 afterBatch: (@Sendable () -> Void)? = nil,
                 handler: @escaping @Sendable (RingBufferRecord) -> Void) throws(BPFError) {
-        guard map.type == .ringBuffer else {
-            throw BPFError(.wrongMapType, "map '\(map.name)' is \(map.type), not a ring buffer")
+        guard map.type == .ringBuffer || map.type == .perfEventArray else {
+            throw BPFError(.wrongMapType, "map '\(map.name)' is \(map.type), not a ring buffer or a perf event array")
         }
         self.map = map
         self.queue = queue
@@ -99,39 +138,55 @@ public final class RingBuffer: @unchecked Sendable {
         self.lostCounter = try lostCounter.map { (m) throws(BPFError) in try m.perCPU(UInt32.self, UInt64.self) }
         context = .allocate(capacity: 1)
         context.initialize(to: Context(handler: handler))
-        guard let rb = ring_buffer__new(map.fileDescriptor.rawValue, ringBufferCallback, context, nil) else {
-            let e = errno  // before the clean-up can change it
-            context.deinitialize(count: 1)
-            context.deallocate()
-            throw BPFError.system("cannot open ring buffer '\(map.name)'", e)
+        let reader: Reader
+        if map.type == .perfEventArray {
+            guard let pb = perf_buffer__new(map.fileDescriptor.rawValue, perfBufferPages, perfBufferSample, nil, context, nil) else {
+                let e = errno
+                context.deinitialize(count: 1)
+                context.deallocate()
+                throw BPFError.system("cannot open perf buffer '\(map.name)'", e)
+            }
+            // Level-triggered, as libbpf registers each CPU's buffer: a perf
+            // buffer wakes its reader for every record it is given. Its
+            // lost records are not read: the probe counts what it could not
+            // send, as with a ring buffer (swiftbpf.bpf.h).
+            reader = .perf(pb)
+        } else {
+            guard let rb = ring_buffer__new(map.fileDescriptor.rawValue, ringBufferCallback, context, nil) else {
+                let e = errno  // before the clean-up can change it
+                context.deinitialize(count: 1)
+                context.deallocate()
+                throw BPFError.system("cannot open ring buffer '\(map.name)'", e)
+            }
+            reader = .ring(rb)
+            // Edge-triggered: report the ring only when the kernel sends a
+            // wakeup. libbpf registers it level-triggered, which reports it
+            // whenever a record is waiting; under a steady stream the queue then
+            // wakes for every few records, two system calls each, and reads the
+            // cache lines the producer is writing. With the edge, a wakeup
+            // brings a batch, and the safety poll reads records sent
+            // without one. (Same registration otherwise: libbpf keeps the ring's
+            // index, 0 for its only ring, in the event's data.)
+            var edge = epoll_event()
+            edge.events = EPOLLIN.rawValue | EPOLLET.rawValue
+            edge.data.fd = 0
+            guard epoll_ctl(ring_buffer__epoll_fd(rb), EPOLL_CTL_MOD, map.fileDescriptor.rawValue, &edge) == 0 else {
+                let e = errno
+                ring_buffer__free(rb)
+                context.deinitialize(count: 1)
+                context.deallocate()
+                throw BPFError.system("cannot watch ring buffer '\(map.name)' (epoll_ctl)", e)
+            }
         }
-        pointer = rb
-        // Edge-triggered: report the ring only when the kernel sends a
-        // wakeup. libbpf registers it level-triggered, which reports it
-        // whenever a record is waiting; under a steady stream the queue then
-        // wakes for every few records, two system calls each, and reads the
-        // cache lines the producer is writing. With the edge, a wakeup
-        // brings a batch, and the safety poll reads records sent
-        // without one. (Same registration otherwise: libbpf keeps the ring's
-        // index, 0 for its only ring, in the event's data.)
-        var edge = epoll_event()
-        edge.events = EPOLLIN.rawValue | EPOLLET.rawValue
-        edge.data.fd = 0
-        guard epoll_ctl(ring_buffer__epoll_fd(rb), EPOLL_CTL_MOD, map.fileDescriptor.rawValue, &edge) == 0 else {
-            let e = errno
-            ring_buffer__free(rb)
-            context.deinitialize(count: 1)
-            context.deallocate()
-            throw BPFError.system("cannot watch ring buffer '\(map.name)' (epoll_ctl)", e)
-        }
+        self.reader = reader
         // Dispatch watches its own duplicate of the epoll descriptor and
         // closes it once it has stopped watching: the ring buffer's may
         // then close whenever it is freed without its number being reused
         // under Dispatch's feet.
-        let watched = dup(ring_buffer__epoll_fd(rb))
+        let watched = dup(reader.epollDescriptor)
         guard watched >= 0 else {
             let e = errno
-            ring_buffer__free(rb)
+            reader.free()
             context.deinitialize(count: 1)
             context.deallocate()
             throw BPFError.system("cannot watch ring buffer '\(map.name)' (dup of its epoll descriptor)", e)
@@ -149,7 +204,7 @@ public final class RingBuffer: @unchecked Sendable {
     deinit {
         safetyTimer.cancel()
         source.cancel()
-        ring_buffer__free(pointer)
+        reader.free()
         context.deinitialize(count: 1)
         context.deallocate()
     }
@@ -164,14 +219,23 @@ public final class RingBuffer: @unchecked Sendable {
     private func poll() {
         guard !stopped else { return }
         // poll (not consume) so epoll re-arms; timeout 0: data is there.
-        delivered(ring_buffer__poll(pointer, 0))
+        delivered(counting { reader.poll() })
     }
 
     /// The safety poll: consume, since epoll has nothing to say about
     /// records sent without a wakeup.
     private func safetyPollFired() {
         guard !stopped else { return }
-        delivered(ring_buffer__consume(pointer))
+        delivered(counting { reader.consume() })
+    }
+
+    /// A read's result as the records it delivered (or its error): a ring
+    /// buffer's poll and consume count them, a perf buffer's do not.
+    private func counting(_ read: () -> Int32) -> Int32 {
+        let before = context.pointee.delivered
+        let result = read()
+        guard case .perf = reader, result >= 0 else { return result }
+        return Int32(clamping: context.pointee.delivered &- before)
     }
 
     private func delivered(_ count: Int32) {
@@ -219,7 +283,7 @@ public final class RingBuffer: @unchecked Sendable {
     /// consuming by itself.
     private func consumeAll() {
         guard !context.pointee.delivering else { return }
-        _ = ring_buffer__consume(pointer)
+        _ = reader.consume()
         reportLost()
     }
 
@@ -255,6 +319,10 @@ public final class RingBuffer: @unchecked Sendable {
     /// counted by the probe (0 without a lost counter).
     public var lostEvents: UInt64 { (try? lostCounter?.sum(0)) ?? 0 }
 
+    /// Whether the map is a perf event array (the fallback for a kernel
+    /// without ring buffers, or SWIFTBPF_FORCE_PERFBUF=1).
+    public var isPerfBuffer: Bool { if case .perf = reader { true } else { false } }
+
     /// The ring buffer's records as an async sequence. Iteration ends when
     /// the consuming task is cancelled or stops iterating; lost events come
     /// as `.lost(n)` elements in the order they were noticed.
@@ -285,6 +353,20 @@ public final class RingBuffer: @unchecked Sendable {
         context.pointee.delivering = false
         return context.pointee.stopRequested ? -ECANCELED : 0
     }
+}
+
+/// Pages per CPU for a perf buffer: the probes' 8 MiB default spread over
+/// the CPUs, as a power of two (perf requires one).
+private var perfBufferPages: Int {
+    let cpus = max(Int(libbpf_num_possible_cpus()), 1)
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let wanted = max(EventBuffer.perfBytes / page / cpus, 1)
+    return 1 << (Int.bitWidth - 1 - wanted.leadingZeroBitCount)
+}
+
+private func perfBufferSample(_ ctx: UnsafeMutableRawPointer?, _ cpu: Int32, _ data: UnsafeMutableRawPointer?, _ size: UInt32) {
+    guard let ctx, let data else { return }
+    _ = RingBuffer.deliver(ctx, data, Int(size))
 }
 
 private func ringBufferCallback(_ ctx: UnsafeMutableRawPointer?, _ data: UnsafeMutableRawPointer?, _ size: Int) -> Int32 {

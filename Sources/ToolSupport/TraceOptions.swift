@@ -39,7 +39,7 @@ public struct TraceOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Ring buffer size in KiB: a power of two, at least 4.", valueName: "KiB"))
     public var bufferSize: UInt32 = 8192
 
-    @Flag(name: .long, help: "Print libbpf's diagnostics to standard error.")
+    @Flag(name: .long, help: "Say which fallbacks this kernel needed (BTF, per-call state, event buffer, program variants) and print libbpf's diagnostics, on standard error.")
     public var verbose = false
 
     @Flag(name: [.customShort("C"), .long], help: "Add CONTAINER and POD columns (JSON always carries them when known).")

@@ -50,7 +50,7 @@ public final class TraceSession: @unchecked Sendable {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         startNanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-        LibbpfLog.verbose = options.verbose
+        if options.verbose { LibbpfLog.verbose = true }
         // Before anything attaches: a SIGTERM that arrives as soon as the
         // "Tracing" line is out must still detach and report.
         StopWaiter.takeSignals()
@@ -88,6 +88,12 @@ public final class TraceSession: @unchecked Sendable {
         StandardStreams.error(text)
     }
 
+    /// With `--verbose`, says which way the tool went where this kernel
+    /// left it a choice (a fallback chosen by probing the kernel).
+    public func chose(_ what: String) {
+        if options.verbose { note("\(tool): \(what)") }
+    }
+
     /// Returns once Ctrl-C, SIGTERM or `--duration` says stop, or a closed
     /// output does; `timers` run meanwhile. No timer of its own: output is
     /// flushed when a batch of events has been written (or a report), so an
@@ -116,8 +122,16 @@ public final class TraceSession: @unchecked Sendable {
         var filter = options.filter
         if let gate { filter.use_workloads = UInt8(gate.decidedOnly ? WORKLOADS_DECIDED_ONLY : WORKLOADS_UNDECIDED_PASS) }
         open.filter = filter
-        try open.placeCallState(inTaskStorage: Kernel.supports(.taskStorage))
-        try open.setMaxEntries(options.bufferBytes, for: .events)
+        let taskStorage = Kernel.supports(.taskStorage)
+        try open.placeCallState(inTaskStorage: taskStorage)
+        if Open.self is any OpenCallStateProbe.Type {
+            chose(taskStorage ? "per-call state in task storage" : "per-call state in a hash keyed by task (task storage in tracing programs: Linux 5.12)")
+        }
+        chose("BTF: \(KernelBTF.source)")
+        let buffer = EventBuffer.preferred
+        try open.useEventBuffer(buffer, bytes: options.bufferBytes)
+        EventBuffer.perfBytes = Int(options.bufferBytes)
+        chose(buffer.reason)
         // Unused without container flags, and preallocated: keep it small.
         if gate == nil { try open.setMaxEntries(64, for: .cgroupVerdicts) }
         try open.object.disableProgramsForMissingTracepoints()
@@ -190,33 +204,49 @@ public final class TraceSession: @unchecked Sendable {
                     attach: () throws(BPFError) -> [Link],
                     handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) throws(BPFError) -> TraceSummary {
         signal(SIGPIPE, SIG_IGN)
-        var links = try attach()
-        let started = DispatchTime.now()
-        note("Tracing \(what)... Hit Ctrl-C to end.")
-        // The header goes out before the first event: consumption starts
-        // after it, and events meanwhile wait in the kernel's buffer.
-        queue.sync {
-            if let header, !options.json {
-                output.append(header)
-                output.endLine()
-            }
-            output.flush()
-        }
         // Into a pipe or file, lines go out once per batch the ring buffer
         // delivers: whole batches under load, at once for a lone event.
         let flush: @Sendable () -> Void = { [output] in
             output.flush()
             if output.isBroken { StopWaiter.requestStop() }
         }
-        let ringBuffer = try RingBuffer(events, lostCounter: lostCounter, queue: queue, afterBatch: flush) { [self] record in
-            switch record {
-            case .event(let bytes):
-                handler(bytes)
-                if output.isBroken { StopWaiter.requestStop() }
-            case .lost(let n):
-                note("\(tool): lost \(n) events: the ring buffer was full (a larger --buffer-size helps)")
+        // The reader comes first, its queue held until the header is out:
+        // a perf buffer (EventBuffer.perf) keeps nothing sent before its
+        // reader opened it, so the reader must exist before the programs
+        // attach; events wait in the kernel's buffer meanwhile.
+        queue.suspend()
+        let ringBuffer: RingBuffer
+        var links: [Link]
+        do {
+            ringBuffer = try RingBuffer(events, lostCounter: lostCounter, queue: queue, afterBatch: flush) { [self] record in
+                switch record {
+                case .event(let bytes):
+                    handler(bytes)
+                    if output.isBroken { StopWaiter.requestStop() }
+                case .lost(let n):
+                    note("\(tool): lost \(n) events: the \(events.type == .perfEventArray ? "perf" : "ring") buffer was full (a larger --buffer-size helps)")
+                }
             }
+        } catch {
+            queue.resume()
+            throw error
         }
+        do {
+            links = try attach()
+        } catch {
+            queue.resume()
+            ringBuffer.stop()
+            throw error
+        }
+        let started = DispatchTime.now()
+        note("Tracing \(what)... Hit Ctrl-C to end.")
+        // The header goes out before the first event (the queue is held).
+        if let header, !options.json {
+            output.append(header)
+            output.endLine()
+        }
+        output.flush()
+        queue.resume()
         waitForStop()
 
         // Detach first so nothing new arrives, then take what is queued.

@@ -20,7 +20,8 @@ struct SkeletonModel {
     var contract: Set<Contract> = []
 
     enum Contract: Hashable {
-        /// swiftbpf.bpf.h: `events`, `lost_events`, `cgroup_filter`, `cgroup_verdicts` and `filter`.
+        /// swiftbpf.bpf.h: `events`, `lost_events`, `cgroup_filter`, `cgroup_verdicts`,
+        /// `swiftbpf_scratch`, `filter` and `swiftbpf_perf_events`.
         case trace
         /// DECLARE_CALL_STATE: `call_state`, `call_state_hash` and `call_state_in_hash`.
         case callState
@@ -29,7 +30,7 @@ struct SkeletonModel {
 
         var maps: [String] {
             switch self {
-            case .trace: ["events", "lost_events", "cgroup_filter", "cgroup_verdicts"]
+            case .trace: ["events", "lost_events", "cgroup_filter", "cgroup_verdicts", "swiftbpf_scratch"]
             case .callState: ["call_state", "call_state_hash"]
             case .stacks: ["stack_traces", "stack_counts", "stack_gaps"]
             }
@@ -37,7 +38,7 @@ struct SkeletonModel {
 
         var globals: [String] {
             switch self {
-            case .trace: ["filter"]
+            case .trace: ["filter", "swiftbpf_perf_events"]
             case .callState: ["call_state_in_hash"]
             case .stacks: ["stacks_cfg"]
             }
@@ -53,6 +54,9 @@ struct SkeletonModel {
         for map in object.maps {
             // Ring buffers, cgroup arrays and the like have no typed view.
             guard let layout = map.type.typedView else { continue }
+            // The contract's scratch has a size, not a type: only the probe
+            // header writes it.
+            if map.name == "swiftbpf_scratch" { continue }
             switch (types.swiftName(map.keyType), types.swiftName(map.valueType)) {
             case (.name(let key), .name(let value)):
                 typedMaps.append(TypedMapView(name: map.name, layout: layout, key: key, value: value))

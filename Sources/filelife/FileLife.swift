@@ -31,7 +31,14 @@ struct FileLife: ToolCommand {
 
     func run() throws {
         let session = try TraceSession(tool: "filelife", options: trace)
-        let (probe, kind) = try session.load(FilelifeSkeleton.open(), functions: functions)
+        var open = try FilelifeSkeleton.open()
+        // vfs_unlink's dentry moved from the second argument to the third
+        // in Linux 5.12 (a user namespace, later an idmap, came first).
+        let second = (Kernel.parameterCount(of: "vfs_unlink").map { $0 < 4 }) ?? !Kernel.versionAtLeast(5, 12)
+        open.unlinkDentrySecond = second ? 1 : 0
+        try open.setAutoload(false, for: second ? .unlinkFentry : .unlinkFentryBefore512)
+        session.chose("vfs_unlink's dentry is its \(second ? "second (before Linux 5.12)" : "third") argument")
+        let (probe, kind) = try session.load(open, functions: functions)
         try session.stream(probe, format: EventTable(FilelifeFields.all, options: trace), what: "file creation and deletion (\(kind))")
     }
 }

@@ -244,6 +244,8 @@ extension PacketFilterCommand {
 
         func run() throws {
             try Kernel.requirePrivileges()
+            // The rule scan and the IPv6 header walk run under bpf_loop.
+            try Kernel.require(.boundedLoopHelper)
             StopWaiter.takeSignals()
             let rules = try rules
             try lockoutCheck(interface: interface, force: force, what: "this filter")(rules, self.default)

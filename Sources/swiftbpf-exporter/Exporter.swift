@@ -113,6 +113,7 @@ struct Exporter: AsyncToolCommand {
             let directory = try ContainerDirectory.forThisNode()
             var open = try NodestatsSkeleton.open()
             open.nodestatsCfg = nodestats_config(latency: on.contains(.latency) ? 1 : 0, pad: (0, 0, 0, 0, 0, 0, 0))
+            try open.placeCallState(inTaskStorage: Kernel.supports(.taskStorage))
             try open.object.disableProgramsForMissingTracepoints()
             // A collector that is off costs nothing in the kernel.
             if !on.contains(.latency) { try open.setAutoload(false, for: .statsEnter) }

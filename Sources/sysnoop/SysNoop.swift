@@ -47,15 +47,29 @@ struct SysNoop: ToolCommand {
         }
 
         let session = try TraceSession(tool: "sysnoop", options: trace)
-        let probe = try session.load(SysnoopSkeleton.open())
+        // Attach cookies (Linux 5.15) say which syscall fired; before them
+        // the probe looks the syscall's number up.
+        let cookies = Kernel.supports(.attachCookies)
+        var open = try SysnoopSkeleton.open()
+        open.indexByNumber = cookies ? 0 : 1
+        let probe = try session.load(open)
+        session.chose(cookies ? "attach cookies say which syscall fired" : "no attach cookies (Linux 5.15): the syscall's number says which fired")
         let specs = probe.typed.specs
         for (i, f) in formats.enumerated() { try specs.update(UInt32(i), f.spec) }
+        if !cookies {
+            for (i, name) in syscalls.enumerated() {
+                guard let number = table.numberByName[name] else {
+                    throw BPFError(.notFound, "no number for syscall '\(name)' on this machine, which sysnoop needs before Linux 5.15")
+                }
+                try probe.typed.specIndex.update(number, UInt32(i))
+            }
+        }
 
         try session.stream(probe, format: EventTable(SysnoopFields.all(syscalls: formats), options: trace), what: syscalls.joined(separator: ", ")) { probe throws(BPFError) in
                 var links: [Link] = []
                 for (i, name) in syscalls.enumerated() {
-                    links.append(try probe.programs.syscallEnter.attachTracepoint(category: "syscalls", name: "sys_enter_\(name)", cookie: UInt64(i)))
-                    links.append(try probe.programs.syscallExit.attachTracepoint(category: "syscalls", name: "sys_exit_\(name)", cookie: UInt64(i)))
+                    links.append(try probe.programs.syscallEnter.attachTracepoint(category: "syscalls", name: "sys_enter_\(name)", cookie: cookies ? UInt64(i) : 0))
+                    links.append(try probe.programs.syscallExit.attachTracepoint(category: "syscalls", name: "sys_exit_\(name)", cookie: cookies ? UInt64(i) : 0))
                 }
                 return links
         }

@@ -14,6 +14,8 @@ public final class KernellaneSkeleton: Skeleton {
         case mkdirFentry = "mkdir_fentry"
         /// `SEC("fexit/vfs_mkdir")`
         case mkdirFexit = "mkdir_fexit"
+        /// `SEC("fexit/vfs_mkdir")`
+        case mkdirFexitBefore512 = "mkdir_fexit_before_5_12"
         /// `SEC("kprobe")`
         case mkdirKprobe = "mkdir_kprobe"
         /// `SEC("kprobe")`
@@ -84,6 +86,7 @@ public final class KernellaneSkeleton: Skeleton {
     public struct Programs: Sendable {
         public let mkdirFentry: Program
         public let mkdirFexit: Program
+        public let mkdirFexitBefore512: Program
         public let mkdirKprobe: Program
         public let mkdirKprobeOffset: Program
         public let mkdirKretprobe: Program
@@ -122,6 +125,7 @@ public final class KernellaneSkeleton: Skeleton {
         self.programs = Programs(
             mkdirFentry: try object.skeletonProgram("mkdir_fentry"),
             mkdirFexit: try object.skeletonProgram("mkdir_fexit"),
+            mkdirFexitBefore512: try object.skeletonProgram("mkdir_fexit_before_5_12"),
             mkdirKprobe: try object.skeletonProgram("mkdir_kprobe"),
             mkdirKprobeOffset: try object.skeletonProgram("mkdir_kprobe_offset"),
             mkdirKretprobe: try object.skeletonProgram("mkdir_kretprobe")

@@ -144,6 +144,7 @@ extension Privileged {
             #expect(run.finish() == 0)
             let gone = try ToolRun.complete("egressguard", ["list", "--cgroup", cgroup])
             #expect(gone.status == 1 && gone.stderr.contains("no egressguard is attached"), "\(gone)")
+            KernelSupport.works("egressguard")
         }
 
         /// A node laid out as Kubernetes lays one out, made with network

@@ -95,6 +95,7 @@ extension Privileged {
             exporter.signal(SIGTERM)
             #expect(exporter.finish() == 0, "\(exporter.stderr.text)")
             #expect(waitUntilUnloaded(programs).isEmpty, "SIGTERM leaves no program loaded")
+            KernelSupport.works("swiftbpf-exporter")
         }
 
         /// A YAML file chooses the collectors and the labels; the probes of

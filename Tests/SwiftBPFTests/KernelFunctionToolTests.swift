@@ -20,7 +20,8 @@ extension Privileged {
             } else {
                 let r = try ToolRun.complete(tool, ["--duration", "1"])
                 #expect(r.status == 1)
-                #expect(r.stderr == "\(tool): error: this kernel can probe no kernel function: it has no kprobes (CONFIG_KPROBES is not set) and refuses fentry (BPF trampolines)\n")
+                #expect(r.stderr == "\(tool): error: this kernel can probe no kernel function: it has no kprobes (CONFIG_KPROBES is not set) and refuses fentry (BPF trampolines, Linux 5.5+)\n")
+                KernelSupport.refuses(tool, r.stderr)
                 let forced = try ToolRun.complete(tool, ["--functions", "kprobe"])
                 #expect(forced.status == 1 && forced.stderr.contains("CONFIG_KPROBES"), "\(forced.stderr)")
             }
@@ -49,6 +50,7 @@ extension Privileged.KernelLane {
             for op in ["read", "write", "fsync", "open", "create", "mkdir"] { totals[op, default: 0] += line[op] as? Int ?? 0 }
         }
         #expect(totals == ["read": 7, "write": 7, "fsync": 7, "open": 7, "create": 7, "mkdir": 7], "\(tool.stdout.text)")
+        KernelSupport.works("vfsstat", kind.rawValue)
     }
 
     @Test(arguments: [FunctionProbes.fentry, .kprobe])
@@ -89,5 +91,6 @@ extension Privileged.KernelLane {
         }
         #expect(events[2]["pid"] as? Int == Int(other.pid))
         #expect(events.allSatisfy { $0["creator_pid"] as? Int == Int(helper.pid) })
+        KernelSupport.works("filelife", kind.rawValue)
     }
 }

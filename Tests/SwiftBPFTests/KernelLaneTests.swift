@@ -23,6 +23,11 @@ private func loadLaneProbes() throws -> KernellaneSkeleton {
     if !Kernel.supports(.fentry) {
         try open.setAutoload(false, for: .mkdirFentry)
         try open.setAutoload(false, for: .mkdirFexit)
+        try open.setAutoload(false, for: .mkdirFexitBefore512)
+    } else {
+        // vfs_mkdir gained its first argument (a namespace) in Linux 5.12.
+        let old = try #require(Kernel.parameterCount(of: "vfs_mkdir")) < 4
+        try open.setAutoload(false, for: old ? .mkdirFexit : .mkdirFexitBefore512)
     }
     return try open.load()
 }
@@ -107,7 +112,8 @@ extension Privileged {
             let dir = try laneDirectory()
             let probe = try loadLaneProbes()
             let entry = try probe.programs.mkdirFentry.attach()  // SEC("fentry/vfs_mkdir")
-            let exit = try probe.programs.mkdirFexit.attach()
+            let before512 = try #require(Kernel.parameterCount(of: "vfs_mkdir")) < 4
+            let exit = try (before512 ? probe.programs.mkdirFexitBefore512 : probe.programs.mkdirFexit).attach()
             mkdirs(30, in: dir)
             #expect(try laneCount(probe, LANE_FENTRY) == 30)
             #expect(try laneCount(probe, LANE_FEXIT) == 30)
@@ -119,11 +125,23 @@ extension Privileged {
         /// machine's BTF, loads on this kernel.
         @Test func bundledObjectsLoadHere() throws {
             #expect(throws: Never.self) { _ = try MkdirtraceSkeleton.open().load() }
-            #expect(throws: Never.self) { _ = try ExecsnoopSkeleton.open().load() }
+            // With the fallbacks the tools choose where the kernel lacks a
+            // feature (task storage, attach cookies).
+            #expect(throws: Never.self) {
+                var exec = try ExecsnoopSkeleton.open()
+                try exec.placeCallState(inTaskStorage: Kernel.supports(.taskStorage))
+                _ = try exec.load()
+            }
             #expect(throws: Never.self) { _ = try SyscountSkeleton.open().load() }
-            #expect(throws: Never.self) { _ = try SysnoopSkeleton.open().load() }
+            #expect(throws: Never.self) {
+                var sys = try SysnoopSkeleton.open()
+                sys.indexByNumber = Kernel.supports(.attachCookies) ? 0 : 1
+                _ = try sys.load()
+            }
             #expect(throws: Never.self) { _ = try BashreadlineSkeleton.open().load() }
-            #expect(throws: Never.self) { _ = try PacketFilterSkeleton.open().load() }
+            if Kernel.supports(.boundedLoopHelper) {
+                #expect(throws: Never.self) { _ = try PacketFilterSkeleton.open().load() }
+            }
             var open = try OpensnoopSkeleton.open()
             try open.object.disableProgramsForMissingTracepoints()
             _ = try open.load()

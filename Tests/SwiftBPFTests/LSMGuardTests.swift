@@ -35,6 +35,7 @@ extension Privileged {
             #expect(run.status == 1 && run.stderr.split(separator: "\n").count == 1
                     && run.stderr.contains("refuses BPF-LSM programs") && run.stderr.contains("CONFIG_BPF_LSM")
                     && run.stderr.contains(Kernel.release), "\(tool): \(run.status) \(run.stderr)")
+            KernelSupport.refuses(tool, run.stderr)
         }
 
         @Test func execguardDeniesOneWorkload() throws {
@@ -78,6 +79,7 @@ extension Privileged {
             #expect(audit.finish() == 0)
             #expect(audit.jsonLines.filter { ($0["filename"] as? String) == "/usr/bin/id" }.map { $0["verdict"] as? String } == ["would-deny"],
                     "\(audit.stdout.text)")
+            KernelSupport.works("execguard")
         }
 
         @Test func fileguardDeniesWritesUnderADirectory() throws {
@@ -116,6 +118,7 @@ extension Privileged {
             #expect(text.contains("guard_decisions_total{guard=\"file\",verdict=\"denied\",operation=\"create\",container=\"cart\",pod=\"cart-1\",namespace=\"shop\"} 3"),
                     "\(text.split(separator: "\n").filter { $0.hasPrefix("guard_") })")
             #expect(try String(contentsOfFile: dir + "/existing", encoding: .utf8) == "kept\n")
+            KernelSupport.works("fileguard")
         }
     }
 }

@@ -51,6 +51,7 @@ extension Privileged {
             #expect(lines[3]["path"] as? String == "rel")
             #expect(lines[3]["mode"] as? String == "0711")
             #expect(tool.stderr.text.contains("mkdirtrace: 4 events, 0 lost"))
+            KernelSupport.works("mkdirtrace")
         }
 
         @Test func textOutputHasHeaderAndColumns() throws {

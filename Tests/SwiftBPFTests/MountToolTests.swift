@@ -50,6 +50,7 @@ extension Privileged {
             check(events[3], "fsmount", mnt, "FSMOUNT_CLOEXEC|MOUNT_ATTR_NODEV", ["dfd": fs, "attr_flags": 4, "flags_value": 1])
             check(events[4], "move_mount", 0, "MOVE_MOUNT_F_EMPTY_PATH", ["dfd": mnt, "to_dfd": -100, "source": "", "target": target])
             check(events[5], "umount", 0, "MNT_DETACH", ["target": target, "flags_value": 2])
+            KernelSupport.works("mountsnoop")
         }
 
         @Test func mountsnoopTextShowsTheCallsArguments() throws {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 import Foundation
+import SwiftBPF
 import TestSupport
 import Testing
 
@@ -127,6 +128,7 @@ extension Privileged {
         }
 
         @Test func skbdropNamesWhyAndWherePacketsAreDropped() throws {
+            guard Kernel.supports(.dropReasons) else { return try KernelSupport.expectRefusal("skbdrop", ["--duration", "1"], "drop reasons need Linux 5.17") }
             let net = try PodNetwork()
             let node = net.inode(net.node), podB = net.inode(net.podB)
             // Pod B's sandbox: a process in its namespace, in a pod's cgroup
@@ -177,6 +179,7 @@ extension Privileged {
             #expect(rows.count >= 1 && rows.allSatisfy { $0["reason"] as? String == "NETFILTER_DROP" && $0["netns"] as? Int == node },
                     "\(counted.stdout.text)")
             #expect(rows.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } == 3, "\(counted.stdout.text)")
+            KernelSupport.works("skbdrop")
         }
 
         /// Pod A connects to the ClusterIP; iptables in the node sends it to
@@ -237,6 +240,8 @@ extension Privileged {
             #expect(mine.allSatisfy { $0["pid"] as? Int == Int(client.process.processIdentifier) && $0["daddr"] as? String == net.clusterIP },
                     "the owner, known from connect() on: \(mine)")
             #expect((mine.first { $0["oldstate"] as? String == "ESTABLISHED" }?["in_state_ns"] as? Int ?? 0) > 0)
+            KernelSupport.works("tcplife")
+            KernelSupport.works("tcpstates")
         }
 
         /// netem drops a tenth of pod A's packets; every retransmitted
@@ -289,6 +294,7 @@ extension Privileged {
             #expect(retransmitted > 0, "10% loss over 200 segments retransmits some")
             #expect(events.count == retransmitted && events.allSatisfy { $0["kind"] as? String == "RETRANS" && $0["daddr"] as? String == net.clusterIP },
                     "\(run.stdout.text)")
+            KernelSupport.works("tcpretrans")
         }
     }
 }

@@ -2,6 +2,7 @@
 @testable import BPFProbes
 @testable import pktfilter
 import Foundation
+import SwiftBPF
 import TestSupport
 import Testing
 
@@ -154,6 +155,7 @@ extension Privileged {
         /// Deny by default must not cut the link: ARP and IPv6 neighbour
         /// discovery pass, so allowed traffic still finds its way, v4 and v6.
         @Test func denyByDefaultKeepsARPAndNeighbourDiscovery() throws {
+            guard Kernel.supports(.boundedLoopHelper) else { return try KernelSupport.expectRefusal("pktfilter", ["run", "lo", "--drop", "icmp"], "the bpf_loop helper needs Linux 5.17") }
             let net = try TestNetwork()
             let server = try Helper(wrapper: net.inside(net.target))
             let client = try Helper(wrapper: net.inside(net.client))
@@ -172,6 +174,7 @@ extension Privileged {
             #expect(stats.stdout.contains("default deny"))
             run.signal(SIGINT)
             #expect(run.finish() == 0)
+            KernelSupport.works("pktfilter")
         }
 
         @Test func sigkillLeavesTrafficFlowing() throws {

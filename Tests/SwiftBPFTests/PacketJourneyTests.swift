@@ -113,6 +113,7 @@ extension Privileged.PacketJourney {
     /// Pod to pod on the bridge, and pod to outside the node through
     /// MASQUERADE: UDP, so each is one packet.
     @Test func podToPodAndPodToOutside() throws {
+        guard Kernel.supports(.dropReasons) else { return try KernelSupport.expectRefusal("pktjourney", ["--duration", "1"], "drop reasons need Linux 5.17") }
         let node = try Node()
         let pods = node.pods
         let b = try node.udpListener(pods.podB, 7001)
@@ -133,6 +134,7 @@ extension Privileged.PacketJourney {
         Self.check(outside, ["output eth0", "postrouting eth0", "tx eth0", "rx veth-a", "prerouting cni0", "rx cni0", "route ext0", "forward cni0",
                              "postrouting cni0 snat \(node.nodeOutside)", "tx ext0", "rx eth0", "prerouting eth0", "route eth0", "input eth0"])
         #expect(Self.namespaces(outside).last == pods.inode(node.outside), "\(outside)")
+        KernelSupport.works("pktjourney")
     }
 
     /// A connection to a ClusterIP: the DNAT to the backend at PREROUTING,

@@ -61,6 +61,7 @@ extension Privileged {
             #expect(killed.count == 1 && killed.first?["exit_code"] is NSNull && killed.first?["signal"] as? String == "KILL"
                     && killed.first?["core_dumped"] as? Bool == false, "\(killed)")
             #expect(age >= 0.4 && age < 5, "lived about half a second: \(age) s")
+            KernelSupport.works("exitsnoop")
         }
 
         @Test func exitsnoopFailedOnlyLeavesCleanExitsOut() throws {
@@ -106,6 +107,8 @@ extension Privileged {
             #expect(calls.map { $0["signal"] as? String ?? "" } == ["USR2", "USR1", "TERM"])
             #expect(calls.map { $0["errno"] as? String ?? "ok" } == ["ok", "ok", "ESRCH"] && calls.allSatisfy { $0["syscall"] as? String == "kill" },
                     "\(calls)")
+            KernelSupport.works("sigsnoop")
+            KernelSupport.works("killsnoop")
         }
 
         /// A process in a memory-limited cgroup allocates until the OOM
@@ -138,6 +141,7 @@ extension Privileged {
                 // Linux 6.8+ names the victim and its memory.
                 #expect(v["victim_comm"] as? String == "python3" && (v["anon_rss_kb"] as? Int ?? 0) > 16 << 10, "\(v)")
             }
+            KernelSupport.works("oomkill")
         }
 
         @Test func badSignalsAreUsageErrors() throws {

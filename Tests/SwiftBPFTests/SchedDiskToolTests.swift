@@ -53,6 +53,7 @@ extension Privileged {
             #expect(pairCount > 0 && pairWait / Double(pairCount) >= 0.0005, "each wait is a time slice (ms), not a wakeup (us)")
             #expect(waited(solo) < pairWait / 4, "alone on CPU 1: \(waited(solo)) s")
             #expect(byPID["\(pair[0])"]?["comm"] as? String == "stackwork")
+            KernelSupport.works("runqlat")
         }
 
         /// On-CPU: a process that computes for one second is on a CPU for
@@ -83,6 +84,7 @@ extension Privileged {
             let h = Self.histograms(off, by: "pid")["all"]
             #expect(h?["unit"] as? String == "msecs")
             #expect(Self.buckets(h)[32] == 10, "ten 40 ms sleeps in the 32-63 ms bucket: \(off.stdout.text)")
+            KernelSupport.works("cpudist")
         }
 
         /// A loop device backed by a file; removed at the end.
@@ -135,6 +137,8 @@ extension Privileged {
             let count = { (op: String) in lines.filter { $0["op"] as? String == op }.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } }
             #expect(count("WRITE") == 12 && count("READ") == 5, "\(hist.stdout.text)")
             #expect(lines.allSatisfy { Self.buckets($0).values.reduce(0, +) == $0["count"] as? Int }, "the buckets add up to the count")
+            KernelSupport.works("biolatency")
+            KernelSupport.works("biosnoop")
         }
     }
 }

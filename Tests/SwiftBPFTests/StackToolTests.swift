@@ -52,6 +52,7 @@ extension Privileged {
                     "\(run.stdout.text)")
             let picture = try String(contentsOfFile: svg, encoding: .utf8)
             #expect(picture.contains("<title>profile: on-CPU stacks, 99 Hz</title>") && picture.contains(">hot_leaf_a ("))
+            KernelSupport.works("profile")
         }
 
         /// The flame graph in a real browser: headless Chromium loads it with
@@ -168,6 +169,7 @@ extension Privileged {
             #expect(stacks.contains { $0.frames.contains { $0.hasSuffix("_[k]") && $0.contains("nanosleep") } },
                     "kernel frames through nanosleep: \(run.stdout.text)")
             #expect(!run.stdout.text.contains("bpf_prog_"), "the probe's own frames are not shown")
+            KernelSupport.works("offcputime")
         }
 
         @Test func stackcountCountsEachCallingStackExactly() throws {
@@ -183,6 +185,7 @@ extension Privileged {
             func count(_ caller: String) -> Int { stacks.filter { $0.frames.contains(caller) }.reduce(0) { $0 + $1.count } }
             #expect(count("mkdir_from_alpha") == 3 && count("mkdir_from_beta") == 5, "\(run.stdout.text)")
             #expect(stacks.allSatisfy { $0.frames.contains("main") }, "\(run.stdout.text)")
+            KernelSupport.works("stackcount")
         }
 
         /// A user function as the target: a uprobe on each call.

@@ -46,6 +46,7 @@ extension Privileged {
             #expect(failed.first?["errno"] as? String == "ENOENT")
             #expect(failed.first?["comm"] as? String == "swiftbpf-testhe", "a failed exec keeps the old name")
             #expect(failed.first?["args"] as? [String] == ["/nonexistent/program", "x"])
+            KernelSupport.works("execsnoop")
         }
 
         @Test func execsnoopSaysWhenArgvIsTruncated() throws {
@@ -116,6 +117,7 @@ extension Privileged {
             let mine = byName.filter { ($0["path"] as? String) == "\(dir)/file" }
             #expect(mine.count == 1 && mine.first?["pid"] as? Int == Int(other.pid))
             #expect(byName.allSatisfy { ($0["comm"] as? String)?.contains("opener") == true })
+            KernelSupport.works("opensnoop")
         }
 
         @Test func opensnoopExtendedTextShowsDecodedFlags() throws {
@@ -155,6 +157,7 @@ extension Privileged {
             #expect(procs.count == 1)
             #expect(procs.first?["pid"] as? Int == Int(h.pid))
             #expect((procs.first?["count"] as? Int ?? 0) >= 100)
+            KernelSupport.works("syscount")
         }
 
         @Test func syscountTextAndFailedFilter() throws {
@@ -200,6 +203,7 @@ extension Privileged {
             #expect(kill["ret"] as? Int == 0)
             #expect(badKill["errno"] as? String == "ESRCH")
             #expect(lines.allSatisfy { ($0["latency_ns"] as? Int ?? 0) > 0 && $0["pid"] as? Int == Int(h.pid) })
+            KernelSupport.works("sysnoop")
         }
 
         /// A syscall without arguments has a 12-byte record, which a
@@ -249,6 +253,7 @@ extension Privileged {
             #expect(mine.first?["command"] as? String == "echo \(token) \"quoted words\"")
             #expect(mine.first?["comm"] as? String == "bash")
             #expect(mine.first?["uid"] as? Int == 0)
+            KernelSupport.works("bashreadline")
         }
     }
 }

@@ -133,6 +133,12 @@ while let line = readLine() {
         answer(spins & 1)
     case "mkdir" where w.count == 3:
         answer(mkdir(w[1], mode_t(w[2], radix: 8) ?? 0o777))
+    case "mkdirs" where w.count == 3:
+        // The same directory N times: made once, EEXIST after; a storm of
+        // exactly N traced calls. Answers how many were made.
+        var made: Int32 = 0
+        for _ in 0..<(Int(w[2]) ?? 0) where mkdir(w[1], 0o755) == 0 { made += 1 }
+        answer(made)
     case "mkdirat" where w.count == 4:
         let dir = open(w[1], O_RDONLY | O_DIRECTORY)
         guard dir >= 0 else { answer(dir); continue }

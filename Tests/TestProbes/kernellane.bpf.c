@@ -28,7 +28,7 @@ static __always_inline void lane_bump(__u32 which)
 	__u64 *n = bpf_map_lookup_elem(&lane_counters, &which);
 
 	if (n)
-		__sync_fetch_and_add(n, 1);
+		__atomic_fetch_add(n, 1, __ATOMIC_RELAXED); /* lock-add: Linux 5.10 has no fetching form */
 }
 
 /* Attached by hand, at the function or at an offset into it. */
@@ -71,6 +71,17 @@ int BPF_PROG(mkdir_fentry)
 
 SEC("fexit/vfs_mkdir")
 int BPF_PROG(mkdir_fexit, void *idmap, void *dir, void *dentry, unsigned short mode, long ret)
+{
+	if (lane_target()) {
+		lane_bump(LANE_FEXIT);
+		fexit_last = ret;
+	}
+	return 0;
+}
+
+/* Before Linux 5.12 vfs_mkdir had no namespace argument: (dir, dentry, mode). */
+SEC("fexit/vfs_mkdir")
+int BPF_PROG(mkdir_fexit_before_5_12, void *dir, void *dentry, unsigned short mode, long ret)
 {
 	if (lane_target()) {
 		lane_bump(LANE_FEXIT);

@@ -3,11 +3,19 @@
  * BPFProbeCompiler plugin (it puts this header on the include path):
  *
  * - `events`: the ring buffer. RingBuffer and TraceSession.stream read it;
- *   TraceSession.load sizes it from --buffer-size.
+ *   TraceSession.load sizes it from --buffer-size. Where the kernel has no
+ *   ring buffer (before Linux 5.8), or SWIFTBPF_FORCE_PERFBUF=1 asks,
+ *   TraceSession.load makes it a perf buffer instead: the same calls then
+ *   build records in a per-CPU scratch (at most SWIFTBPF_PERF_RECORD_MAX
+ *   bytes) and send them with bpf_perf_event_output, and the kernel counts
+ *   what did not fit. So the calls that send take the program's context:
+ *   they are macros that use the `ctx` in scope (BPF_PROG, BPF_KPROBE and
+ *   the tracepoint programs' argument); a helper function takes it as a
+ *   parameter named ctx.
  * - `lost_events`: a per-CPU count of records the ring buffer had no room
  *   for (ring buffers only tell the producer). RingBuffer reports it.
- *   Emit with reserve_event()/submit_event() or emit_event() and it is
- *   kept for you.
+ *   Emit with reserve_event()/submit_event() (or discard_event()) or
+ *   emit_event() and it is kept for you.
  * - `filter`, `cgroup_filter` and `cgroup_verdicts`: what the shared tool
  *   flags (-p, -t, -u, -c, -x, --cgroup, --container, --pod, --namespace)
  *   select, tested with task_selected() and result_selected().
@@ -80,6 +88,28 @@ const volatile struct trace_filter filter = {
 	.uid = (__u32)-1,
 };
 
+/* Adds n to a counter that several CPUs may add to at once, without
+ * reading it back: the lock-add instruction every BPF kernel knows.
+ * __sync_fetch_and_add compiles to the fetching form (Linux 5.12) for
+ * the v3 CPU clang 20+ targets by default, which 5.10's verifier rejects. */
+#define add_count(p, n) ((void)__atomic_fetch_add((p), (n), __ATOMIC_RELAXED))
+
+/* Set by user space when `events` is a perf buffer; the verifier drops
+ * the branches of the other kind. */
+const volatile __u8 swiftbpf_perf_events = 0;
+
+/* Where records are built when `events` is a perf buffer: user space
+ * makes its value SWIFTBPF_PERF_RECORD_MAX bytes then. With a ring buffer
+ * the code that uses it never runs (so is never checked), and 8 bytes per
+ * CPU will do. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 8);
+} swiftbpf_scratch SEC(".maps");
+
+
 static __always_inline void count_lost_event(void)
 {
 	__u32 zero = 0;
@@ -87,6 +117,16 @@ static __always_inline void count_lost_event(void)
 
 	if (lost)
 		*lost += 1; /* per-CPU slot: no atomics needed */
+}
+
+/* Sends a record through the perf buffer, counting a failure (a full
+ * buffer, no reader on this CPU). The kernel counts a full buffer's
+ * losses too, but tells the reader only with its next record, which may
+ * never come: so the count here is the one reported. */
+static __always_inline void swiftbpf_perf_output(void *ctx, void *data, __u64 size)
+{
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size))
+		count_lost_event();
 }
 
 /* When a record wakes the consumer. Left to the kernel, every record that
@@ -144,18 +184,33 @@ static __always_inline __u64 wakeup_flags(void)
 /* Copies size bytes of data into the ring buffer, counting a failure. For
  * records whose size is known only at run time; fixed-size records are
  * cheaper built in place with reserve_event() and submit_event(). */
-static __always_inline void emit_event(void *data, __u64 size)
+#define emit_event(data, size) swiftbpf_emit_event(ctx, (data), (size))
+static __always_inline void swiftbpf_emit_event(void *ctx, void *data, __u64 size)
 {
+	if (swiftbpf_perf_events) {
+		if (size > 0 && size <= SWIFTBPF_PERF_RECORD_MAX)
+			swiftbpf_perf_output(ctx, data, size);
+		return;
+	}
 	if (bpf_ringbuf_output(&events, data, size, wakeup_flags()))
 		count_lost_event();
 }
 
 /* Reserves a fixed-size record in place (no copy), counting a failure.
- * Send it with submit_event(), or give it back with bpf_ringbuf_discard(). */
-static __always_inline void *reserve_event(__u64 size)
+ * Send it with submit_event(), or give it back with discard_event(). */
+#define reserve_event(size) swiftbpf_reserve_event(size)
+static __always_inline void *swiftbpf_reserve_event(__u64 size)
 {
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	void *e;
 
+	if (swiftbpf_perf_events) {
+		__u32 zero = 0;
+
+		/* The record is written in full before it is sent: no stale
+		 * bytes from the last one go out. */
+		return size <= SWIFTBPF_PERF_RECORD_MAX ? bpf_map_lookup_elem(&swiftbpf_scratch, &zero) : NULL;
+	}
+	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e)
 		count_lost_event();
 	return e;
@@ -163,9 +218,21 @@ static __always_inline void *reserve_event(__u64 size)
 
 /* Sends a record from reserve_event(), waking the consumer only as
  * wakeup_flags() decides. */
-static __always_inline void submit_event(void *e)
+#define submit_event(e) swiftbpf_submit_event(ctx, (e), sizeof(*(e)))
+static __always_inline void swiftbpf_submit_event(void *ctx, void *e, __u64 size)
 {
+	if (swiftbpf_perf_events) {
+		swiftbpf_perf_output(ctx, e, size);
+		return;
+	}
 	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
+/* Gives back a record from reserve_event() unsent. */
+static __always_inline void discard_event(void *e)
+{
+	if (!swiftbpf_perf_events)
+		bpf_ringbuf_discard(e, 0);
 }
 
 /* State a thread keeps from a syscall's enter to its exit (its arguments,

@@ -20,6 +20,9 @@
 #define SWIFTBPF_WAKEUPS_PER_SECOND 40
 #define SWIFTBPF_SAFETY_POLL_NS 50000000ULL
 #define SWIFTBPF_WAKEUP_SLOTS 1024 /* per-CPU slots; more CPUs share */
+/* The largest record a probe sends when `events` is a perf buffer (the
+ * per-CPU scratch reserve_event() builds records in). */
+#define SWIFTBPF_PERF_RECORD_MAX 16384
 
 /* trace_filter.use_workloads */
 #define WORKLOADS_ANY 0            /* no container filter */
