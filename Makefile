@@ -28,10 +28,12 @@ DEMO_FILTER_PACKAGES := openssh-server openssh-client python3 curl iputils-ping 
 # iptables and nftables beside pktfilter's XDP (bench/droprate.py).
 BENCH_PACKAGES := bpftrace iptables nftables
 # The kernel lane: Debian's stock kernel (6.1, with kprobes and BTF) booted
-# under qemu by virtme-ng (PyPI), which needs busybox for its initramfs.
+# under qemu by virtme-ng (PyPI), which needs busybox for its initramfs;
+# Debian 11's 5.10 and Debian 13's 6.12 come from the archive through a
+# temporary source list (scripts/fetch-kernels.sh, into .build/kernels).
 LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 
-.PHONY: check vmlinux syscalls image deps test-deps bench-deps lane-deps build release install uninstall dist demo demo-filter test test-host test-kernels example fuzz fuzz-short bench clean
+.PHONY: check vmlinux syscalls btf-archive support-table image deps test-deps bench-deps lane-deps build release install uninstall dist demo demo-filter test test-host test-kernels example fuzz fuzz-short bench clean
 
 # apt-get update runs once, and only when something is missing.
 define apt_install
@@ -55,6 +57,7 @@ bench-deps: deps
 lane-deps: deps
 	$(call apt_install,$(LANE_PACKAGES))
 	@python3 -c 'import virtme_ng' 2>/dev/null || { echo "installing: virtme-ng (PyPI)"; python3 -m pip install -q --root-user-action=ignore virtme-ng; }
+	@scripts/fetch-kernels.sh >/dev/null
 
 build: deps
 	$(SWIFT) build
@@ -114,6 +117,7 @@ test:
 	$(MAKE) example
 	$(MAKE) fuzz-short
 	$(MAKE) test-kernels
+	$(MAKE) support-table
 
 # Every parser of untrusted bytes under libFuzzer and AddressSanitizer, in
 # a build of its own (scripts/fuzz.sh): FUZZ_SECONDS each (default 60),
@@ -144,20 +148,42 @@ check: deps
 # debugfs unmounted, as on a fresh machine: a tool that needs a mount it
 # does not make itself fails here, whatever this machine has mounted.
 # The kernel lane's own tests run only inside its VM.
+# The smoke tests record this kernel's row of the support table
+# (docs/kernel-support.md) in .build/kernel-support, kept only from a
+# green run.
 test-host: test-deps
 	$(SWIFT) build --build-tests
+	@rm -rf .build/kernel-support/host-run .build/kernel-support/$$(uname -r).tsv
 	@if [ "$$(id -u)" = 0 ]; then \
-		SWIFTBPF_OUTER_MNTNS=$$(readlink /proc/self/ns/mnt) unshare --mount --propagation private sh -c 'for m in /sys/fs/bpf /sys/kernel/tracing /sys/kernel/debug; do umount -l $$m 2>/dev/null; done; exec "$$0" "$$@"' \
+		SWIFTBPF_SUPPORT_DIR=$(CURDIR)/.build/kernel-support/host-run SWIFTBPF_OUTER_MNTNS=$$(readlink /proc/self/ns/mnt) unshare --mount --propagation private sh -c 'for m in /sys/fs/bpf /sys/kernel/tracing /sys/kernel/debug; do umount -l $$m 2>/dev/null; done; exec "$$0" "$$@"' \
 			$(SWIFT) test --skip-build --skip KernelLane; \
 	else \
 		$(SWIFT) test --skip-build --skip KernelLane; \
 	fi
+	@for f in .build/kernel-support/host-run/*.tsv; do [ -e "$$f" ] && sort -u "$$f" >.build/kernel-support/$$(basename "$$f"); done; rm -rf .build/kernel-support/host-run
 
-# Boots Debian's 6.1 under qemu and runs the suite there, KernelLane included
-# (KERNEL=/boot/vmlinuz-... for another image; scripts/kernel-lane.sh).
+# Boots Debian's 6.1 under qemu and runs the suite there, KernelLane
+# included, then Debian's 5.10 and 6.12 with the smoke set (a test per tool,
+# the fallbacks' tests and KernelLane); then writes docs/kernel-support.md
+# from the rows of the green runs (scripts/kernel-lane.sh; KERNEL=IMAGE for
+# one other image, LANE_KERNELS="5.10" for some of the three).
 test-kernels: lane-deps
 	$(SWIFT) build --build-tests
 	scripts/kernel-lane.sh
+	scripts/support-table.py
+
+# docs/kernel-support.md from .build/kernel-support (test-host and
+# test-kernels fill it); --check fails on a blank cell.
+support-table:
+	scripts/support-table.py --check
+
+# The built-in BTF (Sources/SwiftBPF/EmbeddedBTF.swift) for the kernel
+# lane's kernels and this machine's: minimal BTF for the bundled probes
+# (bpftool gen min_core_btf), used where a kernel publishes none. Run it
+# after a probe reads a new kernel field, or when the lane's kernels change.
+btf-archive: deps
+	$(SWIFT) build --target BPFProbes
+	scripts/btf-archive.sh
 
 example: deps
 	cd Examples/SignalWatch && $(SWIFT) build

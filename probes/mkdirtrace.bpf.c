@@ -20,7 +20,11 @@ int BPF_PROG(mkdir_exit, struct pt_regs *regs, long ret)
 	return path_call_report(ctx, ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs),
 				0, (__u32)SYSCALL_ARG2(regs), MKDIR_SYSCALL_MKDIRAT);
 }
-#else
+#endif
+
+/* Without kernel BTF tp_btf does not attach: the syscall tracepoints
+ * instead, the arguments carried from enter to exit (TraceSession.load
+ * loads one set or the other). */
 static __always_inline int on_enter(const char *path, __s32 dfd, __u32 mode, __u8 syscall)
 {
 	if (!task_selected())
@@ -36,7 +40,7 @@ int mkdir_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_mkdir")
-int mkdir_exit(struct trace_event_raw_sys_exit *ctx)
+int mkdir_return(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);
 }
@@ -53,4 +57,3 @@ int mkdirat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);
 }
-#endif

@@ -56,7 +56,11 @@ int BPF_PROG(open_exit, struct pt_regs *regs, long ret)
 	return path_call_report(ctx, ret, (const char *)SYSCALL_ARG1(regs), (__s32)SYSCALL_ARG0(regs), how.flags,
 				(__u32)how.mode, OPEN_SYSCALL_OPENAT2);
 }
-#else
+#endif
+
+/* Without kernel BTF tp_btf does not attach: the syscall tracepoints
+ * instead, the arguments carried from enter to exit (TraceSession.load
+ * loads one set or the other). */
 static __always_inline int on_enter(const char *path, __s32 dfd, __u64 flags, __u32 mode, __u8 syscall)
 {
 	if (!task_selected() || !name_selected())
@@ -71,7 +75,7 @@ int open_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
-int open_exit(struct trace_event_raw_sys_exit *ctx)
+int open_return(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);
 }
@@ -102,4 +106,3 @@ int openat2_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);
 }
-#endif

@@ -65,7 +65,8 @@ static __always_inline int path_call_report(void *ctx, long ret, const char *pat
 	return 0;
 }
 
-#ifndef SYSCALL_REGS_AT_EXIT
+/* The syscall tracepoints' way, where tp_btf cannot attach (no kernel
+ * BTF; TraceSession.load chooses): the arguments saved at enter. */
 DECLARE_CALL_STATE(struct path_args)
 
 /* Saves a call's arguments for its exit; the caller has applied its filters. */
@@ -89,6 +90,5 @@ static __always_inline int path_call_exit(void *ctx, long ret)
 	call_state_end(args);
 	return 0;
 }
-#endif
 
 #endif

@@ -94,6 +94,9 @@ public final class ExecGuard: Sendable {
     /// for every task on the host. `enforce` false: audit mode.
     public init(allow: [GuardedFile], deny: [GuardedFile], allowUnder: [GuardedFile] = [], denyUnder: [GuardedFile] = [],
                 scope: String?, enforce: Bool) throws(BPFError) {
+        // Before loading: where "bpf" is built but not an active LSM, the
+        // programs load and attach and never run.
+        try Kernel.require(.lsm)
         var open = try ExecguardSkeleton.open()
         let allowList = !(allow.isEmpty && allowUnder.isEmpty)
         open.guardCfg = lsmguard_config(enforce: enforce ? 1 : 0, scoped: scope == nil ? 0 : 1, allow_list: allowList ? 1 : 0,
@@ -159,6 +162,7 @@ public final class FileGuard: Sendable {
     private let names: Mutex<[String: String]>
 
     public init(protect: [(GuardedFile, Protection)], scope: String?, enforce: Bool) throws(BPFError) {
+        try Kernel.require(.lsm)  // as ExecGuard
         var open = try FileguardSkeleton.open()
         open.guardCfg = lsmguard_config(enforce: enforce ? 1 : 0, scoped: scope == nil ? 0 : 1, allow_list: 0, pad: 0, self_tgid: UInt32(getpid()))
         for (program, hook) in [(FileguardSkeleton.ProgramName.pathUnlinkCheck, "bpf_lsm_path_unlink"),

@@ -96,6 +96,9 @@ public enum KernelBTF {
 
     /// Why objects cannot be relocated here, in a sentence; nil when they can.
     public static var missing: String? {
+        if case .file(let path) = source, access(path, R_OK) != 0 {
+            return "cannot read the BTF file \(path) (given with --btf or SWIFTBPF_BTF): \(String(cString: strerror(errno)))"
+        }
         guard case .none = source else { return nil }
         let known = embeddedReleases.isEmpty ? "" : " (it has \(embeddedReleases.joined(separator: ", ")))"
         return "this kernel (\(Kernel.release)) has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF, Linux 5.2+) "

@@ -134,6 +134,21 @@ final class ObjectHandle: @unchecked Sendable {
     }
 }
 
+/// How a probe sees a syscall's exit with its arguments (`chooseSyscallExitProgram`).
+public enum SyscallPrograms: Sendable, CustomStringConvertible {
+    /// One tp_btf/sys_exit program: the registers saved at entry.
+    case tpBTF
+    /// The syscall tracepoints, the arguments carried from enter to exit.
+    case tracepoints
+
+    public var description: String {
+        switch self {
+        case .tpBTF: "syscalls seen at tp_btf/sys_exit"
+        case .tracepoints: "syscalls seen at their tracepoints (tp_btf needs kernel BTF, Linux 5.5)"
+        }
+    }
+}
+
 /// An opened BPF object that is not loaded yet: the only phase in which map
 /// sizes, program autoload and read-only (`const volatile`) globals can be
 /// set. `load()` consumes it, so configuring after load does not compile.
@@ -204,6 +219,20 @@ public struct OpenObject: ~Copyable {
         guard let prog = handle.findProgram(program) else { throw BPFError(.notFound, "no program '\(program)' in \(name)") }
         let rc = bpf_program__set_autoload(prog, enabled)
         if rc != 0 { throw BPFError.system("cannot set autoload of '\(program)'", rc) }
+    }
+
+    /// For an object with a `tp_btf/sys_exit` program and syscall
+    /// tracepoint programs that do the same work (mkdirtrace, opensnoop):
+    /// loads the first where tp_btf attaches (kernel BTF at
+    /// /sys/kernel/btf/vmlinux, Linux 5.5), else the tracepoints. Returns
+    /// which, or nil for an object without the choice.
+    public mutating func chooseSyscallExitProgram() -> SyscallPrograms? {
+        let sections = handle.programPointers.map { ($0, String(cString: bpf_program__section_name($0))) }
+        let btf = sections.filter { $0.1.hasPrefix("tp_btf/") }, tracepoints = sections.filter { $0.1.hasPrefix("tracepoint/syscalls/") }
+        guard !btf.isEmpty, !tracepoints.isEmpty else { return nil }
+        let useBTF = Kernel.supports(.btf) && Kernel.versionAtLeast(5, 5)
+        for (prog, _) in useBTF ? tracepoints : btf { bpf_program__set_autoload(prog, false) }
+        return useBTF ? .tpBTF : .tracepoints
     }
 
     /// Turns autoload off for every program whose `SEC("tracepoint/CAT/NAME")`
@@ -365,6 +394,8 @@ public struct OpenObject: ~Copyable {
         }
         let (result, log) = LibbpfLog.capturing { bpf_object__load(handle.pointer) }
         guard case .success(let rc) = result, rc != 0 else { return LoadedObject(handle) }
+        // No BTF to relocate against: that, not libbpf's symptom of it.
+        if let why = KernelBTF.missing { throw BPFError(.featureMissing(.btf), why, errno: .notSupported) }
 
         for (i, prog) in handle.programPointers.filter({ bpf_program__autoload($0) }).enumerated() where buffers[i][0] != 0 {
             let pname = String(cString: bpf_program__name(prog))

@@ -55,10 +55,14 @@ public protocol OpenTraceProbe: OpenSkeleton, ~Copyable where Loaded: TraceProbe
     /// where the kernel has none. Nothing for other probes, which do not
     /// ask the kernel (`inTaskStorage` is evaluated only when needed).
     mutating func placeCallState(inTaskStorage: @autoclosure () -> Bool) throws(BPFError)
+    /// For a probe that keeps per-call state only in programs that are not
+    /// loaded (tracepoints standing in for tp_btf): neither map is made.
+    mutating func dropCallState() throws(BPFError)
 }
 
 extension OpenTraceProbe where Self: ~Copyable {
     public mutating func placeCallState(inTaskStorage: @autoclosure () -> Bool) throws(BPFError) {}
+    public mutating func dropCallState() throws(BPFError) {}
 
     /// Makes `events` a ring buffer of `bytes` (`EventBuffer.ring`), or
     /// a perf buffer (`EventBuffer.perf`: the probe then builds records in
@@ -98,6 +102,11 @@ extension OpenCallStateProbe where Self: ~Copyable {
         try setAutocreate(taskStorage, for: .callState)
         try setAutocreate(!taskStorage, for: .callStateHash)
         callStateInHash = taskStorage ? 0 : 1
+    }
+
+    public mutating func dropCallState() throws(BPFError) {
+        try setAutocreate(false, for: .callState)
+        try setAutocreate(false, for: .callStateHash)
     }
 }
 

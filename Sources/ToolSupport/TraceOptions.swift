@@ -39,6 +39,9 @@ public struct TraceOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Ring buffer size in KiB: a power of two, at least 4.", valueName: "KiB"))
     public var bufferSize: UInt32 = 8192
 
+    @Option(name: .long, help: ArgumentHelp("Relocate against this BTF file instead of the kernel's /sys/kernel/btf/vmlinux (for a kernel without one; also SWIFTBPF_BTF).", valueName: "file"))
+    public var btf: String?
+
     @Flag(name: .long, help: "Say which fallbacks this kernel needed (BTF, per-call state, event buffer, program variants) and print libbpf's diagnostics, on standard error.")
     public var verbose = false
 
@@ -63,6 +66,7 @@ public struct TraceOptions: ParsableArguments, Sendable {
     public init() {}
 
     public mutating func validate() throws {
+        if let btf, access(btf, R_OK) != 0 { throw ValidationError("--btf \(btf): \(String(cString: strerror(errno)))") }
         if let pid, pid <= 0 { throw ValidationError("PID must be positive, got \(pid)") }
         if let tid, tid <= 0 { throw ValidationError("TID must be positive, got \(tid)") }
         if let pid, kill(pid, 0) != 0 && errno == ESRCH { throw ValidationError("no process with PID \(pid)") }

@@ -51,6 +51,7 @@ public final class TraceSession: @unchecked Sendable {
         clock_gettime(CLOCK_MONOTONIC, &now)
         startNanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
         if options.verbose { LibbpfLog.verbose = true }
+        if let btf = options.btf { KernelBTF.file = btf }
         // Before anything attaches: a SIGTERM that arrives as soon as the
         // "Tracing" line is out must still detach and report.
         StopWaiter.takeSignals()
@@ -122,10 +123,16 @@ public final class TraceSession: @unchecked Sendable {
         var filter = options.filter
         if let gate { filter.use_workloads = UInt8(gate.decidedOnly ? WORKLOADS_DECIDED_ONLY : WORKLOADS_UNDECIDED_PASS) }
         open.filter = filter
-        let taskStorage = Kernel.supports(.taskStorage)
-        try open.placeCallState(inTaskStorage: taskStorage)
-        if Open.self is any OpenCallStateProbe.Type {
-            chose(taskStorage ? "per-call state in task storage" : "per-call state in a hash keyed by task (task storage in tracing programs: Linux 5.12)")
+        let exitProgram = open.object.chooseSyscallExitProgram()
+        if let exitProgram { chose("\(exitProgram)") }
+        if exitProgram == .tpBTF {
+            try open.dropCallState()
+        } else {
+            let taskStorage = Kernel.supports(.taskStorage)
+            try open.placeCallState(inTaskStorage: taskStorage)
+            if Open.self is any OpenCallStateProbe.Type {
+                chose(taskStorage ? "per-call state in task storage" : "per-call state in a hash keyed by task (task storage in tracing programs: Linux 5.12)")
+            }
         }
         chose("BTF: \(KernelBTF.source)")
         let buffer = EventBuffer.preferred

@@ -111,6 +111,72 @@ extension Privileged {
             #expect(lostSoFar(tool.stderr.text) == lost, "each loss said as it was noticed: \(tool.stderr.text)")
         }
 
+        /// A tool whose kernel publishes no BTF: /sys/kernel/btf hidden
+        /// under an empty tmpfs, in a mount namespace of the tool's own.
+        static let withoutKernelBTF = ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                                       "mount -t tmpfs none /sys/kernel/btf && exec \"$0\" \"$@\""]
+
+        /// Without the kernel's BTF, tools relocate against the BTF built
+        /// in for this release (make btf-archive): exact events from a
+        /// record built in place (exitsnoop), from the syscall tracepoints
+        /// standing in for tp_btf (mkdirtrace), and from a kprobe or
+        /// fentry tool where the kernel has either (filelife: without kernel
+        /// BTF, fentry cannot attach, so kprobes).
+        @Test func toolsRunFromTheBuiltInBTF() throws {
+            try #require(KernelBTF.embeddedReleases.contains(Kernel.release),
+                         "no built-in BTF for \(Kernel.release) (it has \(KernelBTF.embeddedReleases)): run 'make btf-archive'")
+            let dir = try TestEnvironment.temporaryDirectory()
+            let helper = try Helper()
+            let mkdirs = try ToolRun("mkdirtrace", ["--json", "-p", "\(helper.pid)", "--verbose"], wrapper: Self.withoutKernelBTF)
+            let exits = try ToolRun("exitsnoop", ["--json", "-p", "\(helper.pid)"], wrapper: Self.withoutKernelBTF)
+            #expect(mkdirs.waitUntilAttached() && exits.waitUntilAttached(), "\(mkdirs.stderr.text.suffix(2000)) \(exits.stderr.text)")
+            #expect(mkdirs.stderr.text.contains("mkdirtrace: BTF: built in, for \(Kernel.release)")
+                    && mkdirs.stderr.text.contains("mkdirtrace: syscalls seen at their tracepoints"), "\(mkdirs.stderr.text.suffix(2000))")
+            #expect(helper.run("mkdir \(dir)/b 705") == "ok 0")
+            #expect(mkdirs.stdout.wait(for: "/b\""))
+            _ = helper.run("exit")
+            #expect(exits.stdout.wait(for: "\"exit_code\""), "\(exits.stderr.text)")
+            for run in [mkdirs, exits] { run.signal(SIGINT) }
+            #expect(mkdirs.finish() == 0 && exits.finish() == 0, "\(exits.stderr.text)")
+            let made = mkdirs.jsonLines
+            #expect(made.count == 1 && made.first?["path"] as? String == "\(dir)/b" && made.first?["mode"] as? String == "0705"
+                    && made.first?["pid"] as? Int == Int(helper.pid) && made.first?["syscall"] as? String == "mkdir", "\(mkdirs.stdout.text)")
+            let exited = exits.jsonLines
+            #expect(exited.count == 1 && exited.first?["pid"] as? Int == Int(helper.pid) && exited.first?["exit_code"] as? Int == 0,
+                    "\(exits.stdout.text)")
+
+            if Kernel.supports(.kprobes) {
+                let files = try TestEnvironment.temporaryDirectory(under: "/dev/shm")
+                let creator = try Helper()
+                let life = try ToolRun("filelife", ["--json", "-p", "\(creator.pid)", "--verbose"], wrapper: Self.withoutKernelBTF)
+                #expect(life.waitUntilAttached(), "\(life.stderr.text.suffix(2000))")
+                #expect(life.stderr.text.contains("with kprobe"), "\(life.stderr.text.suffix(2000))")
+                #expect(creator.run("create \(files)/f").hasPrefix("ok "))
+                #expect(creator.run("unlink \(files)/f") == "ok 0")
+                #expect(life.stdout.wait(for: "\"f\""), "\(life.stderr.text.suffix(2000))")
+                life.signal(SIGINT)
+                #expect(life.finish() == 0)
+                let died = life.jsonLines
+                #expect(died.count == 1 && died.first?["file"] as? String == "f" && died.first?["creator_pid"] as? Int == Int(creator.pid),
+                        "\(life.stdout.text)")
+            }
+        }
+
+        /// Without the kernel's BTF and none built in for its release (a
+        /// release no kernel has: setarch's 2.6 personality), a tool says so
+        /// in one line and exits 1; --btf with a file that is not there is
+        /// a usage error.
+        @Test func withoutAnyBTFAToolSaysSo() throws {
+            let run = try ToolRun.complete("exitsnoop", [], wrapper: Self.withoutKernelBTF + ["/usr/bin/setarch", "x86_64", "--uname-2.6"])
+            let lines = run.stderr.split(separator: "\n")
+            #expect(run.status == 1 && lines.count == 1 && lines.first?.hasPrefix("exitsnoop: error: this kernel (2.6.") == true
+                    && run.stderr.contains("has no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF, Linux 5.2+) and none is built in for it")
+                    && run.stderr.contains("give one with --btf FILE or SWIFTBPF_BTF"), "\(run.status) \(run.stderr)")
+            let missing = try ToolRun.complete("exitsnoop", ["--btf", "/nonexistent/vmlinux.btf"])
+            #expect(missing.status == 2 && missing.stderr.hasPrefix("exitsnoop: error: --btf /nonexistent/vmlinux.btf: No such file or directory"),
+                    "\(missing.status) \(missing.stderr)")
+        }
+
         @Test func theLibraryFindsWhatThisKernelHas() throws {
             let v = Kernel.version
             let facts = try #require(KernelFacts.known["\(v.major).\(v.minor)"], "no facts written down for Linux \(v.major).\(v.minor)")
