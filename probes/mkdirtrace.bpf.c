@@ -32,27 +32,27 @@ static __always_inline int on_enter(const char *path, __s32 dfd, __u32 mode, __u
 	return path_call_enter(path, dfd, 0, mode, syscall);
 }
 
-SEC("tracepoint/syscalls/sys_enter_mkdir")
+SYSCALL_TRACEPOINT("sys_enter_mkdir")
 int mkdir_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return on_enter((const char *)ctx->args[0], -100 /* AT_FDCWD */, (__u32)ctx->args[1],
 			MKDIR_SYSCALL_MKDIR);
 }
 
-SEC("tracepoint/syscalls/sys_exit_mkdir")
+SYSCALL_TRACEPOINT("sys_exit_mkdir")
 int mkdir_return(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_mkdirat")
+SYSCALL_TRACEPOINT("sys_enter_mkdirat")
 int mkdirat_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return on_enter((const char *)ctx->args[1], (__s32)ctx->args[0], (__u32)ctx->args[2],
 			MKDIR_SYSCALL_MKDIRAT);
 }
 
-SEC("tracepoint/syscalls/sys_exit_mkdirat")
+SYSCALL_TRACEPOINT("sys_exit_mkdirat")
 int mkdirat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);

@@ -68,31 +68,31 @@ static __always_inline int on_enter(const char *path, __s32 dfd, __u64 flags, __
 	return path_call_enter(path, dfd, flags, mode, syscall);
 }
 
-SEC("tracepoint/syscalls/sys_enter_open")
+SYSCALL_TRACEPOINT("sys_enter_open")
 int open_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return on_enter((const char *)ctx->args[0], -100, ctx->args[1], ctx->args[2], OPEN_SYSCALL_OPEN);
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
+SYSCALL_TRACEPOINT("sys_exit_open")
 int open_return(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
+SYSCALL_TRACEPOINT("sys_enter_openat")
 int openat_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return on_enter((const char *)ctx->args[1], (__s32)ctx->args[0], ctx->args[2], ctx->args[3], OPEN_SYSCALL_OPENAT);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
+SYSCALL_TRACEPOINT("sys_exit_openat")
 int openat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat2")
+SYSCALL_TRACEPOINT("sys_enter_openat2")
 int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	struct open_how how = {};
@@ -101,7 +101,7 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 	return on_enter((const char *)ctx->args[1], (__s32)ctx->args[0], how.flags, (__u32)how.mode, OPEN_SYSCALL_OPENAT2);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
+SYSCALL_TRACEPOINT("sys_exit_openat2")
 int openat2_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_call_exit(ctx, ctx->ret);

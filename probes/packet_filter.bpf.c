@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
-// The kernel side of the pktfilter command (PacketFilter in Swift; its XDP
-// program keeps the name pktfilter, which discovery looks for).
+// The kernel side of the pktfilter command (PacketFilter in Swift). Its XDP
+// program comes in two builds, pktfilter and pktfilter_510 (before Linux
+// 5.18), by whose names discovery finds a running filter.
 //
 // Each frame is parsed to its transport header, then decided. Deny wins: a
 // packet matching a drop rule is dropped; else one over a matching rate
@@ -212,9 +213,8 @@ struct scan {
 	__u32 decider;
 };
 
-static long scan_rule(__u32 i, void *ctx)
+static __always_inline long scan_step(__u32 i, struct scan *sc)
 {
-	struct scan *sc = ctx;
 	struct pktf_rule *r;
 
 	if (i >= 64 || !(sc->candidates & (1ULL << i)))
@@ -238,6 +238,11 @@ static long scan_rule(__u32 i, void *ctx)
 	return 0;
 }
 
+static long scan_rule(__u32 i, void *ctx)
+{
+	return scan_step(i, ctx);
+}
+
 struct charge {
 	struct packet *p;
 	__u64 limits;
@@ -245,10 +250,14 @@ struct charge {
 	__u32 limited_by;
 };
 
-/* Takes one packet from rule i's budget; stops the walk when it is spent. */
-static long charge_limit(__u32 i, void *ctx)
+/* Whether the kernel has compare and swap (Linux 5.12): user space probes
+ * it, and the verifier drops the branch the kernel cannot run. */
+const volatile __u8 pktf_compare_and_swap = 1;
+
+/* Takes one packet from rule i's budget; stops the walk when it is spent.
+ * `atomic`: compare and swap (Linux 5.12); without, a plain store. */
+static __always_inline long charge_step(__u32 i, struct charge *c, const bool atomic)
 {
-	struct charge *c = ctx;
 	struct pktf_rule *r;
 	__u64 *tat;
 
@@ -281,7 +290,22 @@ static long charge_limit(__u32 i, void *ctx)
 	}
 	/* The packet conforms unless the next one is due later than the
 	 * burst tolerance allows; CPUs race for the slot with compare and
-	 * swap, and one that keeps losing counts as over. */
+	 * swap, and one that keeps losing counts as over. Before Linux 5.12
+	 * a plain store: packets that CPUs charge at the same moment can
+	 * each pass, and a CPU interrupted between its read and its store
+	 * writes back a slot older than the others' charges meanwhile, which
+	 * gives their budget back (docs/tools/pktfilter.md). */
+	if (!atomic) {
+		__u64 old = *(volatile __u64 *)tat;
+		__u64 start = old > c->now ? old : c->now;
+
+		if (start - c->now <= r->limit_tolerance_ns) {
+			*tat = start + r->limit_interval_ns;
+			return 0;
+		}
+		c->limited_by = i;
+		return 1;
+	}
 	for (int tries = 0; tries < 4; tries++) {
 		__u64 old = *(volatile __u64 *)tat;
 		__u64 start = old > c->now ? old : c->now;
@@ -293,6 +317,11 @@ static long charge_limit(__u32 i, void *ctx)
 	}
 	c->limited_by = i;
 	return 1;
+}
+
+static long charge_limit(__u32 i, void *ctx)
+{
+	return charge_step(i, ctx, true);
 }
 
 /* Whether the next header is an IPv6 extension header (IANA's list),
@@ -335,11 +364,32 @@ struct walk {
 	struct walk_state *w;
 };
 
-/* Steps over IPv6 extension header i (RFC 8200), or ends the walk. */
-static long walk_extension(__u32 i, void *ctx)
+/* The 8 bytes at off (at most 0xffff, which the walk checks): with
+ * bpf_xdp_load_bytes (Linux 5.18; fragments of a multi-buffer frame
+ * included), or, before it, from the frame's data, where all of a frame is
+ * before 5.18 (generic XDP's up to 64 KiB too). Nonzero: not in the frame. */
+static __always_inline int read_header(struct xdp_md *xdp, __u32 off, __u8 h[8], const bool direct)
 {
-	struct walk *walk = ctx;
-	struct walk_state *w = walk->w;
+	if (!direct)
+		return bpf_xdp_load_bytes(xdp, off, h, 8);
+	void *data = (void *)(long)xdp->data, *end = (void *)(long)xdp->data_end;
+	__u8 *at;
+
+	/* The walk has checked off + 8 against the datagram's end, itself
+	 * at most 0xffff; said again for the verifier, which keeps a packet
+	 * pointer's offset within 0xffff. */
+	if (off > 0xffff - 8)
+		return -1;
+	at = data + off;
+	if ((void *)(at + 8) > end)
+		return -1;
+	__builtin_memcpy(h, at, 8);
+	return 0;
+}
+
+/* Steps over IPv6 extension header i (RFC 8200), or ends the walk. */
+static __always_inline long walk_step(__u32 i, struct walk_state *w, struct xdp_md *xdp, const bool direct)
+{
 	__u8 h[8], nh = w->nh;
 	__u32 off = w->off;
 
@@ -356,7 +406,7 @@ static long walk_extension(__u32 i, void *ctx)
 	 * the walk does not know how to read end it unfinished. Every
 	 * extension header is at least 8 bytes and must lie in the datagram. */
 	if ((nh == IPPROTO_HOPOPTS_ && i > 0) || nh == IPPROTO_MH_ || nh == IPPROTO_HIP_ || nh == IPPROTO_SHIM6_ || nh >= 253 ||
-	    off > 0xffff || off + 8 > w->limit || bpf_xdp_load_bytes(walk->xdp, off, h, 8)) {
+	    off > 0xffff || off + 8 > w->limit || read_header(xdp, off, h, direct)) {
 		w->outcome = WALK_MALFORMED;
 		return 1;
 	}
@@ -382,8 +432,94 @@ static long walk_extension(__u32 i, void *ctx)
 	return 0;
 }
 
-SEC("xdp")
-int pktfilter(struct xdp_md *ctx)
+static long walk_extension(__u32 i, void *ctx)
+{
+	struct walk *walk = ctx;
+
+	return walk_step(i, walk->w, walk->xdp, false);
+}
+
+/* The bounded-loop build's steps are global functions, which the
+ * verifier checks once each, as it checks bpf_loop's callbacks (a loop of
+ * static calls it would walk step by step, and give up on). Before Linux
+ * 5.12 a global function takes only numbers and the context, so what the
+ * steps share lives here, per CPU. */
+struct loop_state {
+	struct packet p;
+	__u64 candidates;
+	__u64 limits;
+	__u64 now;
+	int verdict;
+	__u32 decider;
+	__u32 limited_by;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct loop_state);
+} loop_scratch SEC(".maps");
+
+/* Extension header i, read from the frame itself (walk_step). A walk that
+ * cannot find its state stops unfinished: malformed. */
+__attribute__((noinline)) int pktf_walk_step(struct xdp_md *ctx, __u32 i)
+{
+	__u32 zero = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&walk_scratch, &zero);
+
+	if (!w)
+		return 1;
+	return walk_step(i, w, ctx, true);
+}
+
+/* Rule i (scan_step). */
+__attribute__((noinline)) int pktf_scan_step(__u32 i)
+{
+	__u32 zero = 0;
+	struct loop_state *st = bpf_map_lookup_elem(&loop_scratch, &zero);
+	struct scan sc;
+	long stop;
+
+	if (!st)
+		return 1;
+	sc.p = &st->p;
+	sc.candidates = st->candidates;
+	sc.limits = st->limits;
+	sc.verdict = st->verdict;
+	sc.decider = st->decider;
+	stop = scan_step(i, &sc);
+	st->limits = sc.limits;
+	st->verdict = sc.verdict;
+	st->decider = sc.decider;
+	return stop;
+}
+
+/* Rate limit i (charge_step), with compare and swap where the kernel has it. */
+__attribute__((noinline)) int pktf_charge_step(__u32 i)
+{
+	__u32 zero = 0;
+	struct loop_state *st = bpf_map_lookup_elem(&loop_scratch, &zero);
+	struct charge c;
+	long stop;
+
+	if (!st)
+		return 0;
+	c.p = &st->p;
+	c.limits = st->limits;
+	c.now = st->now;
+	c.limited_by = st->limited_by;
+	stop = charge_step(i, &c, pktf_compare_and_swap);
+	st->limited_by = c.limited_by;
+	return stop;
+}
+
+/* The filter, in two builds: `loops` false, the bpf_loop helper runs each
+ * walk (Linux 5.17, and bpf_xdp_load_bytes, 5.18), so the verifier checks
+ * one step; true, bounded loops that 5.3's verifier walks step by step,
+ * for older kernels (PacketFilter loads one). The two decide alike: the
+ * differential tests run both against the model. */
+static __always_inline int filter_packet(struct xdp_md *ctx, const bool loops)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u64 bytes = end - data;
@@ -484,7 +620,13 @@ int pktfilter(struct xdp_md *ctx)
 			w->fragmented = 0;
 			w->outcome = WALK_GOING;
 			/* bpf_loop: the verifier checks one step, not a chain. */
-			bpf_loop(PKTF_MAX_EXT_HEADERS + 1, walk_extension, &walk, 0);
+			if (loops) {
+				for (__u32 i = 0; i < PKTF_MAX_EXT_HEADERS + 1; i++)
+					if (pktf_walk_step(ctx, i))
+						break;
+			} else {
+				bpf_loop(PKTF_MAX_EXT_HEADERS + 1, walk_extension, &walk, 0);
+			}
 			if (w->outcome == WALK_MALFORMED)
 				goto malformed;
 			fragmented = w->fragmented;
@@ -558,13 +700,47 @@ nonfirst_fragment:
 
 		/* bpf_loop: the verifier checks one rule, not 64 unrolled paths;
 		 * only as far as the highest candidate (each step is a call). */
-		bpf_loop(bit_length(sc.candidates), scan_rule, &sc, 0);
+		if (loops) {
+			struct loop_state *st = bpf_map_lookup_elem(&loop_scratch, &zero);
+			__u32 n = bit_length(sc.candidates);
+
+			if (!st)
+				goto malformed; /* cannot happen: a per-CPU array's one slot */
+			st->p = p;
+			st->candidates = sc.candidates;
+			st->limits = 0;
+			st->verdict = -1;
+			st->decider = PKTF_MAX_RULES;
+			for (__u32 i = 0; i < PKTF_MAX_RULES && i < n; i++)
+				if (pktf_scan_step(i))
+					break;
+			sc.limits = st->limits;
+			sc.verdict = st->verdict;
+			sc.decider = st->decider;
+		} else {
+			bpf_loop(bit_length(sc.candidates), scan_rule, &sc, 0);
+		}
 		verdict = sc.verdict;
 		decider = sc.decider;
 		if (verdict != XDP_DROP && sc.limits) {
 			struct charge c = { .p = &p, .limits = sc.limits, .now = bpf_ktime_get_ns(), .limited_by = PKTF_MAX_RULES };
 
-			bpf_loop(bit_length(sc.limits), charge_limit, &c, 0);
+			if (loops) {
+				struct loop_state *st = bpf_map_lookup_elem(&loop_scratch, &zero);
+				__u32 n = bit_length(sc.limits);
+
+				if (!st)
+					goto malformed;
+				st->limits = sc.limits;
+				st->now = c.now;
+				st->limited_by = PKTF_MAX_RULES;
+				for (__u32 i = 0; i < PKTF_MAX_RULES && i < n; i++)
+					if (pktf_charge_step(i))
+						break;
+				c.limited_by = st->limited_by;
+			} else {
+				bpf_loop(bit_length(sc.limits), charge_limit, &c, 0);
+			}
 			if (c.limited_by < PKTF_MAX_RULES) {
 				count(&rule_stats, c.limited_by, bytes);
 				count(&totals, PKTF_TOTAL_LIMITED, bytes);
@@ -586,6 +762,20 @@ decide:
 malformed:
 	count(&totals, PKTF_TOTAL_MALFORMED, bytes);
 	return XDP_DROP;
+}
+
+SEC("xdp")
+int pktfilter(struct xdp_md *ctx)
+{
+	return filter_packet(ctx, false);
+}
+
+/* Linux 5.10 to 5.17: no bpf_loop or bpf_xdp_load_bytes; compare and swap
+ * where the kernel has it (5.12). */
+SEC("xdp")
+int pktfilter_510(struct xdp_md *ctx)
+{
+	return filter_packet(ctx, true);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -65,6 +65,14 @@ static __always_inline int path_call_report(void *ctx, long ret, const char *pat
 	return 0;
 }
 
+/* The section of a syscall tracepoint program: where a tp_btf/sys_exit
+ * program does the same work, not loaded unless chosen ("?"). */
+#ifdef SYSCALL_REGS_AT_EXIT
+#define SYSCALL_TRACEPOINT(name) SEC("?tracepoint/syscalls/" name)
+#else
+#define SYSCALL_TRACEPOINT(name) SEC("tracepoint/syscalls/" name)
+#endif
+
 /* The syscall tracepoints' way, where tp_btf cannot attach (no kernel
  * BTF; TraceSession.load chooses): the arguments saved at enter. */
 DECLARE_CALL_STATE(struct path_args)

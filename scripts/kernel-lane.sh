@@ -29,6 +29,7 @@ SMOKE+='|profileFindsTheHotFunctionsInTheirShares|offcputimeWeighsTheBlockingSta
 SMOKE+='|execsnoopReportsArgvCommandAndResult|opensnoopReportsFDFlagsAndErrors|syscountCountsExactly|sysnoopDecodesArgumentsOfThreeShapes'
 SMOKE+='|bashreadlineSeesWhatIsTypedIntoAnInteractiveBash|rulesChangeWhileItRuns|denyByDefaultKeepsARPAndNeighbourDiscovery'
 SMOKE+='|podToPodAndPodToOutside|prometheusAnswersForAKnownContainer|execguardDeniesOneWorkload|fileguardDeniesWritesUnderADirectory'
+SMOKE+='|craftedPacketsThatOnceGotThroughAreDropped'
 
 runs=()  # "IMAGE|FILTER"
 if [ -n "${KERNEL:-}" ]; then

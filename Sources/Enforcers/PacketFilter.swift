@@ -303,9 +303,51 @@ public final class PacketFilter: Sendable {
         public var lastHit: UInt64
     }
 
-    /// The program's name in the kernel, by which (with its BTF) a running
-    /// filter is recognised.
-    public static let programName = PacketFilterSkeleton.ProgramName.pktfilter.kernelName
+    /// The program's names in the kernel, by which (with its BTF) a running
+    /// filter is recognised: one per `Build`.
+    public static let programNames: Set<String> = Set(Build.allCases.map(\.program.kernelName))
+
+    /// The two builds of the filter, which decide alike.
+    public enum Build: String, Sendable, CaseIterable, CustomStringConvertible {
+        /// Each walk (IPv6 extension headers, the rules, the limits) runs
+        /// under bpf_loop, which the verifier checks once, and reads with
+        /// bpf_xdp_load_bytes: Linux 5.18.
+        case helpers
+        /// Bounded loops, the frame's linear part read directly, and a
+        /// plain store where 5.12 has compare and swap: from Linux 5.10.
+        case boundedLoops
+
+        var program: PacketFilterSkeleton.ProgramName {
+            switch self {
+            case .helpers: .pktfilter
+            case .boundedLoops: .pktfilter510
+            }
+        }
+
+        func program(of probe: PacketFilterSkeleton) -> Program {
+            switch self {
+            case .helpers: probe.programs.pktfilter
+            case .boundedLoops: probe.programs.pktfilter510
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .helpers: "bpf_loop and bpf_xdp_load_bytes"
+            case .boundedLoops: "bounded loops (bpf_loop: Linux 5.17, bpf_xdp_load_bytes: 5.18)"
+            }
+        }
+
+        /// The helpers' build where the kernel has them, unless
+        /// SWIFTBPF_FORCE_BOUNDED_LOOPS=1 asks for the other (to test it).
+        public static var preferred: Build {
+            let forced = ProcessInfo.processInfo.environment["SWIFTBPF_FORCE_BOUNDED_LOOPS"] == "1"
+            return !forced && Kernel.supports(.boundedLoopHelper) && Kernel.supports(.xdpLoadBytes) ? .helpers : .boundedLoops
+        }
+    }
+
+    /// Which build this process loaded (nil for a filter found in the kernel).
+    public let build: Build?
 
     /// The object this process loaded; nil for a filter found in the kernel.
     public let probe: PacketFilterSkeleton?
@@ -318,16 +360,31 @@ public final class PacketFilter: Sendable {
     /// Sources followed at a time by each per-source rate limit.
     public static let limitSources = Int(PKTF_LIMIT_SOURCES)
 
-    /// Loads a new filter (not attached; no rules; default allow).
-    public init() throws(BPFError) {
-        let probe = try PacketFilterSkeleton.open().load()
+    /// Loads a new filter (not attached; no rules; default allow), of
+    /// `build`: by default the one this kernel runs best.
+    public init(build: Build = .preferred) throws(BPFError) {
+        var open = try PacketFilterSkeleton.open()
+        for other in Build.allCases where other != build { try open.setAutoload(false, for: other.program) }
+        // The bounded-loop build's rate limits: compare and swap where the
+        // kernel has it (5.12), a plain store before.
+        open.pktfCompareAndSwap = Kernel.supports(.atomicFetch) ? 1 : 0
+        let probe = try open.load()
         self.probe = probe
+        self.build = build
         maps = probe.typed
+        let program = build.program(of: probe)
         // The program never touches the lock map: bound to it, it is listed
         // with the program's maps, where other processes find it.
-        try probe.programs.pktfilter.bind(map: probe.maps.editLock)
+        try program.bind(map: probe.maps.editLock)
         editLock = try probe.maps.editLock.typed(UInt32.self, UInt64.self)
-        programID = probe.programs.pktfilter.id ?? 0
+        programID = program.id ?? 0
+    }
+
+    /// The loaded program, for a filter this process loaded.
+    public var program: Program {
+        get throws(BPFError) {
+            (build ?? .helpers).program(of: try loadedHere())
+        }
     }
 
     private init(program: KernelProgram) throws(BPFError) {
@@ -335,6 +392,7 @@ public final class PacketFilter: Sendable {
         maps = try PacketFilterSkeleton.TypedMaps(mapNamed: named)
         editLock = try PacketFilterSkeleton.Maps(mapNamed: named).editLock.typed(UInt32.self, UInt64.self)
         probe = nil
+        build = nil
         programID = program.id
     }
 
@@ -344,7 +402,7 @@ public final class PacketFilter: Sendable {
     public static func attached(to interface: String) throws(BPFError) -> PacketFilter? {
         guard let id = try Kernel.xdpProgramID(interface: interface) else { return nil }
         let program = try KernelProgram(id: id)
-        guard program.name == programName else {
+        guard programNames.contains(program.name) else {
             throw BPFError(.foreignObject, "the XDP program on \(interface) (id \(id), '\(program.name)') is not a pktfilter")
         }
         guard isCompatible(program) else {
@@ -364,7 +422,7 @@ public final class PacketFilter: Sendable {
     /// program that goes away while being looked at is left out.
     public static func loaded() -> [PacketFilter] {
         Kernel.loadedPrograms().compactMap { info in
-            guard info.type == "xdp", info.name == programName, let program = try? KernelProgram(id: info.id),
+            guard info.type == "xdp", programNames.contains(info.name), let program = try? KernelProgram(id: info.id),
                   isCompatible(program) else { return nil }
             return try? PacketFilter(program: program)
         }
@@ -387,7 +445,7 @@ public final class PacketFilter: Sendable {
     /// another XDP program). Releasing the link, or the process ending,
     /// detaches it. Only for a filter this process loaded.
     public func attach(interface: String, mode: XDPMode) throws(BPFError) -> Link {
-        try loadedHere().programs.pktfilter.attachXDP(interface: interface, mode: mode)
+        try program.attachXDP(interface: interface, mode: mode)
     }
 
     /// Attaches to `interface` so that the filter outlives this process,
@@ -400,7 +458,8 @@ public final class PacketFilter: Sendable {
         var settings = try maps.settings.lookup(0) ?? pktf_settings()
         settings.persistent = 1
         try maps.settings.update(0, settings)
-        try probe.programs.pktfilter.attachXDPPersistent(interface: interface, mode: mode)
+        _ = probe
+        try program.attachXDPPersistent(interface: interface, mode: mode)
     }
 
     /// The object, for a filter this process loaded; a filter found in the

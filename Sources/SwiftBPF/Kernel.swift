@@ -39,6 +39,11 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
     /// Drop reasons in the `kfree_skb` tracepoint (`enum skb_drop_reason`):
     /// Linux 5.17.
     case dropReasons
+    /// `bpf_xdp_load_bytes`, reading an XDP packet at any offset: Linux 5.18.
+    case xdpLoadBytes
+    /// The atomic instructions that return a value (compare and swap,
+    /// fetch-and-add): Linux 5.12. Found by loading one.
+    case atomicFetch
 
     public var description: String {
         switch self {
@@ -55,6 +60,8 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
         case .attachCookies: "attach cookies"
         case .boundedLoopHelper: "the bpf_loop helper"
         case .dropReasons: "drop reasons"
+        case .xdpLoadBytes: "the bpf_xdp_load_bytes helper"
+        case .atomicFetch: "compare and swap"
         }
     }
 
@@ -72,6 +79,8 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
         case .attachCookies: (5, 15)
         case .boundedLoopHelper: (5, 17)
         case .dropReasons: (5, 17)
+        case .xdpLoadBytes: (5, 18)
+        case .atomicFetch: (5, 12)
         case .kprobes, .uprobes, .xdp: nil
         }
     }
@@ -149,6 +158,10 @@ public enum Kernel {
             return libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_loop, nil) == 1
         case .dropReasons:
             return hasEnum("skb_drop_reason") ?? (versionAtLeast(5, 17))
+        case .xdpLoadBytes:
+            return libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_load_bytes, nil) == 1
+        case .atomicFetch:
+            return atomicFetchLoads
         }
     }
 
@@ -240,6 +253,31 @@ public enum Kernel {
         return fd >= 0 ? fd : (fd == -1 ? -errno : fd)
     }
 
+    /// Whether a program with a compare-and-swap on the stack loads.
+    private static let atomicFetchLoads: Bool = {
+        func insn(_ code: Int32, dst: UInt8 = 0, src: UInt8 = 0, off: Int16 = 0, imm: Int32 = 0) -> bpf_insn {
+            var i = bpf_insn()
+            i.code = UInt8(code)
+            i.dst_reg = dst
+            i.src_reg = src
+            i.off = off
+            i.imm = imm
+            return i
+        }
+        var program = [
+            insn(BPF_ALU64 | BPF_MOV | BPF_K, dst: 1),                                             // r1 = 0
+            insn(BPF_STX | BPF_MEM | BPF_DW, dst: 10, src: 1, off: -8),                          // *(u64 *)(r10 - 8) = r1
+            insn(BPF_ALU64 | BPF_MOV | BPF_K, dst: 0),                                             // r0 = 0
+            insn(BPF_STX | 0xc0 /* BPF_ATOMIC */ | BPF_DW, dst: 10, src: 1, off: -8, imm: 0xf1),  // r0 = cmpxchg(r10 - 8, r0, r1)
+            insn(BPF_ALU64 | BPF_MOV | BPF_K, dst: 0),                                             // r0 = 0
+            insn(BPF_JMP | BPF_EXIT),
+        ]
+        let fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "cas_probe", "GPL", &program, program.count, nil)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }()
+
     private static let taskStorageWorks =
         libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nil) == 1
         && libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_storage_get, nil) == 1
@@ -279,6 +317,9 @@ public enum Kernel {
             why = "this kernel was built without uprobes (CONFIG_UPROBE_EVENTS is not set)"
         case .fentry:
             why = "this kernel refuses BPF trampolines (fentry/fexit): a test program would not attach to vfs_read"
+        case .lsm where !supports(.btf):
+            why = "BPF-LSM programs attach by the kernel's own BTF, which this kernel (\(release)) does not publish at /sys/kernel/btf/vmlinux "
+                + "(CONFIG_DEBUG_INFO_BTF; a --btf file serves only CO-RE relocations)"
         case .lsm where lsmLoadError == nil:
             why = "this kernel (\(release)) refuses BPF-LSM programs: \"bpf\" is not in its active LSM list (\((activeLSMs ?? []).joined(separator: ","))), "
                 + "so they would attach and never run; BPF-LSM needs Linux 5.7+ built with CONFIG_BPF_LSM and \"bpf\" in the active LSM list "

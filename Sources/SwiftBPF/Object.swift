@@ -227,12 +227,20 @@ public struct OpenObject: ~Copyable {
     /// /sys/kernel/btf/vmlinux, Linux 5.5), else the tracepoints. Returns
     /// which, or nil for an object without the choice.
     public mutating func chooseSyscallExitProgram() -> SyscallPrograms? {
-        let sections = handle.programPointers.map { ($0, String(cString: bpf_program__section_name($0))) }
+        // The tracepoints' sections start with "?": not loaded unless chosen.
+        let sections = handle.programPointers.map { ($0, Self.section($0)) }
         let btf = sections.filter { $0.1.hasPrefix("tp_btf/") }, tracepoints = sections.filter { $0.1.hasPrefix("tracepoint/syscalls/") }
         guard !btf.isEmpty, !tracepoints.isEmpty else { return nil }
         let useBTF = Kernel.supports(.btf) && Kernel.versionAtLeast(5, 5)
-        for (prog, _) in useBTF ? tracepoints : btf { bpf_program__set_autoload(prog, false) }
+        for (prog, _) in btf { bpf_program__set_autoload(prog, useBTF) }
+        for (prog, _) in tracepoints { bpf_program__set_autoload(prog, !useBTF) }
         return useBTF ? .tpBTF : .tracepoints
+    }
+
+    /// A program's section without the "?" that says it is not loaded by default.
+    static func section(_ prog: OpaquePointer) -> String {
+        let name = String(cString: bpf_program__section_name(prog))
+        return name.hasPrefix("?") ? String(name.dropFirst()) : name
     }
 
     /// Turns autoload off for every program whose `SEC("tracepoint/CAT/NAME")`
@@ -242,7 +250,7 @@ public struct OpenObject: ~Copyable {
     public mutating func disableProgramsForMissingTracepoints() throws(BPFError) -> [String] {
         var disabled: [String] = []
         for prog in handle.programPointers where bpf_program__autoload(prog) {
-            let parts = String(cString: bpf_program__section_name(prog)).split(separator: "/").map(String.init)
+            let parts = Self.section(prog).split(separator: "/").map(String.init)
             guard parts.count == 3, parts[0] == "tracepoint" || parts[0] == "tp" else { continue }
             if try !Kernel.tracepointExists(category: parts[1], name: parts[2]) {
                 bpf_program__set_autoload(prog, false)

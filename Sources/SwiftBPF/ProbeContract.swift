@@ -64,6 +64,22 @@ extension OpenTraceProbe where Self: ~Copyable {
     public mutating func placeCallState(inTaskStorage: @autoclosure () -> Bool) throws(BPFError) {}
     public mutating func dropCallState() throws(BPFError) {}
 
+    /// For a probe that sees syscalls at tp_btf/sys_exit or, without
+    /// kernel BTF, at their tracepoints (`OpenObject.chooseSyscallExitProgram`):
+    /// loads the set this kernel attaches, and keeps per-call state only
+    /// for the tracepoints (in task storage, or a hash before 5.12).
+    /// Returns what was chosen, nil for a probe without the choice.
+    @discardableResult
+    public mutating func chooseSyscallPrograms() throws(BPFError) -> SyscallPrograms? {
+        let chosen = object.chooseSyscallExitProgram()
+        if chosen == .tpBTF {
+            try dropCallState()
+        } else {
+            try placeCallState(inTaskStorage: Kernel.supports(.taskStorage))
+        }
+        return chosen
+    }
+
     /// Makes `events` a ring buffer of `bytes` (`EventBuffer.ring`), or
     /// a perf buffer (`EventBuffer.perf`: the probe then builds records in
     /// `swiftbpf_scratch` and sends them with `bpf_perf_event_output`).

@@ -120,7 +120,10 @@ public final class RingBuffer: @unchecked Sendable {
     /// Starts delivering `map`'s records to `handler` on `queue`.
     ///
     /// - Parameters:
-    ///   - map: a `BPF_MAP_TYPE_RINGBUF` map.
+    ///   - map: a `BPF_MAP_TYPE_RINGBUF` map, or the
+    ///     `BPF_MAP_TYPE_PERF_EVENT_ARRAY` that stands in for one
+    ///     (`EventBuffer.perf`; its buffers are mapped here, each CPU's
+    ///     share of `EventBuffer.perfBytes`).
     ///   - lostCounter: the probe's per-CPU lost-event counter, if it has one.
     ///   - afterBatch: called on `queue` after each batch of records (those
     ///     one wakeup or safety poll found): where a consumer that buffers

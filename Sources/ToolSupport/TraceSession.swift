@@ -123,16 +123,11 @@ public final class TraceSession: @unchecked Sendable {
         var filter = options.filter
         if let gate { filter.use_workloads = UInt8(gate.decidedOnly ? WORKLOADS_DECIDED_ONLY : WORKLOADS_UNDECIDED_PASS) }
         open.filter = filter
-        let exitProgram = open.object.chooseSyscallExitProgram()
+        let exitProgram = try open.chooseSyscallPrograms()
         if let exitProgram { chose("\(exitProgram)") }
-        if exitProgram == .tpBTF {
-            try open.dropCallState()
-        } else {
-            let taskStorage = Kernel.supports(.taskStorage)
-            try open.placeCallState(inTaskStorage: taskStorage)
-            if Open.self is any OpenCallStateProbe.Type {
-                chose(taskStorage ? "per-call state in task storage" : "per-call state in a hash keyed by task (task storage in tracing programs: Linux 5.12)")
-            }
+        if exitProgram != .tpBTF, Open.self is any OpenCallStateProbe.Type {
+            chose(Kernel.supports(.taskStorage) ? "per-call state in task storage"
+                  : "per-call state in a hash keyed by task (task storage in tracing programs: Linux 5.12)")
         }
         chose("BTF: \(KernelBTF.source)")
         let buffer = EventBuffer.preferred

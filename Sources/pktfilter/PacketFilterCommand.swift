@@ -74,6 +74,14 @@ func runningFilter(_ interface: String) throws -> PacketFilter {
     return filter
 }
 
+/// Says when the kernel runs the bounded-loop build (before Linux 5.18),
+/// and when its rate limits have no compare and swap (before 5.12).
+func sayBuild(_ filter: PacketFilter) {
+    guard filter.build == .boundedLoops else { return }
+    StandardStreams.error("pktfilter: this kernel runs the filter with \(PacketFilter.Build.boundedLoops)"
+                          + (Kernel.supports(.atomicFetch) ? "" : "; rate limits without compare and swap (Linux 5.12) are loose when CPUs race"))
+}
+
 /// A new filter with its policy and rules, not yet attached.
 func newFilter(policy: PacketFilter.Policy, rules: [PacketRule]) throws -> PacketFilter {
     let filter = try PacketFilter()
@@ -244,13 +252,12 @@ extension PacketFilterCommand {
 
         func run() throws {
             try Kernel.requirePrivileges()
-            // The rule scan and the IPv6 header walk run under bpf_loop.
-            try Kernel.require(.boundedLoopHelper)
             StopWaiter.takeSignals()
             let rules = try rules
             try lockoutCheck(interface: interface, force: force, what: "this filter")(rules, self.default)
             let filter = try newFilter(policy: self.default, rules: rules)
             let link = try filter.attach(interface: interface, mode: mode)
+            sayBuild(filter)
             StandardStreams.error("Filtering \(interface) (XDP \(mode), default \(self.default)). Hit Ctrl-C to end.")
             // A reader that goes away (`| head`) ends the run like Ctrl-C:
             // noticed by the wait at once, or here at a write.
@@ -301,6 +308,7 @@ extension PacketFilterCommand {
             // IFACE would be cut, and the filter stays when you are gone.
             try lockoutCheck(interface: interface, force: force, what: "attaching with --default deny")([], self.default)
             let filter = try newFilter(policy: self.default, rules: [])
+            sayBuild(filter)
             try filter.attachPersistent(interface: interface, mode: mode)
             StandardStreams.out("pktfilter: attached to \(interface) (XDP \(mode), program \(filter.programID)) until 'pktfilter detach \(interface)'")
         }

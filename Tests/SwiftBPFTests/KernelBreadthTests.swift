@@ -28,14 +28,14 @@ struct KernelFacts {
         // Debian 11: BPF-LSM built but not in the LSM list; no drop
         // reasons, bpf_loop, attach cookies or tracing task storage yet.
         "5.10": [.btf: true, .ringBuffer: true, .kprobes: true, .fentry: true, .lsm: false, .taskStorage: false,
-                 .attachCookies: false, .boundedLoopHelper: false, .dropReasons: false, .netfilterLinks: false],
+                 .attachCookies: false, .boundedLoopHelper: false, .dropReasons: false, .xdpLoadBytes: false, .atomicFetch: false, .netfilterLinks: false],
         "6.1": [.btf: true, .ringBuffer: true, .kprobes: true, .fentry: true, .lsm: true, .taskStorage: true,
-                .attachCookies: true, .boundedLoopHelper: true, .dropReasons: true, .netfilterLinks: false],
+                .attachCookies: true, .boundedLoopHelper: true, .dropReasons: true, .xdpLoadBytes: true, .atomicFetch: true, .netfilterLinks: false],
         "6.12": [.btf: true, .ringBuffer: true, .kprobes: true, .fentry: true, .lsm: true, .taskStorage: true,
-                 .attachCookies: true, .boundedLoopHelper: true, .dropReasons: true, .netfilterLinks: true],
+                 .attachCookies: true, .boundedLoopHelper: true, .dropReasons: true, .xdpLoadBytes: true, .atomicFetch: true, .netfilterLinks: true],
         // This host: no kprobes, and fentry and LSM programs refused.
         "6.18": [.btf: true, .ringBuffer: true, .kprobes: false, .fentry: false, .lsm: false, .taskStorage: true,
-                 .attachCookies: true, .boundedLoopHelper: true, .dropReasons: true, .netfilterLinks: true],
+                 .attachCookies: true, .boundedLoopHelper: true, .dropReasons: true, .xdpLoadBytes: true, .atomicFetch: true, .netfilterLinks: true],
     ]
 }
 

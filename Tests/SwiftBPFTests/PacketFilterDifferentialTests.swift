@@ -2,6 +2,7 @@
 @testable import BPFProbes
 @testable import pktfilter
 import Foundation
+import SwiftBPF
 import TestSupport
 import Testing
 @testable import Enforcers
@@ -402,12 +403,17 @@ extension Privileged {
         /// Frames per policy, and each 50th also cut at every length (to 400).
         static var frameCount: Int { 100_000 }
 
-        @Test(arguments: [false, true])
-        func kernelAndModelAgreeOnHostileFrames(defaultDeny: Bool) throws {
-            let filter = try PacketFilter()
+        /// Both builds of the filter, each under both policies: the one for
+        /// kernels before 5.18 (bounded loops) runs on any kernel of ours.
+        @Test(arguments: [false, true], [PacketFilter.Build.helpers, .boundedLoops])
+        func kernelAndModelAgreeOnHostileFrames(defaultDeny: Bool, build: PacketFilter.Build) throws {
+            guard build == .boundedLoops || Kernel.supports(.xdpLoadBytes) else { return }  // 5.10: only the other
+            // Under emulation, the build this kernel runs (the host runs both).
+            guard !TestEnvironment.inKernelLane || build == .preferred else { return }
+            let filter = try PacketFilter(build: build)
             try filter.setDefaultPolicy(defaultDeny ? .deny : .allow)
             for rule in Self.ruleSet { try filter.add(rule) }
-            let program = try #require(filter.probe).programs.pktfilter
+            let program = try filter.program
             let model = FilterModel(rules: Self.ruleSet, defaultDeny: defaultDeny)
 
             var gen = HostileFrames(rng: SplitMix64(state: defaultDeny ? 7 : 42))
@@ -446,10 +452,12 @@ extension Privileged {
 
         /// The two packets a review found getting past the filter, and the
         /// chain bound itself, decided by the kernel as docs/tools/pktfilter.md says.
-        @Test func craftedPacketsThatOnceGotThroughAreDropped() throws {
-            let filter = try PacketFilter()
+        @Test(arguments: [PacketFilter.Build.helpers, .boundedLoops])
+        func craftedPacketsThatOnceGotThroughAreDropped(build: PacketFilter.Build) throws {
+            guard build == .boundedLoops || Kernel.supports(.xdpLoadBytes) else { return }  // 5.10: only the other
+            let filter = try PacketFilter(build: build)
             try filter.add(PacketRule("tcp:22", action: .drop))
-            let program = try #require(filter.probe).programs.pktfilter
+            let program = try filter.program
             var gen = HostileFrames(rng: SplitMix64(state: 1))
             let eth: [UInt8] = [UInt8](repeating: 2, count: 6) + [UInt8](repeating: 4, count: 6)
             func ipv6Syn(destinationOptions n: Int) -> [UInt8] {

@@ -176,7 +176,7 @@ extension Privileged {
             rule.synOnly = true
             rule.rate = PacketRule.Rate(packetsPerSecond: 1, burst: 2, perSource: true)
             try filter.add(rule)
-            let program = try #require(filter.probe).programs.pktfilter
+            let program = try filter.program
             func tcp(from source: UInt8, flags: UInt8) -> [UInt8] {
                 var ip: [UInt8] = [0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, source, 10, 0, 0, 2]
                 ip[3] = 40

@@ -42,6 +42,7 @@ func loadMkdirProbe(pid: UInt32 = 0, tid: UInt32 = 0, bufferBytes: UInt32? = nil
     open.filter.pid = pid  // the README's idiom: mutate config in place before load
     open.filter.tid = tid
     if let bufferBytes { try open.setMaxEntries(bufferBytes, for: .events) }
+    try open.chooseSyscallPrograms()
     return try open.load()
 }
 

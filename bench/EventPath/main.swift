@@ -24,6 +24,7 @@ enum EventPath {
         var open = try MkdirtraceSkeleton.open()
         open.filter.tid = threadID()
         try open.setMaxEntries(16 << 20, for: .events)
+        try open.chooseSyscallPrograms()
         let probe = try open.load()
         let dir = "/tmp/swiftbpf-eventpath-\(getpid())"
         mkdir(dir, 0o755)  // before attaching: the burst is all EEXIST
