@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 // The kernel side of the pktfilter command (PacketFilter in Swift). Its XDP
-// program comes in two builds, pktfilter and pktfilter_510 (before Linux
-// 5.18), by whose names discovery finds a running filter.
+// program comes in three builds, pktfilter, pktfilter_512 and pktfilter_510
+// (for kernels before 5.18, and before 5.12), by whose names discovery
+// finds a running filter.
 //
 // Each frame is parsed to its transport header, then decided. Deny wins: a
 // packet matching a drop rule is dropped; else one over a matching rate
@@ -250,10 +251,6 @@ struct charge {
 	__u32 limited_by;
 };
 
-/* Whether the kernel has compare and swap (Linux 5.12): user space probes
- * it, and the verifier drops the branch the kernel cannot run. */
-const volatile __u8 pktf_compare_and_swap = 1;
-
 /* Takes one packet from rule i's budget; stops the walk when it is spent.
  * `atomic`: compare and swap (Linux 5.12); without, a plain store. */
 static __always_inline long charge_step(__u32 i, struct charge *c, const bool atomic)
@@ -495,8 +492,10 @@ __attribute__((noinline)) int pktf_scan_step(__u32 i)
 	return stop;
 }
 
-/* Rate limit i (charge_step), with compare and swap where the kernel has it. */
-__attribute__((noinline)) int pktf_charge_step(__u32 i)
+/* Rate limit i (charge_step), with compare and swap (Linux 5.12) or, in a
+ * function of its own, without: 5.10's verifier refuses a program with
+ * the instruction anywhere in it, run or not. */
+static __always_inline int charge_loop_step(__u32 i, const bool atomic)
 {
 	__u32 zero = 0;
 	struct loop_state *st = bpf_map_lookup_elem(&loop_scratch, &zero);
@@ -509,17 +508,28 @@ __attribute__((noinline)) int pktf_charge_step(__u32 i)
 	c.limits = st->limits;
 	c.now = st->now;
 	c.limited_by = st->limited_by;
-	stop = charge_step(i, &c, pktf_compare_and_swap);
+	stop = charge_step(i, &c, atomic);
 	st->limited_by = c.limited_by;
 	return stop;
 }
 
-/* The filter, in two builds: `loops` false, the bpf_loop helper runs each
- * walk (Linux 5.17, and bpf_xdp_load_bytes, 5.18), so the verifier checks
- * one step; true, bounded loops that 5.3's verifier walks step by step,
- * for older kernels (PacketFilter loads one). The two decide alike: the
- * differential tests run both against the model. */
-static __always_inline int filter_packet(struct xdp_md *ctx, const bool loops)
+__attribute__((noinline)) int pktf_charge_step(__u32 i)
+{
+	return charge_loop_step(i, true);
+}
+
+__attribute__((noinline)) int pktf_charge_step_plain(__u32 i)
+{
+	return charge_loop_step(i, false);
+}
+
+/* The filter, in three builds: `loops` false, the bpf_loop helper runs
+ * each walk (Linux 5.17, and bpf_xdp_load_bytes, 5.18), so the verifier
+ * checks one step; true, bounded loops over global functions, for older
+ * kernels, `atomic` saying whether rate limits take their budget with
+ * compare and swap (5.12). PacketFilter loads one. They decide alike: the
+ * differential tests run each against the model. */
+static __always_inline int filter_packet(struct xdp_md *ctx, const bool loops, const bool atomic)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u64 bytes = end - data;
@@ -735,7 +745,7 @@ nonfirst_fragment:
 				st->now = c.now;
 				st->limited_by = PKTF_MAX_RULES;
 				for (__u32 i = 0; i < PKTF_MAX_RULES && i < n; i++)
-					if (pktf_charge_step(i))
+					if (atomic ? pktf_charge_step(i) : pktf_charge_step_plain(i))
 						break;
 				c.limited_by = st->limited_by;
 			} else {
@@ -767,15 +777,21 @@ malformed:
 SEC("xdp")
 int pktfilter(struct xdp_md *ctx)
 {
-	return filter_packet(ctx, false);
+	return filter_packet(ctx, false, true);
 }
 
-/* Linux 5.10 to 5.17: no bpf_loop or bpf_xdp_load_bytes; compare and swap
- * where the kernel has it (5.12). */
+/* Linux 5.12 to 5.17: no bpf_loop or bpf_xdp_load_bytes. */
+SEC("xdp")
+int pktfilter_512(struct xdp_md *ctx)
+{
+	return filter_packet(ctx, true, true);
+}
+
+/* Linux 5.10 and 5.11: no compare and swap either. */
 SEC("xdp")
 int pktfilter_510(struct xdp_md *ctx)
 {
-	return filter_packet(ctx, true);
+	return filter_packet(ctx, true, false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

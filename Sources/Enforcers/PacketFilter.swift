@@ -307,27 +307,32 @@ public final class PacketFilter: Sendable {
     /// filter is recognised: one per `Build`.
     public static let programNames: Set<String> = Set(Build.allCases.map(\.program.kernelName))
 
-    /// The two builds of the filter, which decide alike.
+    /// The builds of the filter, which decide alike.
     public enum Build: String, Sendable, CaseIterable, CustomStringConvertible {
         /// Each walk (IPv6 extension headers, the rules, the limits) runs
         /// under bpf_loop, which the verifier checks once, and reads with
         /// bpf_xdp_load_bytes: Linux 5.18.
         case helpers
-        /// Bounded loops, the frame's linear part read directly, and a
-        /// plain store where 5.12 has compare and swap: from Linux 5.10.
+        /// Bounded loops over global functions (each checked once), the
+        /// frame read directly: from Linux 5.12.
         case boundedLoops
+        /// The same, with rate limits taken by a plain store where 5.12
+        /// has compare and swap: from Linux 5.10.
+        case boundedLoopsPlainStore
 
         var program: PacketFilterSkeleton.ProgramName {
             switch self {
             case .helpers: .pktfilter
-            case .boundedLoops: .pktfilter510
+            case .boundedLoops: .pktfilter512
+            case .boundedLoopsPlainStore: .pktfilter510
             }
         }
 
         func program(of probe: PacketFilterSkeleton) -> Program {
             switch self {
             case .helpers: probe.programs.pktfilter
-            case .boundedLoops: probe.programs.pktfilter510
+            case .boundedLoops: probe.programs.pktfilter512
+            case .boundedLoopsPlainStore: probe.programs.pktfilter510
             }
         }
 
@@ -335,14 +340,17 @@ public final class PacketFilter: Sendable {
             switch self {
             case .helpers: "bpf_loop and bpf_xdp_load_bytes"
             case .boundedLoops: "bounded loops (bpf_loop: Linux 5.17, bpf_xdp_load_bytes: 5.18)"
+            case .boundedLoopsPlainStore: "bounded loops (bpf_loop: Linux 5.17, bpf_xdp_load_bytes: 5.18), rate limits without compare and swap (Linux 5.12): loose when CPUs race"
             }
         }
 
-        /// The helpers' build where the kernel has them, unless
-        /// SWIFTBPF_FORCE_BOUNDED_LOOPS=1 asks for the other (to test it).
+        /// The helpers' build where the kernel has them, else bounded
+        /// loops, with compare and swap where the kernel has it;
+        /// SWIFTBPF_FORCE_BOUNDED_LOOPS=1 asks for bounded loops (to test them).
         public static var preferred: Build {
             let forced = ProcessInfo.processInfo.environment["SWIFTBPF_FORCE_BOUNDED_LOOPS"] == "1"
-            return !forced && Kernel.supports(.boundedLoopHelper) && Kernel.supports(.xdpLoadBytes) ? .helpers : .boundedLoops
+            if !forced && Kernel.supports(.boundedLoopHelper) && Kernel.supports(.xdpLoadBytes) { return .helpers }
+            return Kernel.supports(.atomicFetch) ? .boundedLoops : .boundedLoopsPlainStore
         }
     }
 
@@ -365,17 +373,17 @@ public final class PacketFilter: Sendable {
     public init(build: Build = .preferred) throws(BPFError) {
         var open = try PacketFilterSkeleton.open()
         for other in Build.allCases where other != build { try open.setAutoload(false, for: other.program) }
-        // The bounded-loop build's rate limits: compare and swap where the
-        // kernel has it (5.12), a plain store before.
-        open.pktfCompareAndSwap = Kernel.supports(.atomicFetch) ? 1 : 0
         let probe = try open.load()
         self.probe = probe
         self.build = build
         maps = probe.typed
         let program = build.program(of: probe)
         // The program never touches the lock map: bound to it, it is listed
-        // with the program's maps, where other processes find it.
+        // with the program's maps, where other processes find it. So is the
+        // bounded-loop builds' scratch, which the helpers' build never uses
+        // (binding a map a program uses already changes nothing).
         try program.bind(map: probe.maps.editLock)
+        try program.bind(map: probe.maps.loopScratch)
         editLock = try probe.maps.editLock.typed(UInt32.self, UInt64.self)
         programID = program.id ?? 0
     }

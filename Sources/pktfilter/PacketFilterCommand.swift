@@ -74,12 +74,11 @@ func runningFilter(_ interface: String) throws -> PacketFilter {
     return filter
 }
 
-/// Says when the kernel runs the bounded-loop build (before Linux 5.18),
+/// Says when the kernel runs a bounded-loop build (before Linux 5.18),
 /// and when its rate limits have no compare and swap (before 5.12).
 func sayBuild(_ filter: PacketFilter) {
-    guard filter.build == .boundedLoops else { return }
-    StandardStreams.error("pktfilter: this kernel runs the filter with \(PacketFilter.Build.boundedLoops)"
-                          + (Kernel.supports(.atomicFetch) ? "" : "; rate limits without compare and swap (Linux 5.12) are loose when CPUs race"))
+    guard let build = filter.build, build != .helpers else { return }
+    StandardStreams.error("pktfilter: this kernel runs the filter with \(build)")
 }
 
 /// A new filter with its policy and rules, not yet attached.

@@ -403,11 +403,20 @@ extension Privileged {
         /// Frames per policy, and each 50th also cut at every length (to 400).
         static var frameCount: Int { 100_000 }
 
-        /// Both builds of the filter, each under both policies: the one for
-        /// kernels before 5.18 (bounded loops) runs on any kernel of ours.
-        @Test(arguments: [false, true], [PacketFilter.Build.helpers, .boundedLoops])
+        /// Whether this kernel runs `build`: the bounded-loop ones anywhere
+        /// from 5.10 (with compare and swap from 5.12), the helpers' from 5.18.
+        static func runs(_ build: PacketFilter.Build) -> Bool {
+            switch build {
+            case .helpers: Kernel.supports(.xdpLoadBytes)
+            case .boundedLoops: Kernel.supports(.atomicFetch)
+            case .boundedLoopsPlainStore: true
+            }
+        }
+
+        /// Every build of the filter, each under both policies.
+        @Test(arguments: [false, true], PacketFilter.Build.allCases)
         func kernelAndModelAgreeOnHostileFrames(defaultDeny: Bool, build: PacketFilter.Build) throws {
-            guard build == .boundedLoops || Kernel.supports(.xdpLoadBytes) else { return }  // 5.10: only the other
+            guard Self.runs(build) else { return }
             // Under emulation, the build this kernel runs (the host runs both).
             guard !TestEnvironment.inKernelLane || build == .preferred else { return }
             let filter = try PacketFilter(build: build)
@@ -452,9 +461,9 @@ extension Privileged {
 
         /// The two packets a review found getting past the filter, and the
         /// chain bound itself, decided by the kernel as docs/tools/pktfilter.md says.
-        @Test(arguments: [PacketFilter.Build.helpers, .boundedLoops])
+        @Test(arguments: PacketFilter.Build.allCases)
         func craftedPacketsThatOnceGotThroughAreDropped(build: PacketFilter.Build) throws {
-            guard build == .boundedLoops || Kernel.supports(.xdpLoadBytes) else { return }  // 5.10: only the other
+            guard Self.runs(build) else { return }
             let filter = try PacketFilter(build: build)
             try filter.add(PacketRule("tcp:22", action: .drop))
             let program = try filter.program
