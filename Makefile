@@ -110,7 +110,9 @@ demo-filter: deps
 # run them; both are the one release build), the host's tests as a fresh
 # machine runs them, the example package, a short run of every fuzz
 # target, then the kernel lane.
+# The support table is made from this run's results alone.
 test:
+	rm -rf .build/kernel-support
 	$(MAKE) image
 	$(MAKE) dist
 	$(MAKE) test-host
@@ -153,14 +155,15 @@ check: deps
 # green run.
 test-host: test-deps
 	$(SWIFT) build --build-tests
-	@rm -rf .build/kernel-support/host-run .build/kernel-support/$$(uname -r).tsv
+	@rm -rf .build/kernel-support/host-run .build/kernel-support/$$(uname -r).tsv; mkdir -p .build/kernel-support
 	@if [ "$$(id -u)" = 0 ]; then \
 		SWIFTBPF_SUPPORT_DIR=$(CURDIR)/.build/kernel-support/host-run SWIFTBPF_OUTER_MNTNS=$$(readlink /proc/self/ns/mnt) unshare --mount --propagation private sh -c 'for m in /sys/fs/bpf /sys/kernel/tracing /sys/kernel/debug; do umount -l $$m 2>/dev/null; done; exec "$$0" "$$@"' \
 			$(SWIFT) test --skip-build --skip KernelLane; \
 	else \
 		$(SWIFT) test --skip-build --skip KernelLane; \
 	fi
-	@for f in .build/kernel-support/host-run/*.tsv; do [ -e "$$f" ] && sort -u "$$f" >.build/kernel-support/$$(basename "$$f"); done; rm -rf .build/kernel-support/host-run
+	@if [ "$$(id -u)" = 0 ]; then f=.build/kernel-support/host-run/$$(uname -r).tsv; \
+		if [ -e "$$f" ]; then sort -u "$$f"; fi >.build/kernel-support/$$(uname -r).tsv; fi; rm -rf .build/kernel-support/host-run
 
 # Boots Debian's 6.1 under qemu and runs the suite there, KernelLane
 # included, then Debian's 5.10 and 6.12 with the smoke set (a test per tool,

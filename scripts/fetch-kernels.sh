@@ -40,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
             | sort -V | awk '{print}' | while read -r v rest; do
                   pkg=$(echo "$rest" | sed -n 's/.*\(linux-image-[0-9][^ ,]*-amd64\).*/\1/p')
                   echo "$v $pkg"
-              done)
+              done || true)
         case $s in
             bullseye) want='^5\.10\.' ;;
             bookworm) want='^6\.1\.' ;;

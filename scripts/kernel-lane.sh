@@ -122,8 +122,9 @@ for run in "${runs[@]}"; do
     if [ -n "$release" ]; then
         mkdir -p "$support"
         rm -f "$support/$release.tsv"
-        if [ "$status" = 0 ] && [ -s "$out/support/$release.tsv" ]; then
-            sort -u "$out/support/$release.tsv" >"$support/$release.tsv"
+        # A green run that recorded nothing still gets its (blank) column.
+        if [ "$status" = 0 ]; then
+            sort -u "$out/support/$release.tsv" 2>/dev/null >"$support/$release.tsv" || : >"$support/$release.tsv"
         fi
     fi
     rm -rf "${outs[@]}"

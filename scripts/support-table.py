@@ -48,8 +48,10 @@ def main():
                 if len(parts) < 2:
                     continue
                 tool, verdict, detail = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
+                if verdict not in ("works", "refuses"):
+                    sys.exit(f"support-table: {f}: '{verdict}' for {tool} is neither works nor refuses")
                 cell = rows.setdefault(tool, {"works": set(), "refuses": set()})
-                cell[verdict].add(detail)
+                cell[verdict].add(detail.replace("|", "\\|"))
             kernels[release] = rows
     order = sorted(kernels, key=version)
     names = tools()
@@ -82,7 +84,7 @@ def main():
                 how = sorted(d for d in cell["works"] if d)
                 cells.append("**works**" + (f" ({', '.join(how)})" if how else ""))
             else:
-                cells.append("**refuses**: " + "; ".join(sorted(cell["refuses"])).replace("|", "\\|"))
+                cells.append("**refuses**: " + "; ".join(sorted(cell["refuses"])))
         lines.append(f"| `{tool}` | " + " | ".join(cells) + " |")
     if not order:
         lines.append("| (no results yet: run `make test`) |")

@@ -8,7 +8,9 @@ import SystemPackage
 
 /// What a ring buffer hands its handler: an event's bytes, valid only for
 /// the duration of the call (zero-copy), or a count of events the kernel
-/// could not store because the buffer was full.
+/// could not store because the buffer was full. From a perf buffer
+/// (`EventBuffer.perf`) the bytes are the record padded to 8 bytes, so up
+/// to 7 more than the probe sent.
 public enum RingBufferRecord {
     case event(UnsafeRawBufferPointer)
     case lost(UInt64)
@@ -358,13 +360,16 @@ public final class RingBuffer: @unchecked Sendable {
     }
 }
 
-/// Pages per CPU for a perf buffer: the probes' 8 MiB default spread over
-/// the CPUs, as a power of two (perf requires one).
+/// Pages per CPU for a perf buffer: `EventBuffer.perfBytes` spread over
+/// the CPUs, as a power of two (perf requires one), and never less than
+/// the largest record the probes send (SWIFTBPF_PERF_RECORD_MAX) needs.
 private var perfBufferPages: Int {
-    let cpus = max(Int(libbpf_num_possible_cpus()), 1)
+    let cpus = max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1)
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-    let wanted = max(EventBuffer.perfBytes / page / cpus, 1)
-    return 1 << (Int.bitWidth - 1 - wanted.leadingZeroBitCount)
+    let record = (Int(SWIFTBPF_PERF_RECORD_MAX) + 64 + page - 1) / page  // the record and perf's header
+    let wanted = max(EventBuffer.perfBytes / page / cpus, record, 1)
+    let power = 1 << (Int.bitWidth - 1 - wanted.leadingZeroBitCount)
+    return power < wanted ? power << 1 : power
 }
 
 private func perfBufferSample(_ ctx: UnsafeMutableRawPointer?, _ cpu: Int32, _ data: UnsafeMutableRawPointer?, _ size: UInt32) {

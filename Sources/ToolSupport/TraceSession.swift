@@ -217,6 +217,15 @@ public final class TraceSession: @unchecked Sendable {
         // reader opened it, so the reader must exist before the programs
         // attach; events wait in the kernel's buffer meanwhile.
         queue.suspend()
+        // The header goes out before the first event: first in the queue,
+        // whatever was running on it when it was held.
+        queue.async { [self] in
+            if let header, !options.json {
+                output.append(header)
+                output.endLine()
+            }
+            output.flush()
+        }
         let ringBuffer: RingBuffer
         var links: [Link]
         do {
@@ -242,12 +251,6 @@ public final class TraceSession: @unchecked Sendable {
         }
         let started = DispatchTime.now()
         note("Tracing \(what)... Hit Ctrl-C to end.")
-        // The header goes out before the first event (the queue is held).
-        if let header, !options.json {
-            output.append(header)
-            output.endLine()
-        }
-        output.flush()
         queue.resume()
         waitForStop()
 

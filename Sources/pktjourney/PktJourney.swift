@@ -82,13 +82,22 @@ struct PktJourney: ToolCommand {
                                          pad: (0, 0, 0), max_journeys: maxJourneys)
         open.consumedReason = reasons.consumed ?? -1
         try open.setMaxEntries(maxJourneys, for: .journeys)
-        let netfilter = !noNetfilter && Kernel.supports(.netfilterLinks)
+        // Netfilter programs cannot write to a perf buffer (they have only
+        // the base helpers): with one (SWIFTBPF_FORCE_PERFBUF=1; every kernel
+        // with netfilter programs has ring buffers), the hooks are left out.
+        let perf = EventBuffer.preferred == .perf
+        if requireNetfilter && perf {
+            throw BPFError(.featureMissing(.ringBuffer), "--require-netfilter: netfilter programs cannot write to a perf buffer, which SWIFTBPF_FORCE_PERFBUF=1 asks for")
+        }
+        let netfilter = !noNetfilter && !perf && Kernel.supports(.netfilterLinks)
         if !netfilter {
             try open.setAutoload(false, for: .journeyNfBefore)
             try open.setAutoload(false, for: .journeyNfAfter)
         }
         if !netfilter && !noNetfilter, let why = Kernel.missing(.netfilterLinks) {
             session.note("pktjourney: netfilter hops are not shown: \(why)")
+        } else if !netfilter && !noNetfilter {
+            session.note("pktjourney: netfilter hops are not shown: netfilter programs cannot write to a perf buffer")
         }
         let probe = try session.load(open)
         let kernel = Symbolizer(kernelSymbols: true)

@@ -23,7 +23,7 @@ public enum KernelSupport {
 
     private static func record(_ tool: String, _ verdict: String, _ detail: String) {
         guard let dir = ProcessInfo.processInfo.environment["SWIFTBPF_SUPPORT_DIR"], !dir.isEmpty else { return }
-        mkdir(dir, 0o755)
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let row = [tool, verdict, detail.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")]
             .joined(separator: "\t") + "\n"
         let fd = open(dir + "/" + Kernel.release + ".tsv", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)

@@ -190,6 +190,8 @@ static __always_inline void swiftbpf_emit_event(void *ctx, void *data, __u64 siz
 	if (swiftbpf_perf_events) {
 		if (size > 0 && size <= SWIFTBPF_PERF_RECORD_MAX)
 			swiftbpf_perf_output(ctx, data, size);
+		else
+			count_lost_event(); /* larger than a perf record may be */
 		return;
 	}
 	if (bpf_ringbuf_output(&events, data, size, wakeup_flags()))
@@ -207,8 +209,14 @@ static __always_inline void *swiftbpf_reserve_event(__u64 size)
 		__u32 zero = 0;
 
 		/* The record is written in full before it is sent: no stale
-		 * bytes from the last one go out. */
-		return size <= SWIFTBPF_PERF_RECORD_MAX ? bpf_map_lookup_elem(&swiftbpf_scratch, &zero) : NULL;
+		 * bytes from the last one go out. One scratch per CPU: a program
+		 * that interrupts another on the same CPU (a softirq's) and
+		 * builds a record here too overwrites the first, which ring
+		 * buffers' separate reservations do not. */
+		e = size <= SWIFTBPF_PERF_RECORD_MAX ? bpf_map_lookup_elem(&swiftbpf_scratch, &zero) : NULL;
+		if (!e)
+			count_lost_event();
+		return e;
 	}
 	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e)
