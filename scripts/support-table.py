@@ -54,7 +54,8 @@ def main():
                 cell[verdict].add(detail.replace("|", "\\|"))
             kernels[release] = rows
     order = sorted(kernels, key=version)
-    names = tools()
+    # Every tool, and what else a smoke test recorded (the one program, swiftbpf).
+    names = sorted(set(tools()) | {t for rows in kernels.values() for t in rows})
     lines = [
         "# Which tool runs on which kernel",
         "",
