@@ -31,7 +31,9 @@ BENCH_PACKAGES := bpftrace iptables nftables
 # under qemu by virtme-ng (PyPI), which needs busybox for its initramfs;
 # Debian 11's 5.10 and Debian 13's 6.12 come from the archive through a
 # temporary source list (scripts/fetch-kernels.sh, into .build/kernels).
-LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
+# ipvsadm makes the IPVS service pktjourney follows (ip_vs is a module of
+# the lane's kernels, not the host's).
+LANE_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static ipvsadm
 
 .PHONY: check vmlinux syscalls btf-archive support-table image deps test-deps bench-deps lane-deps build release install uninstall dist demo demo-filter test test-host test-kernels example fuzz fuzz-short bench clean
 

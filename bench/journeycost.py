@@ -10,6 +10,7 @@ space, each journey joined and printed to /dev/null). Runs alternate; the
 medians of the transfer time are compared. Root. BENCH_BIN: where
 pktjourney is.
 """
+import json
 import os
 import statistics
 import subprocess
@@ -69,6 +70,27 @@ def traced(args):
     return seconds, (lost[-1].strip() if lost else "")
 
 
+def program_costs(args):
+    """One more transfer with the kernel's BPF statistics on: each of
+    pktjourney's programs' runs and mean time per run, as bpftool reads them."""
+    subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
+    tool = subprocess.Popen([f"{BIN}/pktjourney", "--json"] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        while "Hit Ctrl-C" not in line:
+            line = tool.stderr.readline()
+            if not line and tool.poll() is not None:
+                sys.exit("journeycost: pktjourney did not start")
+        transfer()
+        shown = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True, check=True).stdout)
+    finally:
+        tool.send_signal(2)
+        tool.communicate(timeout=60)
+        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=0"])
+    return {p["name"]: (p["run_cnt"], p["run_time_ns"]) for p in shown
+            if p.get("name", "").startswith("journey") and p.get("run_cnt")}
+
+
 def main():
     for ns in (A, B):
         sh("ip", "netns", "add", ns)
@@ -83,22 +105,33 @@ def main():
         server = subprocess.Popen(["ip", "netns", "exec", B, "python3", "-c", SERVER], stdout=subprocess.PIPE, text=True)
         server.stdout.readline()
         transfer()  # warm up
-        plain, nothing, everything, note = [], [], [], ""
+        plain, nothing, devices, everything, note = [], [], [], [], ""
         for _ in range(RUNS):
             plain.append(transfer())
             nothing.append(traced(["--port", "9"])[0])
+            devices.append(traced(["--port", "9", "--no-netfilter"])[0])
             seconds, note = traced(["--port", str(PORT)])
             everything.append(seconds)
+        costs = program_costs(["--port", "9"])
     finally:
         if server:
             server.kill()
         for ns in (A, B):
             subprocess.run(["ip", "netns", "del", ns])
-    p, n, e = statistics.median(plain), statistics.median(nothing), statistics.median(everything)
+    p, n, d, e = statistics.median(plain), statistics.median(nothing), statistics.median(devices), statistics.median(everything)
     print(f"\npktjourney on a veth TCP stream ({MB} MiB per run, {RUNS} runs each, medians of the transfer time):")
     print(f"  no tracer                  {p:7.3f} s")
     print(f"  pktjourney, no match       {n:7.3f} s   ratio {n / p:5.2f}x   (every hop a missed lookup)")
+    print(f"  the same, --no-netfilter   {d:7.3f} s   ratio {d / p:5.2f}x   (the device and route tracepoints only)")
     print(f"  pktjourney, every packet   {e:7.3f} s   ratio {e / p:5.2f}x   (every hop sent and joined; {note or 'lost: not reported'})")
+    # Segments: each is received once (journey_rx runs once per packet).
+    segments = costs.get("journey_rx", (0, 0))[0]
+    total = sum(ns for _, ns in costs.values())
+    print("\npktjourney's programs following nothing (kernel.bpf_stats_enabled, one more run):")
+    for name, (runs, ns) in sorted(costs.items()):
+        print(f"  {name:18} {runs:9} runs   {ns / runs:7.1f} ns per run")
+    if segments:
+        print(f"  in all: {total / segments:7.0f} ns per packet ({segments} packets)")
 
 
 if __name__ == "__main__":

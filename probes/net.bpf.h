@@ -67,44 +67,59 @@ static __always_inline bool flow_selected(const struct flow *f)
 #define ETH_P_IPV6 0x86DD
 #define NETWORK_HEADER_UNSET 0xffff
 
+/* The ports and TCP flags of a transport header at `b + at`. */
+static __always_inline void transport_fields(const __u8 *b, struct flow *f, __u8 *tcp_flags)
+{
+	f->sport = (__u16)b[0] << 8 | b[1];
+	f->dport = (__u16)b[2] << 8 | b[3];
+	if (f->protocol == IPPROTO_TCP)
+		*tcp_flags = b[13];
+}
+
 /* The flow of the packet whose IPv4 or IPv6 header is at `network`
  * (`eth_protocol` says which): addresses, protocol, TCP or UDP ports (no
- * IPv6 extension headers), and TCP's flags byte. Fields not found stay. */
+ * IPv6 extension headers), and TCP's flags byte. Fields not found stay.
+ * Read at once, headers and the start of TCP's or UDP's, where the IP
+ * header has no options (hot: the packet tools call this on every hop);
+ * else part by part. */
 static __always_inline void network_flow(unsigned char *network, __u16 eth_protocol, struct flow *f, __u8 *tcp_flags)
 {
-	__u16 ports[2] = {};
-	unsigned char *transport;
+	__u8 b[56] = {};
+	__u8 t[14] = {};
+	bool whole = bpf_probe_read_kernel(b, sizeof(b), network) == 0;
+	__u32 ip_length;
 
 	if (eth_protocol == ETH_P_IP) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), network) || ip.version != 4)
+		if (!whole && bpf_probe_read_kernel(b, 20, network))
 			return;
+		if (b[0] >> 4 != 4)
+			return;
+		ip_length = (b[0] & 0xf) * 4;
 		f->family = AF_INET;
-		f->protocol = ip.protocol;
-		__builtin_memcpy(f->saddr, &ip.saddr, 4);
-		__builtin_memcpy(f->daddr, &ip.daddr, 4);
-		transport = network + ip.ihl * 4;
+		f->protocol = b[9];
+		__builtin_memcpy(f->saddr, b + 12, 4);
+		__builtin_memcpy(f->daddr, b + 16, 4);
 	} else if (eth_protocol == ETH_P_IPV6) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), network) || ip6.version != 6)
+		if (!whole && bpf_probe_read_kernel(b, 40, network))
 			return;
+		if (b[0] >> 4 != 6)
+			return;
+		ip_length = 40;
 		f->family = AF_INET6;
-		f->protocol = ip6.nexthdr;
-		__builtin_memcpy(f->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(f->daddr, &ip6.daddr, 16);
-		transport = network + sizeof(ip6);
+		f->protocol = b[6];
+		__builtin_memcpy(f->saddr, b + 8, 16);
+		__builtin_memcpy(f->daddr, b + 24, 16);
 	} else {
 		return;
 	}
-	if (f->protocol == IPPROTO_TCP || f->protocol == IPPROTO_UDP) {
-		bpf_probe_read_kernel(ports, sizeof(ports), transport);
-		f->sport = bpf_ntohs(ports[0]);
-		f->dport = bpf_ntohs(ports[1]);
-	}
-	if (f->protocol == IPPROTO_TCP)
-		bpf_probe_read_kernel(tcp_flags, 1, transport + 13);
+	if (f->protocol != IPPROTO_TCP && f->protocol != IPPROTO_UDP)
+		return;
+	if (whole && ip_length == 20)
+		transport_fields(b + 20, f, tcp_flags);
+	else if (whole && ip_length == 40)
+		transport_fields(b + 40, f, tcp_flags);
+	else if (!bpf_probe_read_kernel(t, f->protocol == IPPROTO_TCP ? 14 : 4, network + ip_length))
+		transport_fields(t, f, tcp_flags);
 }
 
 /* Whether a shared task filter (-p, -t, -u, -c, --cgroup, --container...)

@@ -2,7 +2,9 @@
 /* pktjourney: the hops of packets through a node, without kprobes: device
  * tracepoints (receive, transmit, free, delivery to a socket), the route
  * lookup, and BPF netfilter programs at each hook, before and after
- * conntrack and NAT. User space joins a packet's hops by its skb. */
+ * conntrack and NAT; and, where the kernel has kprobes and ip_vs is
+ * loaded, the hop where IPVS sends a packet to a real server. User space
+ * joins a packet's hops by its skb. */
 #ifndef SWIFTBPF_PKTJOURNEY_H
 #define SWIFTBPF_PKTJOURNEY_H
 
@@ -15,11 +17,12 @@ enum journey_point {
 	JOURNEY_FORWARD = 3,
 	JOURNEY_OUTPUT = 4,
 	JOURNEY_POSTROUTING = 5,
-	JOURNEY_ROUTE = 6,        /* fib:fib_table_lookup, on the CPU that carried it */
+	JOURNEY_ROUTE = 6,        /* fib:fib_table_lookup or fib6:fib6_table_lookup, on the CPU that carried it */
 	JOURNEY_TX = 7,           /* a device sent it (net:net_dev_xmit) */
 	JOURNEY_DROP = 8,         /* skb:kfree_skb */
 	JOURNEY_DELIVER = 9,      /* copied to a socket's reader (skb:skb_copy_datagram_iovec) */
 	JOURNEY_FREE = 10,        /* freed after use (skb:consume_skb): the journey's end */
+	JOURNEY_IPVS = 11,        /* IPVS sent it to a real server (ip_vs_nat_xmit, a kprobe) */
 };
 
 /* A netfilter hop's place: the first program at the hook, or the last. */
@@ -35,7 +38,8 @@ enum journey_ct {
 
 struct journey_config {
 	__u8 proto;               /* IPPROTO_*; 0: any */
-	__u8 pad[3];
+	__u8 netns_set;           /* 1: start only in the namespaces of journey_netns (--pod, --container) */
+	__u8 pad[2];
 	__u32 max_journeys;       /* packets followed at once (the map's size) */
 };
 
@@ -50,14 +54,14 @@ struct journey_entry {
 	__u64 sk;                 /* the socket it carried as it started */
 	__u32 ident;              /* packet_ident() at its last hop; 0: unknown */
 	__u32 pad2;
+	__u64 fingerprint;        /* packet_fingerprint() as it started */
 };
 
 /* The packet a CPU carried last (per CPU), for the route lookup after it. */
 struct last_packet {
 	__u64 skb;
 	__u64 journey;
-	__u32 daddr;
-	__u32 pad;
+	__u8 daddr[16];           /* its destination (IPv4 in the first 4 bytes) */
 };
 
 /* One hop of one packet. */
@@ -75,14 +79,15 @@ struct journey_hop {
 	__u32 table;              /* route: the table looked up */
 	__u64 location;           /* drop: where in the kernel */
 	__u8 orig_src[16];        /* conntrack's original tuple */
-	__u8 orig_dst[16];
-	__u8 reply_src[16];       /* and its reply tuple (the translation shows here) */
+	__u8 orig_dst[16];        /* (IPVS: the virtual service) */
+	__u8 reply_src[16];       /* and its reply tuple (the translation shows here; IPVS: the real server) */
 	__u8 reply_dst[16];
 	__u16 orig_sport;
 	__u16 orig_dport;
 	__u16 reply_sport;
 	__u16 reply_dport;
 	__u32 gateway;            /* route: the IPv4 next hop, 0 for none */
+	__u8 gateway6[16];        /* route: the IPv6 next hop, zeros for none */
 	__u8 tcp_flags;           /* TCP's flags byte (FIN 1, SYN 2, RST 4, PSH 8, ACK 16) */
 	__u8 pad1[3];
 	char ifname[16];          /* the device, in its namespace */

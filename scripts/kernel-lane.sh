@@ -29,7 +29,7 @@ SMOKE+='|profileFindsTheHotFunctionsInTheirShares|offcputimeWeighsTheBlockingSta
 SMOKE+='|execsnoopReportsArgvCommandAndResult|opensnoopReportsFDFlagsAndErrors|syscountCountsExactly|sysnoopDecodesArgumentsOfThreeShapes'
 SMOKE+='|bashreadlineSeesWhatIsTypedIntoAnInteractiveBash|rulesChangeWhileItRuns|denyByDefaultKeepsARPAndNeighbourDiscovery'
 SMOKE+='|podToPodAndPodToOutside|prometheusAnswersForAKnownContainer|execguardDeniesOneWorkload|fileguardDeniesWritesUnderADirectory'
-SMOKE+='|craftedPacketsThatOnceGotThroughAreDropped'
+SMOKE+='|craftedPacketsThatOnceGotThroughAreDropped|anIPVSServiceChoosesARealServer|aDroppedPacketSaysWhereAndWhy'
 
 runs=()  # "IMAGE|FILTER"
 if [ -n "${KERNEL:-}" ]; then

@@ -28,6 +28,13 @@ public struct DropReasons: Sendable {
         return DropReasons(names: names, consumed: consumed)
     }
 
+    /// For a kernel whose drops have no reason (before Linux 5.17): every
+    /// reason is nil.
+    public static let unexplained = DropReasons(names: [:], consumed: nil)
+
+    /// Whether this kernel gives drops a reason.
+    public var explained: Bool { !names.isEmpty }
+
     public func name(_ reason: UInt32) -> String { names[Int64(reason)] ?? "REASON_\(reason)" }
 
     /// The number of the reason called `name` (with or without the

@@ -105,9 +105,30 @@ extension SharedFlags {
     /// For the network tools whose events happen in no task's context: each
     /// flag that selects or describes tasks is a usage error that says what
     /// to use instead. (`-C` stays: it names a namespace's pod there.)
-    public func refusingTaskFlags(because context: String) -> SharedFlags {
-        refusing(Self.taskSelection.union([.failed, .containerPIDs])) { _ in "\(context), with no task (use --netns, --host or --port)" }
+    public func refusingTaskFlags(because context: String, except taken: Set<Flag> = []) -> SharedFlags {
+        refusing(Self.taskSelection.union([.failed, .containerPIDs]).subtracting(taken)) { _ in "\(context), with no task (use --netns, --host or --port)" }
     }
+}
+
+extension NetworkNamespaces {
+    /// The network namespaces of the processes of the containers and pods
+    /// that `selector` picks (a pod's containers share its sandbox's), as
+    /// inode numbers: empty when none of them has a process running.
+    public static func of(_ selector: WorkloadSelector, in directory: ContainerDirectory) -> Set<UInt32> {
+        var found: Set<UInt32> = []
+        for cgroup in directory.all() where selector.matches(cgroup.workload) {
+            let procs = directory.hierarchy.mountPoint + (cgroup.path == "/" ? "" : cgroup.path) + "/cgroup.procs"
+            guard let text = try? String(contentsOfFile: procs, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") {
+                guard let pid = Int32(line), let inode = inode(ofFile: "/proc/\(pid)/ns/net") else { continue }
+                found.insert(inode)
+            }
+        }
+        return found
+    }
+
+    /// The host's network namespace (PID 1's), as an inode number.
+    public static var host: UInt32? { inode(ofFile: "/proc/1/ns/net") }
 }
 
 /// The container and pod that own a network namespace: on a Kubernetes

@@ -23,17 +23,19 @@ struct Hop {
     var conntrack: UInt8?, nat: UInt8
     var replySource: [UInt8], replyDestination: [UInt8]
     var replySport: UInt16, replyDport: UInt16
-    var table: UInt32, gateway: UInt32, outIfindex: UInt32
+    var table: UInt32, outIfindex: UInt32
+    /// A route's next hop (IPv4's or IPv6's bytes), nil for none.
+    var gateway: [UInt8]?
     var reason: UInt32, location: UInt64
     var tcpFlags: UInt8
     var pid: UInt32
     var skb: UInt64, journey: UInt64
 
     enum Point: UInt8 {
-        case rx = 0, prerouting, input, forward, output, postrouting, route, tx, drop, deliver, free
+        case rx = 0, prerouting, input, forward, output, postrouting, route, tx, drop, deliver, free, ipvs
 
         var isNetfilter: Bool { (1...5).contains(rawValue) }
-        var name: String { ["rx", "prerouting", "input", "forward", "output", "postrouting", "route", "tx", "drop", "deliver", "free"][Int(rawValue)] }
+        var name: String { ["rx", "prerouting", "input", "forward", "output", "postrouting", "route", "tx", "drop", "deliver", "free", "ipvs"][Int(rawValue)] }
     }
 
     init(_ h: JourneyHop) {
@@ -57,7 +59,12 @@ struct Hop {
         replySport = h.replySport
         replyDport = h.replyDport
         table = h.table
-        gateway = h.gateway
+        if h.flow.family == UInt16(AF_INET6) {
+            let g = Array(h.gateway6)
+            gateway = g.allSatisfy { $0 == 0 } ? nil : g
+        } else {
+            gateway = h.gateway == 0 ? nil : withUnsafeBytes(of: h.gateway) { Array($0) }
+        }
         outIfindex = h.outIfindex
         reason = h.reason
         location = h.location
@@ -193,10 +200,11 @@ struct JourneyFormat {
         case .tx: return "\(hop.ifname) tx"
         case .route:
             if hop.table == Self.localTable { return "route local" }
-            return "route " + (hop.ifname.isEmpty ? "local" : "via \(hop.ifname)") + (hop.gateway != 0 ? " gw \(FlowText.address(withUnsafeBytes(of: hop.gateway) { Array($0) }))" : "")
-        case .drop: return "drop \(reasons.name(hop.reason)) at \(kernel.kernelPlace(hop.location))"
+            return "route " + (hop.ifname.isEmpty ? "local" : "via \(hop.ifname)") + (hop.gateway.map { " gw \(FlowText.address($0))" } ?? "")
+        case .drop: return "drop " + (reasons.explained ? "\(reasons.name(hop.reason)) " : "") + "at \(kernel.kernelPlace(hop.location))"
         case .deliver: return "deliver to \(hop.comm) (\(hop.pid))"
         case .free: return "freed"
+        case .ipvs: return "IPVS → " + endpoint(hop.replySource, hop.replySport, hop.proto)
         default:
             var words = hop.point.name.uppercased()
             let t = translation(h)
@@ -272,11 +280,14 @@ struct JourneyFormat {
                 j.field("nat_dport", t.daddr == nil ? nil : hop.dport)
             }
             switch hop.point {
+            case .ipvs:
+                j.field("nat_daddr", FlowText.address(hop.replySource))
+                j.field("nat_dport", hop.replySport)
             case .route:
                 j.field("table", hop.table)
-                j.field("gateway", hop.gateway == 0 ? nil : FlowText.address(withUnsafeBytes(of: hop.gateway) { Array($0) }))
+                j.field("gateway", hop.gateway.map { FlowText.address($0) })
             case .drop:
-                j.field("reason", reasons.name(hop.reason))
+                j.field("reason", reasons.explained ? reasons.name(hop.reason) : nil)
                 j.field("location", kernel.kernelPlace(hop.location))
             case .deliver:
                 j.field("pid", hop.pid)
@@ -293,8 +304,9 @@ struct JourneyFormat {
         hops.filter { $0.last.point != .free }.map { h in
             switch h.last.point {
             case .rx, .tx: "\(h.last.ifname) \(h.last.point.name)"
-            case .drop: "drop \(reasons.name(h.last.reason))"
+            case .drop: reasons.explained ? "drop \(reasons.name(h.last.reason))" : "drop"
             case .deliver: "deliver"
+            case .ipvs: "IPVS"
             case .route: h.last.table == Self.localTable ? "route local" : "route" + (h.last.ifname.isEmpty ? "" : " \(h.last.ifname)")
             default: h.last.point.name.uppercased()
             }

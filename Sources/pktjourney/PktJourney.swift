@@ -23,12 +23,17 @@ struct PktJourney: ToolCommand {
         to. No kprobes: tracepoints, and BPF netfilter programs (Linux 6.4) in this \
         network namespace and every one named in /run/netns (as ip netns and \
         Kubernetes' runtimes name pods'). Without netfilter programs the hooks are \
-        left out, and said so.
+        left out, and said so. Where the kernel has kprobes and ip_vs is loaded, \
+        the hop where IPVS gives a packet to a real server is shown too.
+
+        --container, --pod and --namespace follow the packets that start in, or \
+        enter, the network namespace of that container's or pod's processes.
 
         Examples:
           pktjourney --host 10.96.0.10 --port 80      a Service's packets
           pktjourney --proto icmp --summary            which ways pings go
-          pktjourney --netns cni-1234 --json           a pod's packets, as JSON
+          pktjourney --netns cni-1234 --json           a namespace's packets, as JSON
+          pktjourney --pod shop/cart --proto tcp       a pod's TCP packets
         """
     )
 
@@ -65,6 +70,9 @@ struct PktJourney: ToolCommand {
         guard (1...1 << 20).contains(maxJourneys) else { throw ValidationError("--max-journeys must be from 1 to 1048576, got \(maxJourneys)") }
         guard (1...60_000).contains(quietMs) else { throw ValidationError("--quiet-ms must be from 1 to 60000, got \(quietMs)") }
         if requireNetfilter && noNetfilter { throw ValidationError("--require-netfilter and --no-netfilter exclude each other") }
+        if network.netns != nil && !trace.workloads.isEmpty {
+            throw ValidationError("--netns and \(trace.workloads.description) both choose a network namespace: give one")
+        }
         if requireNetfilter, let why = Kernel.missing(.netfilterLinks) {
             throw ValidationError("--require-netfilter: \(why)")
         }
@@ -72,15 +80,21 @@ struct PktJourney: ToolCommand {
 
     func run() throws {
         let session = try TraceSession(tool: "pktjourney", options: trace,
-                                       flags: .all.refusingTaskFlags(because: "packets travel in interrupt context").refusing([.containers]) { _ in
+                                       flags: .all.refusingTaskFlags(because: "packets travel in interrupt context", except: [.workloads]).refusing([.containers]) { _ in
                                            "pktjourney names each hop's namespace"
                                        })
-        let reasons = try DropReasons.current()
+        let pods = try podNamespaces(session)
+        // Before 5.17 a drop is shown by its place only.
+        let reasons = Kernel.supports(.dropReasons) ? try DropReasons.current() : .unexplained
         var open = try PktjourneySkeleton.open()
         open.netCfg = try network.config()
         open.journeyCfg = journey_config(proto: proto.map { Self.protocols[$0.lowercased()] ?? UInt8($0) ?? 0 } ?? 0,
-                                         pad: (0, 0, 0), max_journeys: maxJourneys)
+                                         netns_set: pods.isEmpty ? 0 : 1, pad: (0, 0), max_journeys: maxJourneys)
         open.consumedReason = reasons.consumed ?? -1
+        try open.setAutoload(false, for: reasons.explained ? .journeyDropUnexplained : .journeyDrop)
+        if !reasons.explained, let why = Kernel.missing(.dropReasons) {
+            session.note("pktjourney: drops are shown without their reason: \(why)")
+        }
         try open.setMaxEntries(maxJourneys, for: .journeys)
         // Netfilter programs cannot write to a perf buffer (they have only
         // the base helpers): with one (SWIFTBPF_FORCE_PERFBUF=1; every kernel
@@ -99,7 +113,14 @@ struct PktJourney: ToolCommand {
         } else if !netfilter && !noNetfilter {
             session.note("pktjourney: netfilter hops are not shown: netfilter programs cannot write to a perf buffer")
         }
+        let ipvs = IPVSHop.here()
+        if !ipvs.shown {
+            try open.setAutoload(false, for: .journeyIpvs)
+            try open.setAutoload(false, for: .journeyIpvs6)
+        }
+        if let why = ipvs.why { session.note("pktjourney: IPVS hops are not shown: \(why)") }
         let probe = try session.load(open)
+        for inode in pods { try probe.typed.journeyNetns.update(inode, 1) }
         let kernel = Symbolizer(kernelSymbols: true)
         DispatchQueue.global(qos: .utility).async { kernel.readKernelSymbols() }
         let journeys = Journeys(session: session, followed: probe.typed.journeys,
@@ -113,8 +134,15 @@ struct PktJourney: ToolCommand {
         _ = try session.run(events: probe.maps.events, lostCounter: probe.maps.lostEvents, what: what,
                                       header: nil, attach: { () throws(BPFError) -> [Link] in
             var links: [Link] = []
-            for program in probe.object.programs where program.isLoaded && program.sectionName != "netfilter" {
+            for program in probe.object.programs where program.isLoaded && program.sectionName != "netfilter" && !program.sectionName.hasPrefix("kprobe/") {
                 links.append(try program.attach())
+            }
+            if ipvs.shown {
+                links.append(try probe.programs.journeyIpvs.attach())
+                // IPv6 services exist only with CONFIG_IP_VS_IPV6.
+                do { links.append(try probe.programs.journeyIpvs6.attach()) } catch {
+                    session.note("pktjourney: IPVS hops of IPv6 services are not shown: \(error)")
+                }
             }
             guard netfilter else { return links }
             links += try Self.hooks(probe)
@@ -131,6 +159,45 @@ struct PktJourney: ToolCommand {
         let cut = (try? probe.maps.journeysFull.perCPU(UInt32.self, UInt64.self).sum(0)) ?? 0
         if cut > 0 {
             session.note("pktjourney: \(cut) packets matched but were not followed: \(maxJourneys) were being followed (--max-journeys)")
+        }
+    }
+
+    /// The network namespaces of `--container`, `--pod` and `--namespace`
+    /// (the session has checked that they match): its processes', found
+    /// now, so a pod's packets are followed from their first hop in it.
+    func podNamespaces(_ session: TraceSession) throws -> Set<UInt32> {
+        let selector = trace.workloads
+        guard !selector.isEmpty, let directory = session.workloads else { return [] }
+        let found = NetworkNamespaces.of(selector, in: directory)
+        guard !found.isEmpty else {
+            throw ValidationError("\(selector.description): no process of it is running, so it has no network namespace yet")
+        }
+        guard found.count <= 256 else {
+            throw ValidationError("\(selector.description): \(found.count) network namespaces; at most 256 are followed (name fewer pods)")
+        }
+        if let host = NetworkNamespaces.host, found.contains(host) {
+            session.note("pktjourney: \(selector.description) uses the host's network namespace: every packet there is followed")
+        }
+        session.chose("following packets from the network namespaces " + found.sorted().map { FlowText.netns($0) }.joined(separator: ", "))
+        return found
+    }
+
+    /// Whether the hop where IPVS sends a packet to a real server can be
+    /// shown: a kprobe on ip_vs_nat_xmit, read with the module's BTF.
+    struct IPVSHop {
+        var shown = false
+        /// Why it is not, where this node has IPVS.
+        var why: String?
+
+        static func here(modules: String = "/sys/module", btf: String = "/sys/kernel/btf") -> IPVSHop {
+            // No IPVS on this node (ip_vs is loaded when a service is made):
+            // nothing to show.
+            guard FileManager.default.fileExists(atPath: modules + "/ip_vs") else { return IPVSHop() }
+            if let why = Kernel.missing(.kprobes) { return IPVSHop(why: why) }
+            guard FileManager.default.fileExists(atPath: btf + "/ip_vs") else {
+                return IPVSHop(why: "ip_vs has no BTF in \(btf) (modules' BTF came with Linux 5.11 and CONFIG_DEBUG_INFO_BTF_MODULES)")
+            }
+            return IPVSHop(shown: true)
         }
     }
 
