@@ -180,8 +180,11 @@ static __always_inline bool continues(const struct journey_entry *journey, const
 	case JOURNEY_INPUT:
 	case JOURNEY_FORWARD:
 	case JOURNEY_IPVS:
+		/* IPVS takes a packet at INPUT, or at OUTPUT from a local client,
+		 * and gives one for a real server on this node back to INPUT. */
 		return last == JOURNEY_PREROUTING || last == JOURNEY_ROUTE || last == JOURNEY_RX || last == point ||
-		       (point == JOURNEY_IPVS && last == JOURNEY_INPUT);
+		       (point == JOURNEY_IPVS && (last == JOURNEY_INPUT || last == JOURNEY_OUTPUT)) ||
+		       (point == JOURNEY_INPUT && last == JOURNEY_IPVS);
 	case JOURNEY_POSTROUTING:
 		return last == JOURNEY_OUTPUT || last == JOURNEY_FORWARD || last == JOURNEY_ROUTE || last == JOURNEY_POSTROUTING;
 	case JOURNEY_TX:
@@ -194,54 +197,61 @@ static __always_inline bool continues(const struct journey_entry *journey, const
 	}
 }
 
-/* What NAT leaves of a packet beyond packet_ident(): the IP length, and
- * four bytes of its transport header that it does not rewrite (TCP's
- * sequence number; UDP's first payload bytes; the rest's second word);
- * 0 when there is no IP header to read. IPv4's identification is often 0
- * (a datagram sent unconnected with DF, a SYN-ACK), so the identity alone
- * would join two such packets. */
-static __always_inline __u64 packet_fingerprint(struct sk_buff *skb, bool at_data)
+/* What NAT leaves of a packet beyond packet_ident(), in `fp`: the IP
+ * length and protocol, and eight bytes of its transport header that NAT
+ * does not rewrite (TCP's sequence and acknowledgement numbers; UDP's
+ * first payload bytes; the rest's second and third words). False when
+ * there is no IP header to read. IPv4's identification is often 0 (a
+ * datagram sent unconnected with DF, a SYN-ACK) and IPv6's flow label is
+ * the flow's, so the identity alone would join two such packets. */
+static __always_inline bool packet_fingerprint(struct sk_buff *skb, bool at_data, __u64 fp[2])
 {
 	__u16 eth_protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	unsigned char *ip = ip_header(skb, at_data), *transport;
-	__u8 first[8];
-	__u32 word = 0;
-	__u16 length;
+	unsigned char *ip = ip_header(skb, at_data);
+	__u8 first[10];
+	__u32 length, header, at;
 	__u8 protocol;
 
 	if (!ip || bpf_probe_read_kernel(first, sizeof(first), ip))
-		return 0;
+		return false;
 	if (eth_protocol == ETH_P_IP && first[0] >> 4 == 4) {
-		length = (__u16)first[2] << 8 | first[3];
-		transport = ip + (first[0] & 0xf) * 4;
-		if (bpf_probe_read_kernel(&protocol, 1, ip + 9))
-			return 0;
+		length = (__u32)first[2] << 8 | first[3];
+		protocol = first[9];
+		header = (first[0] & 0xf) * 4;
 	} else if (eth_protocol == ETH_P_IPV6 && first[0] >> 4 == 6) {
-		length = (__u16)first[4] << 8 | first[5];
+		length = ((__u32)first[4] << 8 | first[5]) + 40;
 		protocol = first[6];
-		transport = ip + 40;
+		header = 40;
 	} else {
-		return 0;
+		return false;
 	}
-	bpf_probe_read_kernel(&word, sizeof(word), transport + (protocol == IPPROTO_UDP ? 8 : 4));
-	return 1ull << 63 | (__u64)length << 32 | word;
+	fp[0] = 1ull << 63 | (__u64)length << 8 | protocol;
+	fp[1] = 0;
+	/* Only bytes of the packet: past its end is whatever its buffer held. */
+	at = header + (protocol == IPPROTO_UDP ? 8 : 4);
+	if (at < length) {
+		__u32 n = length - at;
+
+		bpf_probe_read_kernel(&fp[1], n < 8 ? n : 8, ip + at);
+	}
+	return true;
 }
 
-/* Whether `skb`'s data is still the journey's packet: the same buffer, or
- * a new one with the same packet (packet_ident() and packet_fingerprint()
- * as before). A packet's data moves when it is made writable while a clone
- * shares it: NAT or IPVS rewriting a packet that a tap (tcpdump, any
- * packet socket) also took. The journey goes on, with the new buffer. */
-static __always_inline bool same_data(struct journey_entry *journey, struct sk_buff *skb, bool at_data)
+/* Whether a journey may go on in another data buffer: a packet's data
+ * moves when it is made writable while a clone shares it (NAT or IPVS
+ * rewriting a packet that a tap, tcpdump or any packet socket, also took).
+ * It is the same packet when packet_ident() and packet_fingerprint() are
+ * as before. Only at a hop whose order continues() checks: the ending and
+ * annotating hops (followed()) keep to the buffer. */
+static __always_inline bool same_data(struct journey_entry *journey, struct sk_buff *skb, bool at_data, __u32 ident)
 {
 	__u64 head = (__u64)BPF_CORE_READ(skb, head);
-	__u32 ident;
+	__u64 fp[2];
 
 	if (head == journey->head)
 		return true;
-	ident = packet_ident(skb, at_data);
-	if (!ident || ident != journey->ident || !journey->fingerprint ||
-	    packet_fingerprint(skb, at_data) != journey->fingerprint)
+	if (!ident || ident != journey->ident || !journey->fingerprint[0] ||
+	    !packet_fingerprint(skb, at_data, fp) || fp[0] != journey->fingerprint[0] || fp[1] != journey->fingerprint[1])
 		return false;
 	journey->head = head;
 	return true;
@@ -257,7 +267,7 @@ static __always_inline __u64 followed_at(__u64 skb, const struct journey_hop *h)
 	if (!journey)
 		return 0;
 	ident = packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX);
-	if (!same_data(journey, (struct sk_buff *)skb, h->point == JOURNEY_RX) ||
+	if (!same_data(journey, (struct sk_buff *)skb, h->point == JOURNEY_RX, ident) ||
 	    !continues(journey, h, (struct sk_buff *)skb, ident)) {
 		bpf_map_delete_elem(&journeys, &skb);
 		return 0;
@@ -274,7 +284,7 @@ static __always_inline __u64 followed(__u64 skb)
 {
 	struct journey_entry *journey = bpf_map_lookup_elem(&journeys, &skb);
 
-	if (!journey || !same_data(journey, (struct sk_buff *)skb, false))
+	if (!journey || journey->head != (__u64)BPF_CORE_READ((struct sk_buff *)skb, head))
 		return 0;
 	return journey->number;
 }
@@ -319,9 +329,10 @@ static __always_inline __u64 start(__u64 skb, struct journey_hop *h)
 		.last_ifindex = h->flow.ifindex,
 		.sk = (__u64)BPF_CORE_READ((struct sk_buff *)skb, sk),
 		.ident = packet_ident((struct sk_buff *)skb, h->point == JOURNEY_RX),
-		.fingerprint = packet_fingerprint((struct sk_buff *)skb, h->point == JOURNEY_RX),
 	};
 
+	if (!packet_fingerprint((struct sk_buff *)skb, h->point == JOURNEY_RX, entry.fingerprint))
+		entry.fingerprint[0] = 0;
 	journey = entry.number;
 	if (bpf_map_update_elem(&journeys, &skb, &entry, BPF_ANY)) {
 		__u32 zero = 0;
@@ -355,6 +366,7 @@ static __always_inline __u64 decide(__u64 skb, struct journey_hop *h, bool may_s
 		last->skb = journey && routes_next ? skb : 0;
 		last->journey = journey;
 		__builtin_memcpy(last->daddr, h->flow.daddr, 16);
+		last->family = h->flow.family;
 	}
 	return journey;
 }
@@ -511,6 +523,28 @@ int journey_nf_after(struct bpf_nf_ctx *ctx)
 	return netfilter_hop(ctx, JOURNEY_AFTER);
 }
 
+/* A route hop for the CPU's last packet (`last`), to `daddr` (`length`
+ * bytes of it) in `table`: the device and gateway are the caller's. */
+static __always_inline struct journey_hop *route_hop(const struct last_packet *last, __u32 table, __u16 family, const void *daddr, __u32 length)
+{
+	struct journey_hop *h = blank_hop();
+
+	if (!h)
+		return NULL;
+	h->task.ts_ns = bpf_ktime_get_ns();
+	h->point = JOURNEY_ROUTE;
+	h->ct_info = JOURNEY_CT_NONE;
+	h->table = table;
+	h->flow.family = family;
+	if (length == 16)
+		__builtin_memcpy(h->flow.daddr, daddr, 16);
+	else
+		__builtin_memcpy(h->flow.daddr, daddr, 4);
+	h->skb = last->skb;
+	h->journey = last->journey;
+	return h;
+}
+
 /* fib_table_lookup(u32 tb_id, const struct flowi4 *flp, const struct
  * fib_nh_common *nhc, int err): a route for the packet this CPU carries,
  * when it is for that packet's destination. */
@@ -526,17 +560,11 @@ int BPF_PROG(journey_route, __u32 table, const struct flowi4 *flp, const struct 
 	if (!last || !last->skb || err)
 		return 0;
 	daddr = BPF_CORE_READ(flp, daddr);
-	if (__builtin_memcmp(&daddr, last->daddr, 4) || !followed(last->skb))
+	if (last->family != AF_INET || __builtin_memcmp(&daddr, last->daddr, 4) || !followed(last->skb))
 		return 0;
-	h = blank_hop();
+	h = route_hop(last, table, AF_INET, &daddr, 4);
 	if (!h)
 		return 0;
-	h->task.ts_ns = bpf_ktime_get_ns();
-	h->point = JOURNEY_ROUTE;
-	h->ct_info = JOURNEY_CT_NONE;
-	h->table = table;
-	h->flow.family = AF_INET;
-	__builtin_memcpy(h->flow.daddr, &daddr, 4);
 	if (nhc) {
 		dev = BPF_CORE_READ(nhc, nhc_dev);
 		device(dev, h);
@@ -544,8 +572,6 @@ int BPF_PROG(journey_route, __u32 table, const struct flowi4 *flp, const struct 
 		if (BPF_CORE_READ(nhc, nhc_gw_family) == AF_INET)
 			h->gateway = BPF_CORE_READ(nhc, nhc_gw.ipv4);
 	}
-	h->skb = last->skb;
-	h->journey = last->journey;
 	emit_event(h, sizeof(*h));
 	return 0;
 }
@@ -565,7 +591,7 @@ int BPF_PROG(journey_route6, const struct net *net, const struct fib6_result *re
 	struct journey_hop *h;
 	__u8 daddr[16], type;
 
-	if (!last || !last->skb)
+	if (!last || !last->skb || last->family != AF_INET6)
 		return 0;
 	type = BPF_CORE_READ(res, fib6_type);
 	if (type != RTN_UNICAST && type != RTN_LOCAL)
@@ -573,15 +599,9 @@ int BPF_PROG(journey_route6, const struct net *net, const struct fib6_result *re
 	if (bpf_probe_read_kernel(daddr, sizeof(daddr), &flp->daddr) ||
 	    __builtin_memcmp(daddr, last->daddr, 16) || !followed(last->skb))
 		return 0;
-	h = blank_hop();
+	h = route_hop(last, BPF_CORE_READ(table, tb6_id), AF_INET6, daddr, 16);
 	if (!h)
 		return 0;
-	h->task.ts_ns = bpf_ktime_get_ns();
-	h->point = JOURNEY_ROUTE;
-	h->ct_info = JOURNEY_CT_NONE;
-	h->table = BPF_CORE_READ(table, tb6_id);
-	h->flow.family = AF_INET6;
-	__builtin_memcpy(h->flow.daddr, daddr, 16);
 	nh = BPF_CORE_READ(res, nh);
 	if (nh) {
 		device(BPF_CORE_READ(nh, nh_common.nhc_dev), h);
@@ -589,8 +609,6 @@ int BPF_PROG(journey_route6, const struct net *net, const struct fib6_result *re
 		if (BPF_CORE_READ(nh, nh_common.nhc_gw_family) == AF_INET6)
 			BPF_CORE_READ_INTO(&h->gateway6, nh, nh_common.nhc_gw.ipv6);
 	}
-	h->skb = last->skb;
-	h->journey = last->journey;
 	emit_event(h, sizeof(*h));
 	return 0;
 }
@@ -615,6 +633,15 @@ static __always_inline void ipvs_hop(void *ctx, struct sk_buff *skb, struct ip_v
 	struct journey_hop *h = blank_hop();
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	__u64 journey;
+
+	/* A local client's packet, taken at OUTPUT, has no device yet: its
+	 * route's. */
+	if (!dev) {
+		struct dst_entry *dst = (struct dst_entry *)(BPF_CORE_READ(skb, _skb_refdst) & ~1UL);
+
+		if (dst)
+			dev = BPF_CORE_READ(dst, dev);
+	}
 
 	if (!h)
 		return;

@@ -54,7 +54,7 @@ struct journey_entry {
 	__u64 sk;                 /* the socket it carried as it started */
 	__u32 ident;              /* packet_ident() at its last hop; 0: unknown */
 	__u32 pad2;
-	__u64 fingerprint;        /* packet_fingerprint() as it started */
+	__u64 fingerprint[2];     /* packet_fingerprint() as it started */
 };
 
 /* The packet a CPU carried last (per CPU), for the route lookup after it. */
@@ -62,6 +62,8 @@ struct last_packet {
 	__u64 skb;
 	__u64 journey;
 	__u8 daddr[16];           /* its destination (IPv4 in the first 4 bytes) */
+	__u16 family;             /* AF_INET or AF_INET6 */
+	__u16 pad[3];
 };
 
 /* One hop of one packet. */

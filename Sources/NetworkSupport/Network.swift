@@ -113,18 +113,21 @@ extension SharedFlags {
 extension NetworkNamespaces {
     /// The network namespaces of the processes of the containers and pods
     /// that `selector` picks (a pod's containers share its sandbox's), as
-    /// inode numbers: empty when none of them has a process running.
-    public static func of(_ selector: WorkloadSelector, in directory: ContainerDirectory) -> Set<UInt32> {
+    /// inode numbers, and how many processes were found: no namespaces
+    /// when none runs, or none's could be read.
+    public static func of(_ selector: WorkloadSelector, in directory: ContainerDirectory) -> (namespaces: Set<UInt32>, processes: Int) {
         var found: Set<UInt32> = []
+        var processes = 0
         for cgroup in directory.all() where selector.matches(cgroup.workload) {
             let procs = directory.hierarchy.mountPoint + (cgroup.path == "/" ? "" : cgroup.path) + "/cgroup.procs"
             guard let text = try? String(contentsOfFile: procs, encoding: .utf8) else { continue }
             for line in text.split(separator: "\n") {
-                guard let pid = Int32(line), let inode = inode(ofFile: "/proc/\(pid)/ns/net") else { continue }
-                found.insert(inode)
+                guard let pid = Int32(line), pid > 0 else { continue }
+                processes += 1
+                if let inode = inode(ofFile: "/proc/\(pid)/ns/net") { found.insert(inode) }
             }
         }
-        return found
+        return (found, processes)
     }
 
     /// The host's network namespace (PID 1's), as an inode number.

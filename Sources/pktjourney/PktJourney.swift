@@ -20,7 +20,7 @@ struct PktJourney: ToolCommand {
         hook it passes (PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING) with its \
         connection's state and the address translation applied there, the route \
         chosen, a drop with its reason and place, and the process it was delivered \
-        to. No kprobes: tracepoints, and BPF netfilter programs (Linux 6.4) in this \
+        to. Tracepoints, and BPF netfilter programs (Linux 6.4) in this \
         network namespace and every one named in /run/netns (as ip netns and \
         Kubernetes' runtimes name pods'). Without netfilter programs the hooks are \
         left out, and said so. Where the kernel has kprobes and ip_vs is loaded, \
@@ -84,17 +84,19 @@ struct PktJourney: ToolCommand {
                                            "pktjourney names each hop's namespace"
                                        })
         let pods = try podNamespaces(session)
-        // Before 5.17 a drop is shown by its place only.
-        let reasons = Kernel.supports(.dropReasons) ? try DropReasons.current() : .unexplained
+        // A drop's reason is named from the kernel's own BTF (each kernel
+        // numbers them its own way); before 5.17, or without that BTF, a
+        // drop is shown by its place only.
+        let unexplained = Kernel.missing(.dropReasons) ?? (KernelBTF.source == .kernel ? nil
+            : "their names come from the kernel's own BTF, and this run uses \(KernelBTF.source)")
+        let reasons = unexplained == nil ? try DropReasons.current() : .unexplained
         var open = try PktjourneySkeleton.open()
         open.netCfg = try network.config()
         open.journeyCfg = journey_config(proto: proto.map { Self.protocols[$0.lowercased()] ?? UInt8($0) ?? 0 } ?? 0,
                                          netns_set: pods.isEmpty ? 0 : 1, pad: (0, 0), max_journeys: maxJourneys)
         open.consumedReason = reasons.consumed ?? -1
         try open.setAutoload(false, for: reasons.explained ? .journeyDropUnexplained : .journeyDrop)
-        if !reasons.explained, let why = Kernel.missing(.dropReasons) {
-            session.note("pktjourney: drops are shown without their reason: \(why)")
-        }
+        if let unexplained { session.note("pktjourney: drops are shown without their reason: \(unexplained)") }
         try open.setMaxEntries(maxJourneys, for: .journeys)
         // Netfilter programs cannot write to a perf buffer (they have only
         // the base helpers): with one (SWIFTBPF_FORCE_PERFBUF=1; every kernel
@@ -138,10 +140,11 @@ struct PktJourney: ToolCommand {
                 links.append(try program.attach())
             }
             if ipvs.shown {
-                links.append(try probe.programs.journeyIpvs.attach())
                 // IPv6 services exist only with CONFIG_IP_VS_IPV6.
-                do { links.append(try probe.programs.journeyIpvs6.attach()) } catch {
-                    session.note("pktjourney: IPVS hops of IPv6 services are not shown: \(error)")
+                for (program, which) in [(probe.programs.journeyIpvs, ""), (probe.programs.journeyIpvs6, " of IPv6 services")] {
+                    do { links.append(try program.attach()) } catch {
+                        session.note("pktjourney: IPVS hops\(which) are not shown: \(error)")
+                    }
                 }
             }
             guard netfilter else { return links }
@@ -169,17 +172,19 @@ struct PktJourney: ToolCommand {
         let selector = trace.workloads
         guard !selector.isEmpty, let directory = session.workloads else { return [] }
         let found = NetworkNamespaces.of(selector, in: directory)
-        guard !found.isEmpty else {
-            throw ValidationError("\(selector.description): no process of it is running, so it has no network namespace yet")
+        guard !found.namespaces.isEmpty else {
+            throw ValidationError("\(selector.description): " + (found.processes == 0
+                ? "no process of it is running, so it has no network namespace yet"
+                : "the network namespaces of its \(found.processes) processes cannot be read (/proc/PID/ns/net)"))
         }
-        guard found.count <= 256 else {
-            throw ValidationError("\(selector.description): \(found.count) network namespaces; at most 256 are followed (name fewer pods)")
+        guard found.namespaces.count <= 256 else {
+            throw ValidationError("\(selector.description): its processes are in \(found.namespaces.count) network namespaces; at most 256 are followed")
         }
-        if let host = NetworkNamespaces.host, found.contains(host) {
+        if let host = NetworkNamespaces.host, found.namespaces.contains(host) {
             session.note("pktjourney: \(selector.description) uses the host's network namespace: every packet there is followed")
         }
-        session.chose("following packets from the network namespaces " + found.sorted().map { FlowText.netns($0) }.joined(separator: ", "))
-        return found
+        session.chose("following packets from the network namespaces " + found.namespaces.sorted().map { FlowText.netns($0) }.joined(separator: ", "))
+        return found.namespaces
     }
 
     /// Whether the hop where IPVS sends a packet to a real server can be
@@ -194,7 +199,14 @@ struct PktJourney: ToolCommand {
             // nothing to show.
             guard FileManager.default.fileExists(atPath: modules + "/ip_vs") else { return IPVSHop() }
             if let why = Kernel.missing(.kprobes) { return IPVSHop(why: why) }
-            guard FileManager.default.fileExists(atPath: btf + "/ip_vs") else {
+            // ip_vs's types are read with the kernel's own BTF (libbpf looks
+            // into modules' BTF only then).
+            guard KernelBTF.source == .kernel else {
+                return IPVSHop(why: "it reads ip_vs's types from the kernel's own BTF, and this run uses \(KernelBTF.source)")
+            }
+            // Built in (a module has an initstate), its types are vmlinux's.
+            let builtIn = !FileManager.default.fileExists(atPath: modules + "/ip_vs/initstate")
+            guard builtIn || FileManager.default.fileExists(atPath: btf + "/ip_vs") else {
                 return IPVSHop(why: "ip_vs has no BTF in \(btf) (modules' BTF came with Linux 5.11 and CONFIG_DEBUG_INFO_BTF_MODULES)")
             }
             return IPVSHop(shown: true)

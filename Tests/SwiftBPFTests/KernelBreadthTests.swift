@@ -162,6 +162,31 @@ extension Privileged {
             }
         }
 
+        /// pktjourney without the kernel's BTF: its probes relocate against
+        /// the built-in BTF, drops lose their names (which come from the
+        /// kernel's own BTF, and it says so), and a ping on a namespace's
+        /// loopback is followed, out and back.
+        @Test func pktjourneyRunsFromTheBuiltInBTF() throws {
+            try #require(KernelBTF.embeddedReleases.contains(Kernel.release),
+                         "no built-in BTF for \(Kernel.release) (it has \(KernelBTF.embeddedReleases)): run 'make btf-archive'")
+            let ns = "swbpf-btf-\(getpid() % 100_000)"
+            _ = try? Command.run(["ip", "netns", "del", ns])
+            #expect(try Command.run(["ip", "netns", "add", ns]).status == 0)
+            defer { _ = try? Command.run(["ip", "netns", "del", ns]) }
+            #expect(try Command.run(["ip", "-n", ns, "link", "set", "lo", "up"]).status == 0)
+            let run = try ToolRun("pktjourney", ["--json", "--netns", ns, "--proto", "icmp"], wrapper: Self.withoutKernelBTF)
+            #expect(run.stderr.wait(for: "Hit Ctrl-C to end", timeout: 60), "\(run.stderr.text)")
+            #expect(run.stderr.text.contains("pktjourney: drops are shown without their reason: their names come from the kernel's own BTF"),
+                    "\(run.stderr.text)")
+            #expect(try Command.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "2", "127.0.0.1"]).status == 0)
+            let end = Date().addingTimeInterval(10)
+            while run.jsonLines.count < 2 && Date() < end { usleep(50_000) }
+            run.signal(SIGINT)
+            #expect(run.finish() == 0, "\(run.stderr.text)")
+            let devices = run.jsonLines.map { Privileged.PacketJourney.path($0).filter { $0.hasPrefix("rx ") || $0.hasPrefix("tx ") } }
+            #expect(devices == [["tx lo", "rx lo"], ["tx lo", "rx lo"]], "\(run.stdout.text)")
+        }
+
         /// Without the kernel's BTF and none built in for its release (a
         /// release no kernel has: setarch's 2.6 personality), a tool says so
         /// in one line and exits 1; --btf with a file that is not there is

@@ -66,6 +66,20 @@ extension Privileged {
                 return run
             }
 
+            /// One connection from pod A to the ClusterIP: a byte each way.
+            func connectToClusterIP() throws {
+                try pods.inNamespace(pods.podA, [Network.python, "-c",
+                    "import socket; s = socket.create_connection(('\(pods.clusterIP)', 80)); s.sendall(b'x'); s.recv(1); s.close()"])
+            }
+
+            /// One connection to the ClusterIP, untraced, so the next one
+            /// finds its neighbours known.
+            func warmClusterIP() throws {
+                let warm = try pods.backend(reading: 1, reply: 1)
+                try connectToClusterIP()
+                _ = warm.finish(timeout: 5)
+            }
+
             /// One UDP datagram from pod A.
             func send(to address: String, _ port: Int) throws {
                 try pods.inNamespace(pods.podA, [Network.python, "-c",
@@ -156,13 +170,10 @@ extension Privileged.PacketJourney {
     @Test func podToClusterIPAndBack() throws {
         let node = try Node()
         let pods = node.pods
-        // Once untraced, so the first connection's neighbour work is done.
-        let warm = try pods.backend(reading: 1, reply: 1)
-        try pods.inNamespace(pods.podA, [Privileged.Network.python, "-c", "import socket; s = socket.create_connection(('\(pods.clusterIP)', 80)); s.sendall(b'x'); s.recv(1); s.close()"])
-        _ = warm.finish(timeout: 5)
+        try node.warmClusterIP()
         let server = try pods.backend(reading: 1, reply: 1)
         let all = try Self.journeys(["--host", pods.addressA, "--proto", "tcp"], count: 2) {
-            try pods.inNamespace(pods.podA, [Privileged.Network.python, "-c", "import socket; s = socket.create_connection(('\(pods.clusterIP)', 80)); s.sendall(b'x'); s.recv(1); s.close()"])
+            try node.connectToClusterIP()
         }
         _ = server.finish(timeout: 5)
         let syn = try Self.journey(all) { $0["tcp_flags"] as? String == "S" }
@@ -191,9 +202,7 @@ extension Privileged.PacketJourney {
     @Test func aPacketATapAlsoHoldsIsFollowedThroughNAT() throws {
         let node = try Node()
         let pods = node.pods
-        let warm = try pods.backend(reading: 1, reply: 1)
-        try pods.inNamespace(pods.podA, [Privileged.Network.python, "-c", "import socket; s = socket.create_connection(('\(pods.clusterIP)', 80)); s.sendall(b'x'); s.recv(1); s.close()"])
-        _ = warm.finish(timeout: 5)
+        try node.warmClusterIP()
         let tap = try ToolRun(absolute: "/usr/bin/nsenter", ["--net=/run/netns/\(pods.node)", Privileged.Network.python, "-u", "-c",
             "import socket, time\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))\nprint('ready')\ntime.sleep(120)"])
         defer { tap.signal(SIGKILL); _ = tap.finish() }
@@ -201,7 +210,7 @@ extension Privileged.PacketJourney {
         let server = try pods.backend(reading: 1, reply: 1)
         let out = try node.udpListener(node.outside, 7002)
         let all = try Self.journeys(["--host", pods.addressA], count: 3) {
-            try pods.inNamespace(pods.podA, [Privileged.Network.python, "-c", "import socket; s = socket.create_connection(('\(pods.clusterIP)', 80)); s.sendall(b'x'); s.recv(1); s.close()"])
+            try node.connectToClusterIP()
             try node.send(to: node.outsideAddress, 7002)
         }
         _ = server.finish(timeout: 5)
@@ -371,10 +380,13 @@ extension Privileged.PacketJourney {
         }
     }
 
-    /// kube-proxy's IPVS mode: a virtual service on the node (its address
-    /// on a dummy device, as kube-ipvs0 holds it) masquerading to pod B.
-    /// The journey shows the hop where IPVS chose the real server. ip_vs
-    /// is a module of the kernel lane's kernels; the host has none.
+    /// kube-proxy's IPVS mode: virtual services on the node (their
+    /// addresses on a dummy device, as kube-ipvs0 holds them),
+    /// masquerading to a real server. The journey shows the hop where IPVS
+    /// chose it: for a pod's packet (taken at INPUT), a local client's
+    /// (taken at OUTPUT), and a packet for a real server on the node
+    /// (given back to INPUT). ip_vs is a module of the kernel lane's
+    /// kernels; the host has none.
     @Test func anIPVSServiceChoosesARealServer() throws {
         let load = try Command.run(["modprobe", "ip_vs"])
         guard load.status == 0 else {
@@ -383,32 +395,52 @@ extension Privileged.PacketJourney {
         }
         let node = try Node()
         let pods = node.pods
-        let vip = "10.96.0.20"
+        let (vip, local, onNode) = ("10.96.0.20", "10.96.0.22", "10.96.0.21")
         try pods.inNamespace(pods.node, ["ip", "link", "add", "kube-ipvs0", "type", "dummy"])
-        try pods.inNamespace(pods.node, ["ip", "addr", "add", vip + "/32", "dev", "kube-ipvs0"])
-        try pods.inNamespace(pods.node, ["ipvsadm", "-A", "-u", vip + ":80", "-s", "rr"])
-        try pods.inNamespace(pods.node, ["ipvsadm", "-a", "-u", vip + ":80", "-r", pods.addressB + ":8080", "-m"])
-        let b = try node.udpReceiver(pods.podB, 8080)
-        let all = try Self.journeys(["--host", pods.addressA, "--proto", "udp"], count: 1) {
-            try node.send(to: vip, 80)
+        for (service, server) in [(vip, pods.addressB + ":8080"), (local, pods.addressB + ":8082"), (onNode, pods.gateway + ":8081")] {
+            try pods.inNamespace(pods.node, ["ip", "addr", "add", service + "/32", "dev", "kube-ipvs0"])
+            try pods.inNamespace(pods.node, ["ipvsadm", "-A", "-u", service + ":80", "-s", "rr"])
+            try pods.inNamespace(pods.node, ["ipvsadm", "-a", "-u", service + ":80", "-r", server, "-m"])
         }
-        #expect(b.finish(timeout: 5) == 0 && b.stdout.text.contains("from \(pods.addressA):"), "the real server got it: \(b.stdout.text)")
-        let toVIP = try Self.journey(all) { $0["daddr"] as? String == vip }
-        // Into the node by pod A's veth and the bridge; the route to the
-        // service's address (local, on kube-ipvs0); IPVS gives the packet
-        // to pod B and sends it out by the bridge (which reports its own
-        // transmit after the port's); into pod B.
-        var expected = ["tx eth0", "rx veth-a", "rx cni0", "route kube-ipvs0", "ipvs cni0 dnat \(pods.addressB):8080", "tx veth-b", "tx cni0", "rx eth0", "route eth0"]
+        let receivers = [try node.udpReceiver(pods.podB, 8080), try node.udpReceiver(pods.podB, 8082), try node.udpReceiver(pods.node, 8081)]
+        let all = try Self.journeys(["--port", "80", "--proto", "udp"], count: 3) {
+            try node.send(to: vip, 80)
+            try pods.inNamespace(pods.node, [Privileged.Network.python, "-c",
+                "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'journey', ('\(local)', 80))"])
+            try node.send(to: onNode, 80)
+        }
+        // Each real server got its datagram: from pod A, or from the local
+        // client's source, the service's address.
+        for (r, from) in zip(receivers, [pods.addressA, local, pods.addressA]) {
+            #expect(r.finish(timeout: 5) == 0 && r.stdout.text.hasPrefix("from \(from):"), "\(r.stdout.text)")
+        }
         // The hop needs kprobes and the module's BTF (Linux 5.11).
         let shown = Kernel.supports(.kprobes) && FileManager.default.fileExists(atPath: "/sys/kernel/btf/ip_vs")
-        if !shown { expected.removeAll { $0.hasPrefix("ipvs ") } }
-        var seen = Self.path(toVIP).filter { $0 != "free" }
-        // The netfilter hooks, where the kernel has the programs, are the
-        // other tests' subject.
-        if Kernel.supports(.netfilterLinks) {
-            seen.removeAll { ["prerouting", "input", "forward", "output", "postrouting"].contains(String($0.prefix { $0 != " " })) }
+        /// `path` on a kernel without netfilter programs; `hooks` where
+        /// it has them.
+        func check(_ service: String, _ path: [String], hooks: [String]) throws {
+            let journey = try Self.journey(all) { $0["daddr"] as? String == service }
+            var expected = Kernel.supports(.netfilterLinks) ? hooks : path
+            if !shown { expected.removeAll { $0.hasPrefix("ipvs ") } }
+            #expect(Self.path(journey).filter { $0 != "free" } == expected, "\(Self.path(journey))")
         }
-        #expect(seen == expected, "\(Self.path(toVIP))")
+        let dnatB = "ipvs cni0 dnat \(pods.addressB):8080", intoB = ["tx veth-b", "tx cni0", "rx eth0"]
+        // Into the node by pod A's veth and the bridge; the route to the
+        // service's address (local, on kube-ipvs0); IPVS takes it at INPUT,
+        // gives it to pod B and sends it out by OUTPUT and the bridge
+        // (which reports its own transmit after the port's); into pod B.
+        try check(vip, ["tx eth0", "rx veth-a", "rx cni0", "route kube-ipvs0", dnatB] + intoB + ["route eth0"],
+                  hooks: ["output eth0", "postrouting eth0", "tx eth0", "rx veth-a", "prerouting cni0", "rx cni0", "route kube-ipvs0", "input cni0",
+                          dnatB, "output cni0", "postrouting cni0"] + intoB + ["prerouting eth0", "route eth0", "input eth0"])
+        // A local client's: taken at OUTPUT (its route's device is lo).
+        let dnatLocal = "ipvs lo dnat \(pods.addressB):8082"
+        try check(local, [dnatLocal] + intoB + ["route eth0"],
+                  hooks: ["output lo", dnatLocal, "output cni0", "postrouting cni0"] + intoB + ["prerouting eth0", "route eth0", "input eth0"])
+        // For a real server on the node: given back to INPUT.
+        let dnatNode = "ipvs cni0 dnat \(pods.gateway):8081"
+        try check(onNode, ["tx eth0", "rx veth-a", "rx cni0", "route kube-ipvs0", dnatNode],
+                  hooks: ["output eth0", "postrouting eth0", "tx eth0", "rx veth-a", "prerouting cni0", "rx cni0", "route kube-ipvs0", "input cni0",
+                          dnatNode, "input cni0"])
         // The text form names the real server.
         let again = try node.udpReceiver(pods.podB, 8080)
         let text = try ToolRun("pktjourney", ["--host", pods.addressA, "--proto", "udp"])
