@@ -403,7 +403,10 @@ extension Privileged.PacketJourney {
             try pods.inNamespace(pods.node, ["ipvsadm", "-a", "-u", service + ":80", "-r", server, "-m"])
         }
         let receivers = [try node.udpReceiver(pods.podB, 8080), try node.udpReceiver(pods.podB, 8082), try node.udpReceiver(pods.node, 8081)]
-        let all = try Self.journeys(["--port", "80", "--proto", "udp"], count: 3) {
+        // The hop needs kprobes and the module's BTF (Linux 5.11); without
+        // it the local client's packet is not followed (see check()).
+        let shown = Kernel.supports(.kprobes) && FileManager.default.fileExists(atPath: "/sys/kernel/btf/ip_vs")
+        let all = try Self.journeys(["--port", "80", "--proto", "udp"], count: shown ? 3 : 2) {
             try node.send(to: vip, 80)
             try pods.inNamespace(pods.node, [Privileged.Network.python, "-c",
                 "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'journey', ('\(local)', 80))"])
@@ -412,13 +415,17 @@ extension Privileged.PacketJourney {
         // Each real server got its datagram: from pod A, or from the local
         // client's source, the service's address.
         for (r, from) in zip(receivers, [pods.addressA, local, pods.addressA]) {
-            #expect(r.finish(timeout: 5) == 0 && r.stdout.text.hasPrefix("from \(from):"), "\(r.stdout.text)")
+            #expect(r.finish(timeout: 5) == 0 && r.stdout.text.contains("\nfrom \(from):"), "\(r.stdout.text)")
         }
-        // The hop needs kprobes and the module's BTF (Linux 5.11).
-        let shown = Kernel.supports(.kprobes) && FileManager.default.fileExists(atPath: "/sys/kernel/btf/ip_vs")
         /// `path` on a kernel without netfilter programs; `hooks` where
         /// it has them.
         func check(_ service: String, _ path: [String], hooks: [String]) throws {
+            // Without the hop, a local client's packet is seen first after
+            // IPVS rewrote it, when it no longer matches --port 80.
+            if !shown && path.first?.hasPrefix("ipvs ") == true {
+                #expect(!all.contains { $0["daddr"] as? String == service }, "\(all)")
+                return
+            }
             let journey = try Self.journey(all) { $0["daddr"] as? String == service }
             var expected = Kernel.supports(.netfilterLinks) ? hooks : path
             if !shown { expected.removeAll { $0.hasPrefix("ipvs ") } }
