@@ -614,10 +614,12 @@ int BPF_PROG(journey_route6, const struct net *net, const struct fib6_result *re
 }
 
 /* IPVS (kube-proxy's other mode) gives a virtual service's packet to a
- * real server in its LOCAL_IN hook; with masquerading, the forwarding
- * kube-proxy sets up, it rewrites the destination in ip_vs_nat_xmit(skb,
- * cp, pp, ipvsh) and sends the packet out through OUTPUT. The connection
- * is ip_vs's own type, found by CO-RE in the module's BTF. */
+ * real server in its LOCAL_IN hook (or LOCAL_OUT, for a local client);
+ * with masquerading, the forwarding kube-proxy sets up, it rewrites the
+ * destination in ip_vs_nat_xmit(skb, cp, pp, ipvsh) and sends the packet
+ * out through OUTPUT, or back to INPUT for a real server on this node.
+ * The connection is ip_vs's own type, found by CO-RE in the module's
+ * BTF. */
 struct ip_vs_conn___journey {
 	__be16 cport;
 	__be16 dport;
@@ -631,20 +633,20 @@ struct ip_vs_conn___journey {
 static __always_inline void ipvs_hop(void *ctx, struct sk_buff *skb, struct ip_vs_conn___journey *cp)
 {
 	struct journey_hop *h = blank_hop();
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net_device *dev;
 	__u64 journey;
 
+	if (!h)
+		return;
 	/* A local client's packet, taken at OUTPUT, has no device yet: its
 	 * route's. */
+	dev = BPF_CORE_READ(skb, dev);
 	if (!dev) {
 		struct dst_entry *dst = (struct dst_entry *)(BPF_CORE_READ(skb, _skb_refdst) & ~1UL);
 
 		if (dst)
 			dev = BPF_CORE_READ(dst, dev);
 	}
-
-	if (!h)
-		return;
 	h->task.ts_ns = bpf_ktime_get_ns();
 	h->point = JOURNEY_IPVS;
 	h->ct_info = JOURNEY_CT_NONE;
@@ -711,8 +713,10 @@ int BPF_PROG(journey_drop, struct sk_buff *skb, void *location, __u32 reason)
 }
 
 /* Before Linux 5.17, kfree_skb(skb, location) has no reason: a drop is
- * told by its place only (and the few frees of packets used that still
- * went through kfree_skb then look like drops). */
+ * told by its place only, and the frees that went through kfree_skb then
+ * without being drops (some drivers free every packet they sent that
+ * way) look like drops. Also where the reasons cannot be named (no
+ * kernel BTF of its own). */
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(journey_drop_unexplained, struct sk_buff *skb, void *location)
 {
